@@ -1,0 +1,23 @@
+import { Command } from "commander";
+import { JumpcloudElasticError } from "../lib/errors.ts";
+import { processOutput } from "./io.ts";
+import { mapCommand } from "./map-command.ts";
+
+const program = new Command("jumpcloud-elastic")
+  .description("JumpCloud Directory Insights → Elasticsearch (ECS)")
+  .showHelpAfterError()
+  .addCommand(mapCommand(process.env, processOutput));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Known failures get one clear line; anything else is a bug and keeps its stack.
+  if (error instanceof JumpcloudElasticError) {
+    process.stderr.write(`error: ${error.message}\n`);
+  } else {
+    process.stderr.write(
+      `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  }
+  process.exitCode = 1;
+}

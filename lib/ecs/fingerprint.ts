@@ -1,0 +1,63 @@
+import { murmur3x64x128 } from "./murmur3.ts";
+
+/** The fields Elastic's JumpCloud pipeline fingerprints into `_id`. */
+export const FINGERPRINT_FIELDS = ["id", "timestamp"] as const;
+
+const encoder = new TextEncoder();
+const TRUE_BYTES = Uint8Array.of(1);
+const FALSE_BYTES = Uint8Array.of(2);
+
+// Byte encodings follow Elasticsearch's FingerprintProcessor.toBytes. JSON numbers parse in
+// Elasticsearch as Integer, Long or Double; JavaScript cannot tell `1` from `1.0`, so an integral
+// value is encoded as Integer (or Long beyond 32 bits), the way Jackson reads it without a dot.
+function scalarBytes(value: string | number | boolean): Uint8Array {
+  if (typeof value === "string") return encoder.encode(value);
+  if (typeof value === "boolean") return value ? TRUE_BYTES : FALSE_BYTES;
+  const out = new Uint8Array(Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31 ? 4 : 8);
+  const view = new DataView(out.buffer);
+  if (out.length === 4) view.setInt32(0, value, true);
+  else if (Number.isSafeInteger(value)) view.setBigInt64(0, BigInt(value), true);
+  else view.setFloat64(0, value, true);
+  return out;
+}
+
+function collect(value: unknown, parts: Uint8Array[]): void {
+  if (value === null || value === undefined) {
+    parts.push(Uint8Array.of(0));
+  } else if (Array.isArray(value)) {
+    for (const item of value) collect(item, parts);
+  } else if (typeof value === "object") {
+    const keys = Object.keys(value).sort();
+    for (const key of keys) {
+      parts.push(Uint8Array.of(0), encoder.encode(key));
+      collect((value as Record<string, unknown>)[key], parts);
+    }
+  } else {
+    parts.push(Uint8Array.of(0), scalarBytes(value as string | number | boolean));
+  }
+}
+
+/**
+ * Elasticsearch's `fingerprint` processor (MurmurHash3, no salt, `ignore_missing: true`) over the
+ * named fields of `source`, as standard Base64; `undefined` when every field is missing.
+ */
+export function fingerprint(source: Record<string, unknown>, fields: readonly string[]): string | undefined {
+  const parts: Uint8Array[] = [];
+  let present = false;
+  for (const field of [...fields].sort()) {
+    const value = source[field];
+    if (value === null || value === undefined) continue;
+    present = true;
+    collect(value, parts);
+  }
+  if (!present) return undefined;
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return Buffer.from(murmur3x64x128(bytes)).toString("base64");
+}

@@ -1,0 +1,99 @@
+import { readFile } from "node:fs/promises";
+import { type AsnResponse, type CityResponse, Reader } from "maxmind";
+import { GeoIpDatabaseError } from "../errors.ts";
+
+/** What Elasticsearch's `geoip` processor writes from a City database with its default properties. */
+export interface GeoFields {
+  city_name?: string;
+  continent_name?: string;
+  country_iso_code?: string;
+  country_name?: string;
+  location?: { lat: number; lon: number };
+  region_iso_code?: string;
+  region_name?: string;
+}
+
+/** What the integration keeps from an ASN database (after its renames). */
+export interface AsFields {
+  number?: number;
+  organization?: { name: string };
+}
+
+/** Port: IP address → geo and AS data. Absent databases answer `undefined`. */
+export interface GeoIpLookup {
+  city(ip: string): GeoFields | undefined;
+  asn(ip: string): AsFields | undefined;
+}
+
+/** GeoIP lookups on MaxMind `.mmdb` databases through the `maxmind` reader. */
+export class MaxmindGeoIpLookup implements GeoIpLookup {
+  constructor(
+    private readonly cityReader: Reader<CityResponse> | undefined,
+    private readonly asnReader: Reader<AsnResponse> | undefined,
+  ) {}
+
+  /** Opens the databases at the given paths (either may be omitted) and checks their type. */
+  static async open(paths: { city?: string; asn?: string }): Promise<MaxmindGeoIpLookup> {
+    const city = paths.city ? await openReader<CityResponse>(paths.city, "City") : undefined;
+    const asn = paths.asn ? await openReader<AsnResponse>(paths.asn, "ASN") : undefined;
+    return new MaxmindGeoIpLookup(city, asn);
+  }
+
+  city(ip: string): GeoFields | undefined {
+    const record = this.cityReader?.get(ip);
+    return record ? cityFields(record) : undefined;
+  }
+
+  asn(ip: string): AsFields | undefined {
+    const record = this.asnReader?.get(ip);
+    if (!record) return undefined;
+    const out: AsFields = {};
+    if (record.autonomous_system_number !== undefined) out.number = record.autonomous_system_number;
+    if (record.autonomous_system_organization) {
+      out.organization = { name: record.autonomous_system_organization };
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+}
+
+async function openReader<T extends CityResponse | AsnResponse>(path: string, kind: "City" | "ASN") {
+  let buffer: Buffer;
+  try {
+    buffer = await readFile(path);
+  } catch (cause) {
+    throw new GeoIpDatabaseError(`cannot read the GeoIP ${kind} database ${path}`, { cause });
+  }
+  let reader: Reader<T>;
+  try {
+    reader = new Reader<T>(buffer);
+  } catch (cause) {
+    throw new GeoIpDatabaseError(`${path} is not a MaxMind database`, { cause });
+  }
+  if (!reader.metadata.databaseType.includes(kind)) {
+    throw new GeoIpDatabaseError(
+      `${path} is a ${reader.metadata.databaseType} database; expected a ${kind} database`,
+    );
+  }
+  return reader;
+}
+
+// Mirrors the geoip processor: English names, the country (not the registered country), and
+// the most specific subdivision prefixed by the country's ISO code.
+function cityFields(record: CityResponse): GeoFields | undefined {
+  const out: GeoFields = {};
+  const cityName = record.city?.names?.en;
+  if (cityName) out.city_name = cityName;
+  const continentName = record.continent?.names?.en;
+  if (continentName) out.continent_name = continentName;
+  const countryIso = record.country?.iso_code;
+  if (countryIso) out.country_iso_code = countryIso;
+  const countryName = record.country?.names?.en;
+  if (countryName) out.country_name = countryName;
+  const latitude = record.location?.latitude;
+  const longitude = record.location?.longitude;
+  if (latitude !== undefined && longitude !== undefined) out.location = { lat: latitude, lon: longitude };
+  const subdivision = record.subdivisions?.[record.subdivisions.length - 1];
+  if (subdivision?.iso_code && countryIso) out.region_iso_code = `${countryIso}-${subdivision.iso_code}`;
+  if (subdivision?.names?.en) out.region_name = subdivision.names.en;
+  return Object.keys(out).length > 0 ? out : undefined;
+}

@@ -1,0 +1,44 @@
+import { isObject } from "../ecs/paths.ts";
+import { InputError } from "../errors.ts";
+
+/** One raw event read from input: its exact JSON text, or an already parsed value. */
+export type RawEvent = { readonly text: string } | { readonly value: unknown };
+
+/**
+ * Splits input into raw events. Accepts a JSON array of events, the pipeline-test form
+ * `{"events":[{"message":"<json>"}]}`, or one JSON value per line (a line that is not valid JSON
+ * still becomes an event, so it ends up as an error document rather than lost).
+ */
+export function readEvents(input: string): RawEvent[] {
+  const trimmed = input.trim();
+  if (trimmed === "") throw new InputError("the input is empty: expected JSON events");
+
+  const whole = tryParse(trimmed);
+  if (whole.ok) {
+    if (Array.isArray(whole.value)) return whole.value.map((value) => ({ value }));
+    const wrapped = pipelineTestEvents(whole.value);
+    if (wrapped) return wrapped;
+    return [{ text: trimmed }];
+  }
+
+  const lines = input.split(/\r?\n/).filter((line) => line.trim() !== "");
+  if (!lines.some((line) => tryParse(line).ok)) {
+    throw new InputError("the input holds no valid JSON: expected a JSON array or one JSON event per line");
+  }
+  return lines.map((text) => ({ text }));
+}
+
+function pipelineTestEvents(value: unknown): RawEvent[] | undefined {
+  if (!isObject(value) || !Array.isArray(value.events)) return undefined;
+  const events = value.events;
+  if (!events.every((e) => isObject(e) && typeof e.message === "string")) return undefined;
+  return events.map((e) => ({ text: (e as { message: string }).message }));
+}
+
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
