@@ -3,6 +3,12 @@ import { JumpcloudElasticError } from "../lib/errors.ts";
 import { processOutput } from "./io.ts";
 import { mapCommand } from "./map-command.ts";
 
+// A closed pipe (`... | head`) means the reader has what it wants: stop quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
+
 const program = new Command("jumpcloud-elastic")
   .description("JumpCloud Directory Insights → Elasticsearch (ECS)")
   .showHelpAfterError()

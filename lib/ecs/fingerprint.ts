@@ -42,15 +42,27 @@ function collect(value: unknown, parts: Uint8Array[]): void {
  * named fields of `source`, as standard Base64; `undefined` when every field is missing.
  */
 export function fingerprint(source: Record<string, unknown>, fields: readonly string[]): string | undefined {
-  const parts: Uint8Array[] = [];
+  // Fast path: string values (JumpCloud's id and timestamp) encode as one UTF-8 string.
+  let text = "";
+  let allStrings = true;
   let present = false;
-  for (const field of [...fields].sort()) {
+  for (const field of sortedFields(fields)) {
     const value = source[field];
     if (value === null || value === undefined) continue;
+    if (typeof value !== "string") {
+      allStrings = false;
+      break;
+    }
     present = true;
-    collect(value, parts);
+    text += `\0${value}`;
   }
-  if (!present) return undefined;
+  if (allStrings) return present ? digestText(text) : undefined;
+
+  const parts: Uint8Array[] = [];
+  for (const field of sortedFields(fields)) {
+    const value = source[field];
+    if (value !== null && value !== undefined) collect(value, parts);
+  }
   let size = 0;
   for (const part of parts) size += part.length;
   const bytes = new Uint8Array(size);
@@ -59,5 +71,30 @@ export function fingerprint(source: Record<string, unknown>, fields: readonly st
     bytes.set(part, offset);
     offset += part.length;
   }
-  return Buffer.from(murmur3x64x128(bytes)).toString("base64");
+  return digest(bytes);
+}
+
+const digestOut = Buffer.alloc(16);
+let scratch = Buffer.alloc(1024);
+
+function digest(bytes: Uint8Array): string {
+  murmur3x64x128(bytes, digestOut);
+  return digestOut.toString("base64");
+}
+
+function digestText(text: string): string {
+  if (text.length * 3 > scratch.length) scratch = Buffer.alloc(text.length * 3);
+  const length = scratch.write(text, 0, "utf8");
+  return digest(scratch.subarray(0, length));
+}
+
+const sortedCache = new WeakMap<readonly string[], readonly string[]>();
+
+function sortedFields(fields: readonly string[]): readonly string[] {
+  let sorted = sortedCache.get(fields);
+  if (!sorted) {
+    sorted = [...fields].sort();
+    sortedCache.set(fields, sorted);
+  }
+  return sorted;
 }

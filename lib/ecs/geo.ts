@@ -25,12 +25,34 @@ export interface GeoIpLookup {
   asn(ip: string): AsFields | undefined;
 }
 
-/** GeoIP lookups on MaxMind `.mmdb` databases through the `maxmind` reader. */
+/** A bounded map that forgets its oldest entries: tenants see the same few addresses again and again. */
+class BoundedCache<V> {
+  private readonly entries = new Map<string, V>();
+
+  constructor(private readonly max: number) {}
+
+  get(key: string, compute: (key: string) => V): V {
+    if (this.entries.has(key)) return this.entries.get(key) as V;
+    const value = compute(key);
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, value);
+    return value;
+  }
+}
+
+/** GeoIP lookups on MaxMind `.mmdb` databases through the `maxmind` reader, with a per-address cache. */
 export class MaxmindGeoIpLookup implements GeoIpLookup {
+  private readonly cityCache: BoundedCache<GeoFields | undefined>;
+  private readonly asnCache: BoundedCache<AsFields | undefined>;
+
   constructor(
     private readonly cityReader: Reader<CityResponse> | undefined,
     private readonly asnReader: Reader<AsnResponse> | undefined,
-  ) {}
+    cacheSize = 10_000,
+  ) {
+    this.cityCache = new BoundedCache(cacheSize);
+    this.asnCache = new BoundedCache(cacheSize);
+  }
 
   /** Opens the databases at the given paths (either may be omitted) and checks their type. */
   static async open(paths: { city?: string; asn?: string }): Promise<MaxmindGeoIpLookup> {
@@ -39,12 +61,21 @@ export class MaxmindGeoIpLookup implements GeoIpLookup {
     return new MaxmindGeoIpLookup(city, asn);
   }
 
+  // Cached results are shared between documents: callers copy before changing them.
   city(ip: string): GeoFields | undefined {
-    const record = this.cityReader?.get(ip);
-    return record ? cityFields(record) : undefined;
+    if (!this.cityReader) return undefined;
+    return this.cityCache.get(ip, (key) => {
+      const record = this.cityReader?.get(key);
+      return record ? cityFields(record) : undefined;
+    });
   }
 
   asn(ip: string): AsFields | undefined {
+    if (!this.asnReader) return undefined;
+    return this.asnCache.get(ip, (key) => this.asnRecord(key));
+  }
+
+  private asnRecord(ip: string): AsFields | undefined {
     const record = this.asnReader?.get(ip);
     if (!record) return undefined;
     const out: AsFields = {};

@@ -2,7 +2,16 @@ import { isIP } from "node:net";
 import { withoutEmpty } from "./clean.ts";
 import { FINGERPRINT_FIELDS, fingerprint } from "./fingerprint.ts";
 import type { GeoIpLookup } from "./geo.ts";
-import { appendUnique, deletePath, getPath, isObject, type JsonObject, setPath } from "./paths.ts";
+import {
+  appendUnique,
+  getIn,
+  getPath,
+  isObject,
+  type JsonObject,
+  setIn,
+  setPath,
+  withoutPaths,
+} from "./paths.ts";
 import {
   COPIES_AFTER_VERSION,
   COPIES_BEFORE_VERSION,
@@ -16,7 +25,7 @@ import {
   PRESERVE_DUPLICATE_CUSTOM_FIELDS_TAG,
   PRESERVE_ORIGINAL_EVENT_TAG,
 } from "./rules.ts";
-import { formatTimestamp, parseIso8601 } from "./timestamp.ts";
+import { normalizeTimestamp } from "./timestamp.ts";
 import { parseUserAgent } from "./user-agent.ts";
 
 /** How documents are built; mirrors the integration's settings. */
@@ -50,14 +59,17 @@ function fail(message: string): never {
 }
 
 interface Run {
-  readonly doc: JsonObject;
+  doc: JsonObject;
   readonly tags: string[];
   readonly geoIp: GeoIpLookup | undefined;
   parsed: unknown;
   event: JsonObject;
+  /** `@version` is to become `version`; applied when the event is rebuilt once, at the end. */
+  versionRenamed: boolean;
+  /** A raw `useragent` string was parsed and is to leave jumpcloud.event. */
+  useragentParsed: boolean;
   id: string | undefined;
   timestampFromEvent: boolean;
-  readText: () => string;
   text: string | undefined;
   value: unknown;
 }
@@ -87,8 +99,12 @@ function dropEmptyValues(run: Run): void {
 
 function requireObject(run: Run): void {
   if (!isObject(run.parsed)) fail("missing json object in input document");
-  run.event = run.parsed;
-  run.doc.jumpcloud = { event: run.event };
+  setEvent(run, run.parsed);
+}
+
+function setEvent(run: Run, event: JsonObject): void {
+  run.event = event;
+  run.doc.jumpcloud = { event };
 }
 
 function fingerprintId(run: Run): void {
@@ -98,10 +114,9 @@ function fingerprintId(run: Run): void {
 function parseTimestamp(run: Run): void {
   const raw = run.event.timestamp;
   if (raw === undefined) return;
-  const text = render(raw);
-  const millis = typeof raw === "string" ? parseIso8601(raw) : undefined;
-  if (millis === undefined) fail(`unable to parse date [${text}]`);
-  run.doc["@timestamp"] = formatTimestamp(millis);
+  const timestamp = typeof raw === "string" ? normalizeTimestamp(raw) : undefined;
+  if (timestamp === undefined) fail(`unable to parse date [${render(raw)}]`);
+  run.doc["@timestamp"] = timestamp;
   run.timestampFromEvent = true;
 }
 
@@ -114,7 +129,7 @@ function convertIps(run: Run): void {
   for (const [from, to] of IP_FIELDS) {
     const value = run.event[from];
     if (value === undefined) continue;
-    setPath(run.doc, `${to}.ip`, Array.isArray(value) ? value.map(validIp) : validIp(value));
+    setIn(run.doc, [to, "ip"], Array.isArray(value) ? value.map(validIp) : validIp(value));
   }
 }
 
@@ -130,10 +145,11 @@ function categorize(run: Run): void {
 }
 
 function copies(table: ReadonlyArray<readonly [string, string]>): Step {
-  return (run) => {
-    for (const [from, to] of table) {
-      const value = getPath(run.event, from);
-      if (value !== undefined && value !== null && value !== "") setPath(run.doc, to, value);
+  const compiled = table.map(([from, to]) => [from.split("."), to.split(".")] as const);
+  return function copyFields(run) {
+    for (const [from, to] of compiled) {
+      const value = getIn(run.event, from);
+      if (value !== undefined && value !== null && value !== "") setIn(run.doc, to, value);
     }
   };
 }
@@ -141,8 +157,7 @@ function copies(table: ReadonlyArray<readonly [string, string]>): Step {
 function renameVersion(run: Run): void {
   if (!Object.hasOwn(run.event, "@version")) return;
   if (Object.hasOwn(run.event, "version")) fail("field [jumpcloud.event.version] already exists");
-  run.event.version = run.event["@version"];
-  delete run.event["@version"];
+  run.versionRenamed = true;
 }
 
 // Not in the integration: JumpCloud sometimes sends the raw header instead of a parsed object.
@@ -152,7 +167,7 @@ function parseRawUserAgent(run: Run): void {
   const raw = typeof useragent === "string" ? useragent : run.event.user_agent;
   if (typeof raw !== "string") return;
   // The integration maps jumpcloud.event.useragent as an object: a string there would be rejected.
-  if (typeof useragent === "string") delete run.event.useragent;
+  if (typeof useragent === "string") run.useragentParsed = true;
   setPath(run.doc, "user_agent", parseUserAgent(raw));
 }
 
@@ -175,45 +190,70 @@ function firstHit<T>(ips: unknown, lookup: (ip: string) => T | undefined): T | u
   return undefined;
 }
 
+const GEO_SIDES = (["source", "client"] as const).map((side) => ({
+  ip: [side, "ip"],
+  geo: [side, "geo"],
+  as: [side, "as"],
+}));
+
 function enrichGeo(run: Run): void {
   const geoIp = run.geoIp;
   if (!geoIp) return;
-  for (const side of ["source", "client"] as const) {
-    const ips = getPath(run.doc, `${side}.ip`);
+  for (const side of GEO_SIDES) {
+    const ips = getIn(run.doc, side.ip);
     if (ips === undefined) continue;
     const geo = firstHit(ips, (ip) => geoIp.city(ip));
-    if (geo) setPath(run.doc, `${side}.geo`, geo);
+    // Lookups may be cached and shared: each document gets its own copy.
+    if (geo) setIn(run.doc, side.geo, geo.location ? { ...geo, location: { ...geo.location } } : { ...geo });
     const as = firstHit(ips, (ip) => geoIp.asn(ip));
-    if (as) setPath(run.doc, `${side}.as`, as);
+    if (as)
+      setIn(run.doc, side.as, as.organization ? { ...as, organization: { ...as.organization } } : { ...as });
   }
 }
 
-function ipsAt(root: JsonObject, path: string): string[] {
-  const value = getPath(root, path);
-  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  return list.filter((ip): ip is string => typeof ip === "string" && isIP(ip) !== 0);
+function addIps(ips: unknown[], value: unknown, check: boolean): void {
+  if (value === undefined) return;
+  for (const ip of Array.isArray(value) ? value : [value]) {
+    if (typeof ip === "string" && (!check || isIP(ip) !== 0)) ips.push(ip);
+  }
 }
 
 function related(run: Run): void {
-  const ips = [
-    ...ipsAt(run.event, "jumpcloud_protect_device.ip"),
-    ...ipsAt(run.event, "auth_context.jumpcloud_protect_device.ip"),
-    ...ipsAt(run.doc, "source.ip"),
-    ...ipsAt(run.doc, "client.ip"),
-  ];
+  const ips: unknown[] = [];
+  // Protect device addresses are not validated upstream; source.ip and client.ip already are.
+  addIps(ips, getPath(run.event, "jumpcloud_protect_device.ip"), true);
+  addIps(ips, getPath(run.event, "auth_context.jumpcloud_protect_device.ip"), true);
+  addIps(ips, getPath(run.doc, "source.ip"), false);
+  addIps(ips, getPath(run.doc, "client.ip"), false);
   if (ips.length > 0) appendUnique(run.doc, "related.ip", ips);
   const userName = getPath(run.doc, "source.user.name");
   if (userName !== undefined) appendUnique(run.doc, "related.user", [userName]);
 }
 
 function removeDuplicateCustomFields(run: Run): void {
-  if (run.tags.includes(PRESERVE_DUPLICATE_CUSTOM_FIELDS_TAG)) return;
-  for (const path of DUPLICATE_CUSTOM_FIELDS) deletePath(run.event, path);
+  rebuildEvent(run, !run.tags.includes(PRESERVE_DUPLICATE_CUSTOM_FIELDS_TAG));
+}
+
+const NOTHING: readonly string[] = [];
+const VERSION_RENAME = ["@version", "version"] as const;
+
+// One rebuild applies the rename, the raw user-agent removal and (optionally) the duplicate removal.
+function rebuildEvent(run: Run, removeDuplicates: boolean): void {
+  const paths = removeDuplicates ? DUPLICATE_CUSTOM_FIELDS : run.useragentParsed ? USERAGENT : NOTHING;
+  if (!run.versionRenamed && paths === NOTHING) return;
+  setEvent(run, withoutPaths(run.event, paths, run.versionRenamed ? VERSION_RENAME : undefined));
+  run.versionRenamed = false;
+  run.useragentParsed = false;
 }
 
 function removeOriginalUnlessPreserved(run: Run): void {
-  if (!run.tags.includes(PRESERVE_ORIGINAL_EVENT_TAG)) deletePath(run.doc, "event.original");
+  if (!run.tags.includes(PRESERVE_ORIGINAL_EVENT_TAG) && getPath(run.doc, "event.original") !== undefined) {
+    run.doc = withoutPaths(run.doc, EVENT_ORIGINAL);
+  }
 }
+
+const USERAGENT = ["useragent"];
+const EVENT_ORIGINAL = ["event.original"];
 
 /** The integration's ingest pipeline, step by step; a failing step stops the run (on_failure). */
 const PIPELINE: readonly Step[] = [
@@ -256,31 +296,35 @@ export class EcsMapper {
 
   /** Maps one event given as raw JSON text (kept verbatim as `event.original`). */
   mapText(text: string, collectedAt: Date = new Date()): MappedEvent {
-    return this.run(text, undefined, () => text, collectedAt);
+    return this.run(text, undefined, collectedAt);
   }
 
   /** Maps one event already parsed from JSON (as the API client returns them). */
   mapValue(value: unknown, collectedAt: Date = new Date()): MappedEvent {
-    return this.run(undefined, value, () => stringify(value), collectedAt);
+    return this.run(undefined, value, collectedAt);
   }
 
-  private run(
-    text: string | undefined,
-    value: unknown,
-    readText: () => string,
-    collectedAt: Date,
-  ): MappedEvent {
+  private lastCollectedAt: Date | undefined;
+  private lastCollectedAtIso = "";
+
+  // A batch shares one collection time: format it once.
+  private isoTime(date: Date): string {
+    if (date !== this.lastCollectedAt) {
+      this.lastCollectedAt = date;
+      this.lastCollectedAtIso = date.toISOString();
+    }
+    return this.lastCollectedAtIso;
+  }
+
+  private run(text: string | undefined, value: unknown, collectedAt: Date): MappedEvent {
     const tags = [...this.tags];
     // What Elastic Agent and Fleet set before the ingest pipeline runs.
     const doc: JsonObject = {
-      "@timestamp": collectedAt.toISOString(),
+      "@timestamp": this.isoTime(collectedAt),
       data_stream: { type: DATA_STREAM_TYPE, dataset: DATASET, namespace: this.namespace },
       ecs: { version: ECS_VERSION },
       event: { dataset: DATASET },
     };
-    // Serialising a parsed event costs as much as mapping it: only done when the text is kept.
-    if (text !== undefined || tags.includes(PRESERVE_ORIGINAL_EVENT_TAG))
-      setPath(doc, "event.original", readText());
     if (tags.length > 0) doc.tags = tags;
     const run: Run = {
       doc,
@@ -288,12 +332,16 @@ export class EcsMapper {
       geoIp: this.geoIp,
       parsed: undefined,
       event: {},
+      versionRenamed: false,
+      useragentParsed: false,
       id: undefined,
       timestampFromEvent: false,
-      readText,
       text,
       value,
     };
+    // Only kept when asked for (serialising a parsed event costs as much as mapping it); the
+    // failure handler adds it to error documents.
+    if (tags.includes(PRESERVE_ORIGINAL_EVENT_TAG)) setPath(doc, "event.original", originalText(run));
     let failed = false;
     try {
       for (const step of PIPELINE) step(run);
@@ -301,16 +349,18 @@ export class EcsMapper {
       failed = true;
       onFailure(run, error);
     }
-    if (!run.timestampFromEvent) appendError(doc, COLLECTION_TIME_NOTE);
-    return { id: run.id, document: doc, failed };
+    if (!run.timestampFromEvent) appendError(run.doc, COLLECTION_TIME_NOTE);
+    return { id: run.id, document: run.doc, failed };
   }
 }
 
-function stringify(value: unknown): string {
+/** The raw event text: as given, or the parsed event serialised. */
+function originalText(run: Run): string {
+  if (run.text !== undefined) return run.text;
   try {
-    return JSON.stringify(value) ?? String(value);
+    return JSON.stringify(run.value) ?? String(run.value);
   } catch {
-    return String(value);
+    return String(run.value);
   }
 }
 
@@ -323,8 +373,9 @@ function appendError(doc: JsonObject, message: string): void {
 // The pipeline's on_failure handler: the partial document is kept and marked.
 function onFailure(run: Run, error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
+  if (run.doc.jumpcloud !== undefined) rebuildEvent(run, false);
   setPath(run.doc, "event.kind", "pipeline_error");
-  if (getPath(run.doc, "event.original") === undefined) setPath(run.doc, "event.original", run.readText());
+  if (getPath(run.doc, "event.original") === undefined) setPath(run.doc, "event.original", originalText(run));
   if (!run.tags.includes(PRESERVE_ORIGINAL_EVENT_TAG)) run.tags.push(PRESERVE_ORIGINAL_EVENT_TAG);
   run.doc.tags = run.tags;
   appendError(run.doc, message);

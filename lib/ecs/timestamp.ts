@@ -3,8 +3,11 @@
 const ISO8601 =
   /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$/;
 
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : (DAYS[month - 1] as number);
 }
 
 /**
@@ -32,13 +35,60 @@ export function parseIso8601(text: string): number | undefined {
     if (offsetHours > 18 || offsetMins > 59) return undefined;
     offsetMinutes = (zone.startsWith("-") ? -1 : 1) * (offsetHours * 60 + offsetMins);
   }
-  const utc = new Date(0);
-  utc.setUTCFullYear(year, month - 1, day);
-  utc.setUTCHours(hour, minute, second, millis);
-  return utc.getTime() - offsetMinutes * 60_000;
+  let epoch = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  // Date.UTC reads years 0-99 as 1900-1999.
+  if (year < 100) epoch = new Date(epoch).setUTCFullYear(year);
+  return epoch - offsetMinutes * 60_000;
 }
 
 /** Formats epoch milliseconds as the date processor writes `@timestamp`: UTC, milliseconds, `Z`. */
 export function formatTimestamp(epochMillis: number): string {
   return new Date(epochMillis).toISOString();
+}
+
+function digitsAt(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+/**
+ * The `@timestamp` the date processor writes for an ISO 8601 text, or `undefined` if the text
+ * is not a valid date. Same result as parse + format.
+ */
+// JumpCloud almost always sends UTC with 3 to 9 fraction digits: those need no Date at all.
+export function normalizeTimestamp(text: string): string | undefined {
+  const n = text.length;
+  if (n >= 24 && n <= 30 && text.charCodeAt(n - 1) === 90 /* Z */ && text[10] === "T" && text[19] === ".") {
+    const year = digitsAt(text, 0, 4);
+    const month = digitsAt(text, 5, 2);
+    const day = digitsAt(text, 8, 2);
+    const fraction = digitsAt(text, 20, n - 21);
+    if (
+      text[4] === "-" &&
+      text[7] === "-" &&
+      text[13] === ":" &&
+      text[16] === ":" &&
+      year >= 0 &&
+      fraction >= 0 &&
+      month >= 1 &&
+      month <= 12 &&
+      day >= 1 &&
+      day <= daysInMonth(year, month) &&
+      digitsAt(text, 11, 2) >= 0 &&
+      digitsAt(text, 11, 2) <= 23 &&
+      digitsAt(text, 14, 2) >= 0 &&
+      digitsAt(text, 14, 2) <= 59 &&
+      digitsAt(text, 17, 2) >= 0 &&
+      digitsAt(text, 17, 2) <= 59
+    ) {
+      return n === 24 ? text : `${text.slice(0, 23)}Z`;
+    }
+  }
+  const millis = parseIso8601(text);
+  return millis === undefined ? undefined : formatTimestamp(millis);
 }

@@ -2,7 +2,10 @@ import type { MappedEvent } from "../ecs/mapper.ts";
 
 /** The `_bulk` action line that creates a mapped document in a data stream (create: never overwrite). */
 export function createAction(index: string, id: string | undefined): string {
-  return JSON.stringify({ create: id === undefined ? { _index: index } : { _index: index, _id: id } });
+  const target = JSON.stringify(index);
+  return id === undefined
+    ? `{"create":{"_index":${target}}}`
+    : `{"create":{"_index":${target},"_id":${JSON.stringify(id)}}}`;
 }
 
 /** A mapped event as `_bulk` NDJSON: action line, then document line, each ending in a newline. */

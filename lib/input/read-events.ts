@@ -5,8 +5,8 @@ import { InputError } from "../errors.ts";
 export type RawEvent = { readonly text: string } | { readonly value: unknown };
 
 /**
- * Splits input into raw events. Accepts a JSON array of events, the pipeline-test form
- * `{"events":[{"message":"<json>"}]}`, or one JSON value per line (a line that is not valid JSON
+ * Splits input into raw events. Accepts a JSON array of events, an `{"events": [...]}` envelope
+ * (Elastic's pipeline-test form `{"message":"<json>"}` included), or one JSON value per line (a line that is not valid JSON
  * still becomes an event, so it ends up as an error document rather than lost).
  */
 export function readEvents(input: string): RawEvent[] {
@@ -16,7 +16,7 @@ export function readEvents(input: string): RawEvent[] {
   const whole = tryParse(trimmed);
   if (whole.ok) {
     if (Array.isArray(whole.value)) return whole.value.map((value) => ({ value }));
-    const wrapped = pipelineTestEvents(whole.value);
+    const wrapped = envelopeEvents(whole.value);
     if (wrapped) return wrapped;
     return [{ text: trimmed }];
   }
@@ -28,11 +28,15 @@ export function readEvents(input: string): RawEvent[] {
   return lines.map((text) => ({ text }));
 }
 
-function pipelineTestEvents(value: unknown): RawEvent[] | undefined {
+// `{"events": [...]}`: elements that are `{"message": "<json>"}` (Elastic's pipeline tests) are
+// raw texts; any other element is an event itself.
+function envelopeEvents(value: unknown): RawEvent[] | undefined {
   if (!isObject(value) || !Array.isArray(value.events)) return undefined;
-  const events = value.events;
-  if (!events.every((e) => isObject(e) && typeof e.message === "string")) return undefined;
-  return events.map((e) => ({ text: (e as { message: string }).message }));
+  return value.events.map((e: unknown) =>
+    isObject(e) && typeof e.message === "string" && Object.keys(e).length === 1
+      ? { text: e.message }
+      : { value: e },
+  );
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {

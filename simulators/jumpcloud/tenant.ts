@@ -1,0 +1,402 @@
+import { Random } from "./random.ts";
+
+/** Services a generated tenant produces events for (JumpCloud's names). */
+export const SERVICES = [
+  "directory",
+  "sso",
+  "radius",
+  "ldap",
+  "systems",
+  "mdm",
+  "password_manager",
+  "software",
+] as const;
+export type Service = (typeof SERVICES)[number];
+
+/** A generated event and the instant it describes (epoch ms; the text may carry more precision). */
+export interface GeneratedEvent {
+  at: number;
+  service: Service;
+  event: Record<string, unknown>;
+}
+
+/** What a tenant looks like. */
+export interface TenantOptions {
+  seed: number;
+  /** Epoch ms, inclusive. */
+  start: number;
+  /** Epoch ms, exclusive. */
+  end: number;
+  count: number;
+  services?: readonly Service[];
+  /** Organization id stamped on every event. */
+  organization?: string;
+}
+
+// Relative volumes seen in busy tenants: authentications dominate.
+const WEIGHTS: Readonly<Record<Service, number>> = {
+  directory: 20,
+  sso: 25,
+  radius: 15,
+  ldap: 15,
+  systems: 12,
+  mdm: 6,
+  password_manager: 4,
+  software: 3,
+};
+
+// Includes the addresses MaxMind's test databases know, so GeoIP enrichment has work to do.
+const IPS = [
+  "81.2.69.144",
+  "89.160.20.112",
+  "216.160.83.56",
+  "2001:218::1",
+  "2a02:cf40::1",
+  "175.16.199.1",
+  "10.0.2.2",
+  "192.168.1.20",
+  "203.0.113.7",
+  "2001:db8::42",
+];
+
+const USERS = [
+  "jane.doe",
+  "john.smith",
+  "a.khan",
+  "m.garcia",
+  "li.wei",
+  "o.okafor",
+  "s.nakamura",
+  "svc-backup",
+];
+const DOMAIN = "example.com";
+
+const USER_AGENTS = [
+  {
+    device: "Mac",
+    major: "120",
+    minor: "0",
+    name: "Chrome",
+    os: "Mac OS X",
+    os_full: "Mac OS X 10.15.7",
+    os_major: "10",
+    os_minor: "15",
+    os_name: "Mac OS X",
+    os_patch: "7",
+    os_version: "10.15.7",
+    patch: "0",
+    version: "120.0.0.0",
+  },
+  {
+    device: "Other",
+    major: "121",
+    minor: "0",
+    name: "Firefox",
+    os: "Windows",
+    os_full: "Windows 10",
+    os_major: "10",
+    os_name: "Windows",
+    os_version: "10",
+    version: "121.0",
+    build: "",
+  },
+  {
+    device: "iPhone",
+    major: "17",
+    minor: "1",
+    name: "Mobile Safari",
+    os: "iOS",
+    os_full: "iOS 17.1",
+    os_major: "17",
+    os_minor: "1",
+    os_name: "iOS",
+    os_version: "17.1",
+    version: "17.1",
+  },
+];
+
+const GEO = [
+  {
+    continent_code: "EU",
+    country_code: "GB",
+    region_code: "ENG",
+    region_name: "England",
+    timezone: "Europe/London",
+    latitude: 51.5142,
+    longitude: -0.0931,
+  },
+  {
+    continent_code: "NA",
+    country_code: "US",
+    region_code: "WA",
+    region_name: "Washington",
+    timezone: "America/Los_Angeles",
+    latitude: 47.2513,
+    longitude: -122.3149,
+  },
+  {
+    continent_code: "EU",
+    country_code: "SE",
+    region_code: "E",
+    region_name: "Ostergotland",
+    timezone: "Europe/Stockholm",
+  },
+];
+
+interface Context {
+  r: Random;
+  at: number;
+  organization: string;
+  seq: number;
+}
+
+function objectId(c: Context): string {
+  return (
+    Math.floor(c.at / 1000)
+      .toString(16)
+      .padStart(8, "0") +
+    c.r.hex(10) +
+    (c.seq % 0xffffff).toString(16).padStart(6, "0")
+  );
+}
+
+// Timestamp precision differs by service: milliseconds, nanoseconds (SSO) or seconds (RADIUS).
+function timestamp(c: Context, precision: "ms" | "ns" | "s"): string {
+  const iso = new Date(c.at).toISOString();
+  if (precision === "s") return `${iso.slice(0, 19)}Z`;
+  if (precision === "ns") return `${iso.slice(0, 23)}${c.r.int(0, 999_999).toString().padStart(6, "0")}Z`;
+  return iso;
+}
+
+function user(c: Context): { username: string; email: string; id: string } {
+  const username = c.r.pick(USERS);
+  return { username, email: `${username}@${DOMAIN}`, id: `6${c.r.hex(23)}` };
+}
+
+function base(c: Context, service: Service, eventType: string, precision: "ms" | "ns" | "s" = "ms") {
+  return {
+    "@version": "1",
+    id: objectId(c),
+    event_type: eventType,
+    service,
+    organization: c.organization,
+    timestamp: timestamp(c, precision),
+  };
+}
+
+type Template = (c: Context) => Record<string, unknown>;
+
+const TEMPLATES: Readonly<Record<Service, Template>> = {
+  directory: (c) => {
+    const u = user(c);
+    const kind = c.r.pick([
+      "admin_login_attempt",
+      "user_login_attempt",
+      "user_update",
+      "user_create",
+      "association_change",
+    ]);
+    const event: Record<string, unknown> = {
+      ...base(c, "directory", kind),
+      client_ip: c.r.pick(IPS),
+      geoip: c.r.pick(GEO),
+      useragent: c.r.pick(USER_AGENTS),
+      provider: null,
+      initiated_by: { id: u.id, type: kind.startsWith("admin") ? "admin" : "user", email: u.email },
+    };
+    if (kind.endsWith("login_attempt")) {
+      event.success = c.r.chance(0.9);
+      event.mfa = c.r.chance(0.7);
+      if (!event.success) event.error_message = "invalid credentials";
+    } else {
+      event.auth_method = c.r.pick(["session", "api key", "other"]);
+      event.resource = { id: c.r.hex(24), type: "user", username: c.r.pick(USERS) };
+      // `changes[].to` mixes types within one event, and `from` may be absent.
+      event.changes = [
+        { field: "active", to: c.r.chance(0.5) },
+        { field: "displayName", from: "", to: "Jane D." },
+        { field: "emails", to: [{ primary: true, type: "work", value: u.email }] },
+        { field: "attributes", to: { department: "IT", costCenter: c.r.int(100, 999) } },
+      ];
+      event.success = true;
+      if (c.r.chance(0.3)) event.correlation = {};
+    }
+    return event;
+  },
+  sso: (c) => {
+    const u = user(c);
+    const ok = c.r.chance(0.85);
+    return {
+      ...base(c, "sso", "sso_auth", "ns"),
+      client_ip: c.r.pick(IPS),
+      geoip: c.r.pick(GEO),
+      useragent: c.r.pick(USER_AGENTS),
+      provider: "",
+      initiated_by: { id: u.id, type: "user", username: u.username },
+      // No `success` on SSO events: the outcome is sso_token_success.
+      sso_token_success: ok,
+      error_message: ok ? "" : "application unreachable",
+      idp_initiated: c.r.chance(0.5),
+      mfa: c.r.chance(0.6),
+      application: {
+        id: c.r.hex(24),
+        name: c.r.pick(["google", "slack", "aws"]),
+        display_label: "App",
+        sso_type: "saml",
+        sso_url: "https://sso.jumpcloud.com/saml2/app",
+      },
+      auth_context: {
+        auth_methods: c.r.chance(0.5) ? { password: { success: true } } : {},
+        policies_applied: [
+          {
+            id: c.r.hex(24),
+            name: "Require MFA",
+            metadata: { action: "ALLOW", resource_type: "APPLICATION" },
+          },
+        ],
+        ...(c.r.chance(0.3) && {
+          jumpcloud_protect_device: {
+            id: c.r.hex(24),
+            ip: c.r.pick(IPS),
+            make: "Apple",
+            model: "iPhone",
+            os: "iOS",
+            os_version: "17.1",
+          },
+        }),
+      },
+    };
+  },
+  radius: (c) => {
+    const username = c.r.pick(USERS);
+    const ok = c.r.chance(0.8);
+    return {
+      ...base(c, "radius", "radius_auth_attempt", "s"),
+      id: c.r.guid(),
+      client_ip: c.r.pick(IPS),
+      username,
+      initiated_by: { type: "user", username },
+      success: ok,
+      error_message: ok ? null : "mschap: MS-CHAP2-Response is incorrect",
+      auth_type: "eap",
+      eap_type: "MSCHAPv2",
+      nas_mfa_state: "DISABLED",
+      mfa: false,
+      mfa_meta: { type: "none" },
+      outer: { eap_type: "PEAP", username, error_message: null },
+      auth_meta: { auth_idp: "JUMPCLOUD", userid_type: "USERNAME", user_password_enabled: true },
+    };
+  },
+  ldap: (c) => {
+    const username = c.r.pick(USERS);
+    const bind = c.r.chance(0.6);
+    const event: Record<string, unknown> = {
+      ...base(c, "ldap", bind ? "ldap_bind" : "ldap_search"),
+      client_ip: c.r.pick(IPS),
+      connection_id: Buffer.from(c.r.hex(16)).toString("base64"),
+      operation_number: c.r.int(0, 20),
+      start_tls: c.r.chance(0.5),
+      tls_established: c.r.chance(0.8),
+      initiated_by: { type: "user", username },
+      username,
+      success: c.r.chance(0.9),
+    };
+    if (bind) {
+      event.dn = `uid=${username},ou=Users,o=${c.organization},dc=jumpcloud,dc=com`;
+      event.auth_method = "simple";
+      event.mech = "simple";
+    } else {
+      event.base = `ou=Users,o=${c.organization},dc=jumpcloud,dc=com`;
+      event.scope = 2;
+      event.deref = 0;
+      event.filter = "(&(objectClass=inetOrgPerson)(uid=*))";
+      event.attr = "uid mail";
+      event.number_of_results = c.r.int(0, 500);
+    }
+    return event;
+  },
+  systems: (c) => {
+    const username = c.r.pick(USERS);
+    const ip = c.r.pick(IPS);
+    return {
+      ...base(c, "systems", c.r.pick(["login_attempt", "user_password_change", "user_lockout"])),
+      system: { id: c.r.hex(24), hostname: `host-${c.r.int(1, 40)}`, displayName: "Workstation" },
+      system_timestamp: new Date(c.at).toISOString().replace("Z", "+00:00"),
+      message: `User ${username} logged in from ${ip}, process name: sshd`,
+      client_ip: c.r.pick(IPS),
+      src_ip: ip,
+      username,
+      process_name: c.r.pick(["sshd", "loginwindow", "winlogon"]),
+      success: c.r.chance(0.9),
+      initiated_by: { type: "systemuser", username },
+    };
+  },
+  mdm: (c) => ({
+    ...base(c, "mdm", "mdm_command_result"),
+    mdm_type: "apple",
+    request_type: "DeviceInformation",
+    mdm_device_id: c.r.hex(24),
+    command: { request_type: "DeviceInformation", queries: ["DeviceName", "OSVersion"] },
+    command_uuid: `${c.r.hex(8)}-${c.r.hex(4)}-${c.r.hex(4)}-${c.r.hex(4)}-${c.r.hex(12)}`,
+    status: "Acknowledged",
+    error_chain: null,
+    query_responses: {
+      device_name: `mac-${c.r.int(1, 99)}`,
+      os_version: "14.1",
+      model_name: "MacBook Pro",
+      is_supervised: true,
+    },
+  }),
+  password_manager: (c) => {
+    const u = user(c);
+    return {
+      ...base(
+        c,
+        "password_manager",
+        c.r.pick(["passwordmanager_folder_create", "passwordmanager_user_enable"]),
+      ),
+      id: `${c.r.hex(8)}-${c.r.hex(4)}-${c.r.hex(4)}-${c.r.hex(4)}-${c.r.hex(12)}`,
+      client_ip: c.r.pick(IPS),
+      initiated_by: { id: u.id, type: "admin", email: u.email, source: "system" },
+      changes: [{ field: "folder name", from: "", to: "Shared" }],
+      success: true,
+    };
+  },
+  software: (c) => ({
+    ...base(c, "software", c.r.pick(["software_add", "software_change", "software_remove"])),
+    provider: c.r.hex(24),
+    system: { id: c.r.hex(24), type: "system" },
+    application: {
+      name: "Google Chrome",
+      version: "120.1",
+      publisher: "Google",
+      package_manager: "APPLE_VPP",
+    },
+    changes: [{ field: "version", from: "119.0", to: "120.1" }],
+    app_management_source: "JumpCloud App Catalog",
+  }),
+};
+
+/** Deterministic events for one tenant, sorted by time. */
+export function generateTenantEvents(options: TenantOptions): GeneratedEvent[] {
+  const r = new Random(options.seed);
+  const services = options.services ?? SERVICES;
+  const organization = options.organization ?? r.hex(24);
+  const totalWeight = services.reduce((sum, s) => sum + WEIGHTS[s], 0);
+  const times: number[] = [];
+  for (let i = 0; i < options.count; i++)
+    times.push(options.start + Math.floor(r.next() * (options.end - options.start)));
+  times.sort((a, b) => a - b);
+  return times.map((at, seq) => {
+    let pick = r.next() * totalWeight;
+    let service = services[0] as Service;
+    for (const s of services) {
+      pick -= WEIGHTS[s];
+      if (pick < 0) {
+        service = s;
+        break;
+      }
+    }
+    return { at, service, event: TEMPLATES[service]({ r, at, organization, seq }) };
+  });
+}
