@@ -21,3 +21,54 @@ export class InputError extends JumpcloudElasticError {}
 
 /** A GeoIP database that cannot be opened or is not of the expected type. */
 export class GeoIpDatabaseError extends JumpcloudElasticError {}
+
+/** What the Directory Insights API answered, for errors: never a credential. */
+export interface ApiErrorDetails {
+  status?: number;
+  requestId?: string;
+  /** The API's own `message`, or a short snippet of what it sent. */
+  apiMessage?: string;
+}
+
+/** Base class for failures talking to the Directory Insights API. */
+export class JumpcloudApiError extends JumpcloudElasticError {
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+  readonly apiMessage: string | undefined;
+
+  constructor(message: string, details: ApiErrorDetails = {}, options?: { cause?: unknown }) {
+    const facts = [
+      details.status !== undefined ? `status ${details.status}` : undefined,
+      details.apiMessage !== undefined ? `message "${details.apiMessage}"` : undefined,
+      details.requestId !== undefined ? `request id ${details.requestId}` : undefined,
+    ].filter((f) => f !== undefined);
+    super(facts.length > 0 ? `${message} (${facts.join(", ")})` : message, options);
+    this.status = details.status;
+    this.requestId = details.requestId;
+    this.apiMessage = details.apiMessage;
+  }
+}
+
+/** 400: the query itself is wrong; retrying cannot help. */
+export class JumpcloudBadRequestError extends JumpcloudApiError {}
+
+/** 401: the key or token was refused (after one credential refresh). */
+export class JumpcloudAuthenticationError extends JumpcloudApiError {}
+
+/** 402: the organization's plan does not include the API. */
+export class JumpcloudPaymentRequiredError extends JumpcloudApiError {}
+
+/** 403: the credentials may not read Directory Insights (or this org). */
+export class JumpcloudForbiddenError extends JumpcloudApiError {}
+
+/** Any other 4xx the client does not retry (wrong URL, wrong method, ...). */
+export class JumpcloudClientError extends JumpcloudApiError {}
+
+/** 2xx with a body that is not what the API documents: no event can be trusted from it. */
+export class JumpcloudResponseFormatError extends JumpcloudApiError {}
+
+/** Transient failures (429, 5xx, network, timeouts) kept failing past the retry budget. */
+export class JumpcloudUnavailableError extends JumpcloudApiError {}
+
+/** A query the client refuses to send (start not before end, bad limit, bad services). */
+export class InvalidQueryError extends JumpcloudElasticError {}

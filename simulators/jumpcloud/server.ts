@@ -1,0 +1,449 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Random } from "./random.ts";
+import type { GeneratedEvent } from "./tenant.ts";
+
+/** Services the API accepts in `service` (from JumpCloud's OpenAPI description). */
+const API_SERVICES = new Set([
+  "all",
+  "alerts",
+  "directory",
+  "ldap",
+  "mdm",
+  "notifications",
+  "object_storage",
+  "password_manager",
+  "radius",
+  "reports",
+  "saas_app_management",
+  "software",
+  "sso",
+  "systems",
+  "access_management",
+  "asset_management",
+]);
+
+/** A stored event: its body, its sort position and when it becomes visible to queries. */
+interface StoredEvent {
+  at: number;
+  docId: string;
+  service: string;
+  visibleAt: number;
+  event: Record<string, unknown>;
+}
+
+/** One organization's events. */
+export interface TenantData {
+  orgId: string;
+  events: GeneratedEvent[];
+}
+
+/** An API key and the orgs it may read; the first is used when no `x-org-id` is sent. */
+export interface SimulatedKey {
+  key: string;
+  orgs: string[];
+  /** MSP keys must name an org with `x-org-id`. */
+  requiresOrgHeader?: boolean;
+}
+
+/** A service account (OAuth client credentials). */
+export interface SimulatedClient {
+  clientId: string;
+  clientSecret: string;
+  orgs: string[];
+  /** Token lifetime in seconds (default 3600). */
+  tokenLifetime?: number;
+}
+
+/** A fault served instead of (or around) a normal answer. */
+export type Fault =
+  | { kind: "status"; status: number; retryAfter?: string; body?: string }
+  | { kind: "delay"; ms: number }
+  | { kind: "reset" }
+  | { kind: "truncated" }
+  | { kind: "malformed" }
+  | { kind: "object" }
+  | { kind: "non-object-element" }
+  | { kind: "headers"; set: Record<string, string | null> };
+
+/** A request as the simulator received it. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  status: number;
+  requestId: string;
+  fault?: Fault["kind"];
+}
+
+/** Simulator settings. */
+export interface SimulatorOptions {
+  tenants: TenantData[];
+  keys?: SimulatedKey[];
+  clients?: SimulatedClient[];
+  /** Delay between an event's time and when queries can see it (ms); default none. */
+  ingestionDelay?: (random: Random, event: GeneratedEvent) => number;
+  /** The simulator's clock (default Date.now). */
+  now?: () => number;
+  seed?: number;
+}
+
+function docIdFor(random: Random): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  let id = "";
+  for (let i = 0; i < 20; i++) id += alphabet[random.int(0, alphabet.length - 1)];
+  return id;
+}
+
+function compare(a: StoredEvent, b: StoredEvent): number {
+  return a.at - b.at || (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0);
+}
+
+/**
+ * An in-process Directory Insights API on loopback: `/events` and `/events/count` with the
+ * documented semantics, an OAuth token endpoint, ingestion delay, faults on demand, and a record
+ * of every request.
+ */
+export class JumpcloudSimulator {
+  readonly requests: RecordedRequest[] = [];
+  private readonly orgs = new Map<string, StoredEvent[]>();
+  private readonly keys: SimulatedKey[];
+  private readonly clients: SimulatedClient[];
+  private readonly tokens = new Map<string, { orgs: string[]; expiresAt: number }>();
+  private readonly faults: { fault: Fault; path?: string; remaining: number }[] = [];
+  private readonly now: () => number;
+  private server: Server | undefined;
+  private readonly random: Random;
+
+  constructor(options: SimulatorOptions) {
+    this.random = new Random(options.seed ?? 42);
+    this.now = options.now ?? Date.now;
+    this.keys = options.keys ?? [];
+    this.clients = options.clients ?? [];
+    for (const tenant of options.tenants) this.addEvents(tenant.orgId, tenant.events, options.ingestionDelay);
+  }
+
+  /** Adds events to an org (late arrivals in tests). */
+  addEvents(orgId: string, events: GeneratedEvent[], delay?: SimulatorOptions["ingestionDelay"]): void {
+    const list = this.orgs.get(orgId) ?? [];
+    for (const g of events) {
+      list.push({
+        at: g.at,
+        docId: docIdFor(this.random),
+        service: g.service,
+        visibleAt: g.at + (delay ? delay(this.random, g) : 0),
+        event: g.event,
+      });
+    }
+    list.sort(compare);
+    this.orgs.set(orgId, list);
+  }
+
+  /** Every event of an org, visible or not, in API order. */
+  allEvents(orgId: string): Record<string, unknown>[] {
+    return (this.orgs.get(orgId) ?? []).map((e) => e.event);
+  }
+
+  /** Serves `fault` to the next `times` requests (to `path` only, when given). */
+  inject(fault: Fault, times = 1, path?: string): void {
+    this.faults.push({ fault, path, remaining: times });
+  }
+
+  /** Drops faults not served yet. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  /** Starts on a random loopback port; returns the API base URL. */
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) this.send(res, 500, { message: String(error) }, randomUUID());
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    return this.baseUrl;
+  }
+
+  /** The API base URL (`http://127.0.0.1:<port>/insights/directory/v1`). */
+  get baseUrl(): string {
+    const { port } = this.server?.address() as AddressInfo;
+    return `http://127.0.0.1:${port}/insights/directory/v1`;
+  }
+
+  /** The OAuth token endpoint URL. */
+  get tokenUrl(): string {
+    const { port } = this.server?.address() as AddressInfo;
+    return `http://127.0.0.1:${port}/oauth2/token`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  private takeFault(path: string): Fault | undefined {
+    const index = this.faults.findIndex((f) => f.path === undefined || f.path === path);
+    if (index === -1) return undefined;
+    const entry = this.faults[index] as (typeof this.faults)[number];
+    entry.remaining--;
+    if (entry.remaining <= 0) this.faults.splice(index, 1);
+    return entry.fault;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    const path = new URL(req.url ?? "/", "http://x").pathname.replace(/^\/insights\/directory\/v1/, "");
+    const requestId = randomUUID();
+    let body: unknown = raw;
+    try {
+      body = raw === "" ? undefined : JSON.parse(raw);
+    } catch {
+      // recorded as text
+    }
+    const record: RecordedRequest = {
+      method: req.method ?? "",
+      path,
+      headers: { ...req.headers, "x-org-id": req.headersDistinct["x-org-id"] },
+      body,
+      status: 0,
+      requestId,
+    };
+    this.requests.push(record);
+
+    const fault = this.takeFault(path);
+    if (fault) record.fault = fault.kind;
+    if (fault?.kind === "reset") {
+      record.status = -1;
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
+    if (fault?.kind === "status") {
+      record.status = fault.status;
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "x-request-id": requestId,
+      };
+      if (fault.retryAfter !== undefined) headers["retry-after"] = fault.retryAfter;
+      res
+        .writeHead(fault.status, headers)
+        .end(fault.body ?? JSON.stringify({ message: `simulated ${fault.status}` }));
+      return;
+    }
+
+    const answer =
+      req.method === "POST" && path === "/oauth2/token"
+        ? this.token(req, raw)
+        : req.method === "POST" && (path === "/events" || path === "/events/count")
+          ? this.events(req, path, body)
+          : { status: 404, body: { message: "Not Found" } };
+    record.status = answer.status;
+    if (answer.status !== 200 || !fault) {
+      this.send(res, answer.status, answer.body, requestId, answer.headers);
+      return;
+    }
+    this.sendFaulty(res, fault, answer, requestId);
+  }
+
+  private sendFaulty(res: ServerResponse, fault: Fault, answer: Answer, requestId: string): void {
+    const headers = { "content-type": "application/json", "x-request-id": requestId, ...answer.headers };
+    const text = JSON.stringify(answer.body);
+    switch (fault.kind) {
+      case "truncated":
+        // Announces the full length, sends half, then drops the connection.
+        res.writeHead(200, { ...headers, "content-length": String(Buffer.byteLength(text)) });
+        res.write(text.slice(0, Math.floor(text.length / 2)));
+        setTimeout(() => res.socket?.destroy(), 10);
+        return;
+      case "malformed":
+        res.writeHead(200, headers).end(`${text.slice(0, Math.floor(text.length / 2))}<html>oops`);
+        return;
+      case "object":
+        res.writeHead(200, headers).end(JSON.stringify({ message: "an object instead of an array" }));
+        return;
+      case "non-object-element":
+        res.writeHead(200, headers).end(JSON.stringify([...(answer.body as unknown[]), "not an event"]));
+        return;
+      case "headers": {
+        const merged: Record<string, string> = { ...headers };
+        for (const [name, value] of Object.entries(fault.set)) {
+          if (value === null) delete merged[name];
+          else merged[name] = value;
+        }
+        res.writeHead(200, merged).end(text);
+        return;
+      }
+      default:
+        this.send(res, 200, answer.body, requestId, answer.headers);
+    }
+  }
+
+  private send(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    requestId: string,
+    headers: Record<string, string> = {},
+  ): void {
+    res.writeHead(status, { "content-type": "application/json", "x-request-id": requestId, ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  private token(req: IncomingMessage, raw: string): Answer {
+    const auth = req.headers.authorization ?? "";
+    const [id, secret] = auth.startsWith("Basic ")
+      ? Buffer.from(auth.slice(6), "base64").toString("utf8").split(":").map(decodeURIComponent)
+      : [];
+    const client = this.clients.find((c) => c.clientId === id && c.clientSecret === secret);
+    const form = new URLSearchParams(raw);
+    if (form.get("grant_type") !== "client_credentials") {
+      return { status: 400, body: { error: "unsupported_grant_type" } };
+    }
+    if (!client)
+      return {
+        status: 401,
+        body: { error: "invalid_client", error_description: "client authentication failed" },
+      };
+    const token = `sim-${randomUUID()}`;
+    const lifetime = client.tokenLifetime ?? 3600;
+    this.tokens.set(token, { orgs: client.orgs, expiresAt: this.now() + lifetime * 1000 });
+    return {
+      status: 200,
+      body: { access_token: token, token_type: "bearer", expires_in: lifetime, scope: "api" },
+    };
+  }
+
+  /** Orgs the request may read, or an error answer. */
+  private authorize(req: IncomingMessage): { orgs: string[] } | Answer {
+    const key = req.headers["x-api-key"];
+    const bearer = req.headers.authorization?.startsWith("Bearer ")
+      ? req.headers.authorization.slice(7)
+      : undefined;
+    let allowed: string[] | undefined;
+    let requiresOrgHeader = false;
+    if (typeof key === "string") {
+      const found = this.keys.find((k) => k.key === key);
+      allowed = found?.orgs;
+      requiresOrgHeader = found?.requiresOrgHeader ?? false;
+    } else if (bearer !== undefined) {
+      const token = this.tokens.get(bearer);
+      if (token && token.expiresAt > this.now()) allowed = token.orgs;
+    }
+    if (!allowed) return { status: 401, body: { message: "Unauthorized" } };
+    const requested = (req.headersDistinct["x-org-id"] ?? [])
+      .flatMap((v) => v.split(","))
+      .map((v) => v.trim())
+      .filter(Boolean);
+    if (requested.length === 0) {
+      if (requiresOrgHeader)
+        return { status: 400, body: { message: "x-org-id header is required for this key" } };
+      return { orgs: allowed.slice(0, 1) };
+    }
+    const denied = requested.filter((org) => !allowed.includes(org));
+    if (denied.length > 0) return { status: 401, body: { message: "Unauthorized organization" } };
+    return { orgs: requested };
+  }
+
+  private events(req: IncomingMessage, path: string, body: unknown): Answer {
+    const auth = this.authorize(req);
+    if ("status" in auth) return auth;
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      return { status: 400, body: { message: "request body must be a JSON object" } };
+    }
+    const q = body as Record<string, unknown>;
+    const services = q.service;
+    if (!Array.isArray(services) || services.length === 0 || !services.every((s) => typeof s === "string")) {
+      return { status: 400, body: { message: "service is required" } };
+    }
+    const unknown = services.filter((s) => !API_SERVICES.has(s));
+    if (unknown.length > 0)
+      return { status: 400, body: { message: `invalid service: ${unknown.join(",")}` } };
+    if (services.includes("all") && services.length > 1) {
+      return { status: 400, body: { message: "service 'all' cannot be combined with other services" } };
+    }
+    const start = typeof q.start_time === "string" ? Date.parse(q.start_time) : Number.NaN;
+    if (Number.isNaN(start) || !/^\d{4}-\d{2}-\d{2}T/.test(q.start_time as string)) {
+      return { status: 400, body: { message: "start_time is required, RFC3339" } };
+    }
+    const end =
+      q.end_time === undefined
+        ? Number.POSITIVE_INFINITY
+        : typeof q.end_time === "string"
+          ? Date.parse(q.end_time)
+          : Number.NaN;
+    if (Number.isNaN(end)) return { status: 400, body: { message: "end_time must be RFC3339" } };
+    if (start >= end) return { status: 400, body: { message: "Start Time not after End Time" } };
+
+    const now = this.now();
+    const all = services.includes("all");
+    const matches = auth.orgs
+      .flatMap((org) => this.orgs.get(org) ?? [])
+      .filter(
+        (e) => e.at >= start && e.at < end && e.visibleAt <= now && (all || services.includes(e.service)),
+      );
+
+    if (path === "/events/count") return { status: 200, body: { count: matches.length } };
+
+    // Documented: limit defaults to 1000, at most 10 000; nonsense gives the default.
+    const limit =
+      typeof q.limit === "number" && Number.isInteger(q.limit) && q.limit > 0
+        ? Math.min(q.limit, 10_000)
+        : 1000;
+    const desc = typeof q.sort === "string" && q.sort.toUpperCase() === "DESC";
+    matches.sort(compare);
+    if (desc) matches.reverse();
+    let from = 0;
+    if (q.search_after !== undefined) {
+      const token = q.search_after;
+      if (
+        !Array.isArray(token) ||
+        token.length !== 2 ||
+        typeof token[1] !== "string" ||
+        Number.isNaN(Number(token[0]))
+      ) {
+        return { status: 400, body: { message: "invalid search_after" } };
+      }
+      const position = { at: Number(token[0]), docId: token[1] } as StoredEvent;
+      from = matches.findIndex((e) => (desc ? compare(e, position) < 0 : compare(e, position) > 0));
+      if (from === -1) from = matches.length;
+    }
+    const page = matches.slice(from, from + limit);
+    const last = page[page.length - 1];
+    const headers: Record<string, string> = {
+      "X-Result-Count": String(page.length),
+      "X-Limit": String(limit),
+      "X-Sort": desc ? "DESC" : "ASC",
+    };
+    if (last) headers["X-Search_after"] = JSON.stringify([last.at, last.docId]);
+    return { status: 200, body: page.map((e) => e.event), headers };
+  }
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** Ready-made ingestion delay distributions (ms). */
+export const ingestionDelays = {
+  none: () => 0,
+  /** Uniform between min and max. */
+  uniform:
+    (minMs: number, maxMs: number) =>
+    (random: Random): number =>
+      random.int(minMs, maxMs),
+  /** Mostly quick, with a long tail: the shape that makes a collector lose events without overlap. */
+  realistic:
+    (typicalMaxMs = 30_000, tailMaxMs = 300_000, tailShare = 0.05) =>
+    (random: Random): number =>
+      random.chance(tailShare) ? random.int(typicalMaxMs, tailMaxMs) : random.int(500, typicalMaxMs),
+};
