@@ -169,14 +169,18 @@ export class JumpcloudSimulator {
 
   /** The API base URL (`http://127.0.0.1:<port>/insights/directory/v1`). */
   get baseUrl(): string {
-    const { port } = this.server?.address() as AddressInfo;
-    return `http://127.0.0.1:${port}/insights/directory/v1`;
+    return `${this.origin()}/insights/directory/v1`;
   }
 
   /** The OAuth token endpoint URL. */
   get tokenUrl(): string {
-    const { port } = this.server?.address() as AddressInfo;
-    return `http://127.0.0.1:${port}/oauth2/token`;
+    return `${this.origin()}/oauth2/token`;
+  }
+
+  private origin(): string {
+    const address = this.server?.address() as AddressInfo | null | undefined;
+    if (!address) throw new Error("the simulator is not started");
+    return `http://127.0.0.1:${address.port}`;
   }
 
   async stop(): Promise<void> {

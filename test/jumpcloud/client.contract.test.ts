@@ -102,7 +102,6 @@ describe("Directory Insights client against the simulator", () => {
   beforeAll(async () => {
     apiUrl = await sim.start();
   });
-  afterAll(() => sim.stop());
   afterEach(() => {
     sim.clearFaults();
     sim.requests.length = 0;
@@ -154,7 +153,7 @@ describe("Directory Insights client against the simulator", () => {
 
     it("accepts the maximum limit of 10 000 and refuses anything else before sending", async () => {
       await collect(keyClient(), { ...window, limit: 10_000 });
-      expect((sim.requests[0]?.body as { limit: number }).limit).toBe(10_000);
+      expect(sim.requests[0]?.body).toHaveProperty("limit", 10_000);
       sim.requests.length = 0;
       for (const limit of [0, 10_001, 1.5, -3]) {
         const error = await failure(collect(keyClient(), { ...window, limit }));
