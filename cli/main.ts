@@ -1,5 +1,7 @@
 import { Command } from "commander";
 import { JumpcloudElasticError } from "../lib/errors.ts";
+import { demoCommand } from "./demo-command.ts";
+import { fetchCommand } from "./fetch-command.ts";
 import { processOutput } from "./io.ts";
 import { mapCommand } from "./map-command.ts";
 
@@ -12,7 +14,9 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 const program = new Command("jumpcloud-elastic")
   .description("JumpCloud Directory Insights → Elasticsearch (ECS)")
   .showHelpAfterError()
-  .addCommand(mapCommand(process.env, processOutput));
+  .addCommand(mapCommand(process.env, processOutput))
+  .addCommand(fetchCommand(process.env, processOutput))
+  .addCommand(demoCommand(processOutput));
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,30 @@
+import { ingestionDelays, JumpcloudSimulator } from "../simulators/jumpcloud/server.ts";
+import { generateTenantEvents } from "../simulators/jumpcloud/tenant.ts";
+
+/** The embedded tenant used when no JumpCloud account is configured (demo, `--simulate`). */
+export const SIMULATED_ORG = "5e0000000000000000000001";
+export const SIMULATED_KEY = "simulated-local-key";
+
+/** Starts the JumpCloud simulator with a day of events for one tenant, ending now. */
+export async function startSimulatedTenant(
+  count = 2_000,
+): Promise<{ simulator: JumpcloudSimulator; apiUrl: string }> {
+  const end = Date.now();
+  const simulator = new JumpcloudSimulator({
+    tenants: [
+      {
+        orgId: SIMULATED_ORG,
+        events: generateTenantEvents({
+          seed: 2026,
+          start: end - 86_400_000,
+          end,
+          count,
+          organization: SIMULATED_ORG,
+        }),
+      },
+    ],
+    keys: [{ key: SIMULATED_KEY, orgs: [SIMULATED_ORG] }],
+    ingestionDelay: ingestionDelays.realistic(),
+  });
+  return { simulator, apiUrl: await simulator.start() };
+}

@@ -1,0 +1,73 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "cli/main.ts", ...args],
+      { cwd: root, env: { PATH: process.env.PATH, ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe("cli fetch", () => {
+  it("pages a simulated tenant to NDJSON, filtered by service", async () => {
+    const { code, stdout, stderr } = await cli([
+      "fetch",
+      "--simulate",
+      "--start",
+      "6h",
+      "--services",
+      "sso,radius",
+      "--limit",
+      "40",
+    ]);
+    expect(code).toBe(0);
+    const events = stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(events.length).toBeGreaterThan(100);
+    expect(new Set(events.map((e) => e.service))).toStrictEqual(new Set(["sso", "radius"]));
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    const pages = Number(/in (\d+) page/.exec(stderr)?.[1]);
+    expect(pages).toBe(Math.floor(events.length / 40) + 1);
+  });
+
+  it.each([
+    [["fetch"], {}, /credentials are missing/],
+    [["fetch"], { JUMPCLOUD_API_KEY: "k", JUMPCLOUD_API_URL: "http://api.example.com" }, /must use https/],
+    [["fetch", "--simulate", "--start", "yesterday"], {}, /--start must be an ISO 8601 time/],
+    [["fetch", "--simulate", "--start", "1h", "--end", "2h"], {}, /is not before its end/],
+    [["fetch", "--simulate", "--limit", "20000"], {}, /limit must be an integer from 1 to 10000/],
+  ])("fails clearly: %j", async (args, env, message) => {
+    const { code, stderr } = await cli(args, env as Record<string, string>);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(message);
+  });
+});
+
+describe("cli demo", () => {
+  it("collects the embedded tenant and writes _bulk NDJSON", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "demo-")), "bulk.ndjson");
+    const { code, stdout } = await cli(["demo", "--out", out]);
+    expect(code).toBe(0);
+    const events = Number(/(\d+) events in/.exec(stdout)?.[1]);
+    expect(events).toBeGreaterThan(1_900);
+    expect(stdout).toMatch(/0 pipeline errors/);
+    const lines = readFileSync(out, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(events * 2);
+    expect(JSON.parse(lines[0] as string).create._index).toBe("logs-jumpcloud.events-default");
+  });
+});
