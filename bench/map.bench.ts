@@ -2,7 +2,8 @@
 // of the same corpus, measured in the same run. Usage: npm run bench [-- --events N --rounds R]
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { MaxmindGeoIpLookup } from "../lib/ecs/geo.ts";
+import type { AsnResponse, CityResponse } from "maxmind";
+import { MaxmindGeoIpLookup, openGeoIpReader } from "../lib/ecs/geo.ts";
 import { EcsMapper } from "../lib/ecs/mapper.ts";
 import { toBulkLines } from "../lib/elasticsearch/ndjson.ts";
 import { generateTenantEvents } from "../simulators/jumpcloud/tenant.ts";
@@ -23,6 +24,12 @@ const geoIp = await MaxmindGeoIpLookup.open({
   city: "test/fixtures/geoip/GeoLite2-City-Test.mmdb",
   asn: "test/fixtures/geoip/GeoLite2-ASN-Test.mmdb",
 });
+// The same databases without the per-address cache: the cost of a tenant whose addresses never repeat.
+const uncached = new MaxmindGeoIpLookup(
+  await openGeoIpReader<CityResponse>("test/fixtures/geoip/GeoLite2-City-Test.mmdb", "City"),
+  await openGeoIpReader<AsnResponse>("test/fixtures/geoip/GeoLite2-ASN-Test.mmdb", "ASN"),
+  1,
+);
 const collectedAt = new Date();
 
 // Each measurement starts from a collected heap, so one variant's garbage is not billed to the next.
@@ -58,6 +65,7 @@ function mapping(mapper: EcsMapper) {
 
 const variants: [string, () => number][] = [
   ["map (GeoIP on, defaults)", mapping(new EcsMapper({ geoIp }))],
+  ["map (GeoIP on without cache, defaults)", mapping(new EcsMapper({ geoIp: uncached }))],
   [
     "map (GeoIP on, both preserve_* on)",
     mapping(new EcsMapper({ geoIp, preserveOriginalEvent: true, preserveDuplicateCustomFields: true })),

@@ -2,8 +2,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
-import { createMapper } from "../lib/ecs/from-config.ts";
+import { loadMappingConfig } from "../lib/config.ts";
+import { createMapper, openGeoIp } from "../lib/ecs/from-config.ts";
 import { toBulkLines } from "../lib/elasticsearch/ndjson.ts";
+import { ConfigurationError } from "../lib/errors.ts";
 import { loadJumpcloudConfig } from "../lib/jumpcloud/config.ts";
 import { createClient } from "../lib/jumpcloud/from-config.ts";
 import type { Output } from "./io.ts";
@@ -22,14 +24,13 @@ export function demoCommand(out: Output): Command {
         const client = createClient(
           loadJumpcloudConfig({ JUMPCLOUD_API_URL: apiUrl, JUMPCLOUD_API_KEY: SIMULATED_KEY }),
         );
-        const mapper = await createMapper({
-          namespace: "default",
-          tags: ["forwarded"],
-          preserveOriginalEvent: false,
-          preserveDuplicateCustomFields: false,
-          geoIpCityDb: `${GEOIP}GeoLite2-City-Test.mmdb`,
-          geoIpAsnDb: `${GEOIP}GeoLite2-ASN-Test.mmdb`,
+        const config = loadMappingConfig({
+          GEOIP_CITY_DB: `${GEOIP}GeoLite2-City-Test.mmdb`,
+          GEOIP_ASN_DB: `${GEOIP}GeoLite2-ASN-Test.mmdb`,
         });
+        const problems: string[] = [];
+        const mapper = createMapper(config, await openGeoIp(config, problems));
+        if (problems.length > 0) throw new ConfigurationError(problems);
         const end = new Date();
         const start = new Date(end.getTime() - 86_400_000);
         const lines: string[] = [];

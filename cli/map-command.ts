@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { type Environment, readMappingConfig } from "../lib/config.ts";
-import { createMapper } from "../lib/ecs/from-config.ts";
+import { createMapper, openGeoIp } from "../lib/ecs/from-config.ts";
 import { toBulkLines } from "../lib/elasticsearch/ndjson.ts";
 import { ConfigurationError, InputError } from "../lib/errors.ts";
 import { readEvents } from "../lib/input/read-events.ts";
@@ -53,25 +53,38 @@ export function mapCommand(env: Environment, out: Output): Command {
         },
         problems,
       );
-      if (problems.length > 0) throw new ConfigurationError(problems);
+      if (flags.namespace === "") problems.push("--namespace must not be empty");
+      // Every configuration problem, GeoIP files included, before any input is read.
+      const geoIp = await openGeoIp(config, problems);
+      if (problems.length > 0) {
+        const named =
+          flags.namespace === undefined
+            ? problems
+            : problems.map((p) => p.replace("DATA_STREAM_NAMESPACE", "--namespace"));
+        throw new ConfigurationError(named);
+      }
 
-      const input = await readInput(file);
-      const events = readEvents(input);
-      const mapper = await createMapper(config);
+      const events = readEvents(await readInput(file));
+      const mapper = createMapper(config, geoIp);
       const collectedAt = new Date();
       let failed = 0;
+      let chunk = "";
       for (const event of events) {
         const mapped =
           "text" in event
             ? mapper.mapText(event.text, collectedAt)
             : mapper.mapValue(event.value, collectedAt);
         if (mapped.failed) failed++;
-        await out.write(
+        chunk +=
           flags.format === "bulk"
             ? toBulkLines(mapper.dataStream, mapped)
-            : `${JSON.stringify(mapped.document)}\n`,
-        );
+            : `${JSON.stringify(mapped.document)}\n`;
+        if (chunk.length > 1_000_000) {
+          await out.write(chunk);
+          chunk = "";
+        }
       }
+      await out.write(chunk);
       out.log(`mapped ${events.length} event(s) for ${mapper.dataStream}; ${failed} pipeline error(s)`);
     });
 }

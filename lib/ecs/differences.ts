@@ -28,7 +28,7 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     why: "JumpCloud puts nearly every address in client_ip; related.ip is what investigations pivot on",
   },
   {
-    field: "jumpcloud.event.useragent (string)",
+    field: "`jumpcloud.event.useragent` as a string",
     upstream:
       "copied nowhere; kept as a string where the template maps an object, so the document is rejected",
     ours: "parsed with ua-parser-js into user_agent.* (+ user_agent.original) and removed from jumpcloud.event",
@@ -39,6 +39,19 @@ export const DELIBERATE_DIFFERENCES: readonly DeliberateDifference[] = [
     upstream: "the agent's read time, silently",
     ours: "the collection time, with a note in error.message",
     why: "a data stream rejects documents without @timestamp, and the substitution must be visible",
+  },
+  {
+    field: "pipeline errors: `json`, duplicate keys, unexpected errors",
+    upstream:
+      "a non-object JSON value stays in a top-level `json` field; duplicate JSON keys fail the event; any processor exception is a pipeline error",
+    ours: "no `json` field (event.original has the text); the last duplicate key wins; a mapper bug reads `unexpected mapper error: …`",
+    why: "a top-level `json` field of any type would clash across documents; JSON.parse cannot see duplicates; bugs must be visible",
+  },
+  {
+    field: "related.* from list values",
+    upstream: "a list in source.ip, client.ip or source.user.name is rendered by Mustache as one string",
+    ours: "each element is appended",
+    why: "a rendered list is not an IP address, so the upstream document would be rejected",
   },
   {
     field: "event.original of a parsed event",

@@ -9,14 +9,15 @@ const FALSE_BYTES = Uint8Array.of(2);
 
 // Byte encodings follow Elasticsearch's FingerprintProcessor.toBytes. JSON numbers parse in
 // Elasticsearch as Integer, Long or Double; JavaScript cannot tell `1` from `1.0`, so an integral
-// value is encoded as Integer (or Long beyond 32 bits), the way Jackson reads it without a dot.
+// value is encoded as Integer (or Long up to 2^63), the way Jackson reads it without a dot. Java
+// writes a lone UTF-16 surrogate as `?` where JavaScript writes U+FFFD: ids never hold one.
 function scalarBytes(value: string | number | boolean): Uint8Array {
   if (typeof value === "string") return encoder.encode(value);
   if (typeof value === "boolean") return value ? TRUE_BYTES : FALSE_BYTES;
   const out = new Uint8Array(Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31 ? 4 : 8);
   const view = new DataView(out.buffer);
   if (out.length === 4) view.setInt32(0, value, true);
-  else if (Number.isSafeInteger(value)) view.setBigInt64(0, BigInt(value), true);
+  else if (Number.isInteger(value) && Math.abs(value) < 2 ** 63) view.setBigInt64(0, BigInt(value), true);
   else view.setFloat64(0, value, true);
   return out;
 }

@@ -27,23 +27,25 @@ export interface GeoIpLookup {
 
 /** A bounded map that forgets its oldest entries: tenants see the same few addresses again and again. */
 class BoundedCache<V> {
-  private readonly entries = new Map<string, V>();
+  // `null` stands for "looked up, nothing found", so a miss costs one Map read like a hit.
+  private readonly entries = new Map<string, V | null>();
 
   constructor(private readonly max: number) {}
 
-  get(key: string, compute: (key: string) => V): V {
-    if (this.entries.has(key)) return this.entries.get(key) as V;
+  get(key: string, compute: (key: string) => V | undefined): V | undefined {
+    const cached = this.entries.get(key);
+    if (cached !== undefined) return cached ?? undefined;
     const value = compute(key);
     if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, value);
+    this.entries.set(key, value ?? null);
     return value;
   }
 }
 
 /** GeoIP lookups on MaxMind `.mmdb` databases through the `maxmind` reader, with a per-address cache. */
 export class MaxmindGeoIpLookup implements GeoIpLookup {
-  private readonly cityCache: BoundedCache<GeoFields | undefined>;
-  private readonly asnCache: BoundedCache<AsFields | undefined>;
+  private readonly cityCache: BoundedCache<GeoFields>;
+  private readonly asnCache: BoundedCache<AsFields>;
 
   constructor(
     private readonly cityReader: Reader<CityResponse> | undefined,
@@ -56,8 +58,8 @@ export class MaxmindGeoIpLookup implements GeoIpLookup {
 
   /** Opens the databases at the given paths (either may be omitted) and checks their type. */
   static async open(paths: { city?: string; asn?: string }): Promise<MaxmindGeoIpLookup> {
-    const city = paths.city ? await openReader<CityResponse>(paths.city, "City") : undefined;
-    const asn = paths.asn ? await openReader<AsnResponse>(paths.asn, "ASN") : undefined;
+    const city = paths.city ? await openGeoIpReader<CityResponse>(paths.city, "City") : undefined;
+    const asn = paths.asn ? await openGeoIpReader<AsnResponse>(paths.asn, "ASN") : undefined;
     return new MaxmindGeoIpLookup(city, asn);
   }
 
@@ -87,7 +89,11 @@ export class MaxmindGeoIpLookup implements GeoIpLookup {
   }
 }
 
-async function openReader<T extends CityResponse | AsnResponse>(path: string, kind: "City" | "ASN") {
+/** Opens one `.mmdb` file and checks it is the kind of database expected. */
+export async function openGeoIpReader<T extends CityResponse | AsnResponse>(
+  path: string,
+  kind: "City" | "ASN",
+): Promise<Reader<T>> {
   let buffer: Buffer;
   try {
     buffer = await readFile(path);
@@ -102,7 +108,7 @@ async function openReader<T extends CityResponse | AsnResponse>(path: string, ki
   }
   if (!reader.metadata.databaseType.includes(kind)) {
     throw new GeoIpDatabaseError(
-      `${path} is a ${reader.metadata.databaseType} database; expected a ${kind} database`,
+      `${path} is a ${reader.metadata.databaseType} database; expected ${kind === "ASN" ? "an" : "a"} ${kind} database`,
     );
   }
   return reader;

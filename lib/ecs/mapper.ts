@@ -42,7 +42,11 @@ export interface MapperOptions {
   geoIp?: GeoIpLookup;
 }
 
-/** One mapped event: the document, its `_id` (absent when the event has neither id nor timestamp), and whether the pipeline failed. */
+/**
+ * One mapped event: the document, its `_id` (absent when the event has neither id nor timestamp),
+ * and whether the pipeline failed. The document shares unchanged branches with the input event:
+ * treat both as immutable.
+ */
 export interface MappedEvent {
   id: string | undefined;
   document: JsonObject;
@@ -114,7 +118,13 @@ function fingerprintId(run: Run): void {
 function parseTimestamp(run: Run): void {
   const raw = run.event.timestamp;
   if (raw === undefined) return;
-  const timestamp = typeof raw === "string" ? normalizeTimestamp(raw) : undefined;
+  // Elasticsearch reads the field's toString(): a number such as 2024 is a year.
+  const timestamp =
+    typeof raw === "string"
+      ? normalizeTimestamp(raw)
+      : typeof raw === "number"
+        ? normalizeTimestamp(String(raw))
+        : undefined;
   if (timestamp === undefined) fail(`unable to parse date [${render(raw)}]`);
   run.doc["@timestamp"] = timestamp;
   run.timestampFromEvent = true;
@@ -227,7 +237,8 @@ function related(run: Run): void {
   addIps(ips, getPath(run.doc, "client.ip"), false);
   if (ips.length > 0) appendUnique(run.doc, "related.ip", ips);
   const userName = getPath(run.doc, "source.user.name");
-  if (userName !== undefined) appendUnique(run.doc, "related.user", [userName]);
+  if (userName !== undefined)
+    appendUnique(run.doc, "related.user", Array.isArray(userName) ? userName : [userName]);
 }
 
 function removeDuplicateCustomFields(run: Run): void {
@@ -246,14 +257,7 @@ function rebuildEvent(run: Run, removeDuplicates: boolean): void {
   run.useragentParsed = false;
 }
 
-function removeOriginalUnlessPreserved(run: Run): void {
-  if (!run.tags.includes(PRESERVE_ORIGINAL_EVENT_TAG) && getPath(run.doc, "event.original") !== undefined) {
-    run.doc = withoutPaths(run.doc, EVENT_ORIGINAL);
-  }
-}
-
 const USERAGENT = ["useragent"];
-const EVENT_ORIGINAL = ["event.original"];
 
 /** The integration's ingest pipeline, step by step; a failing step stops the run (on_failure). */
 const PIPELINE: readonly Step[] = [
@@ -272,7 +276,8 @@ const PIPELINE: readonly Step[] = [
   enrichGeo,
   related,
   removeDuplicateCustomFields,
-  removeOriginalUnlessPreserved,
+  // The integration ends by removing event.original unless preserve_original_event is on; here
+  // it is only ever added with that tag (or by the failure handler), so there is nothing to remove.
 ];
 
 /** Maps raw JumpCloud Directory Insights events to the ECS documents Elastic's integration produces. */
@@ -304,13 +309,14 @@ export class EcsMapper {
     return this.run(undefined, value, collectedAt);
   }
 
-  private lastCollectedAt: Date | undefined;
+  private lastCollectedAt = Number.NaN;
   private lastCollectedAtIso = "";
 
   // A batch shares one collection time: format it once.
   private isoTime(date: Date): string {
-    if (date !== this.lastCollectedAt) {
-      this.lastCollectedAt = date;
+    const time = date.getTime();
+    if (time !== this.lastCollectedAt) {
+      this.lastCollectedAt = time;
       this.lastCollectedAtIso = date.toISOString();
     }
     return this.lastCollectedAtIso;
@@ -372,8 +378,16 @@ function appendError(doc: JsonObject, message: string): void {
 
 // The pipeline's on_failure handler: the partial document is kept and marked.
 function onFailure(run: Run, error: unknown): void {
-  const message = error instanceof Error ? error.message : String(error);
-  if (run.doc.jumpcloud !== undefined) rebuildEvent(run, false);
+  // Anything but a step's own failure is a bug or a broken dependency: still a document, but said so.
+  const message =
+    error instanceof StepFailure
+      ? error.message
+      : `unexpected mapper error: ${error instanceof Error ? error.message : String(error)}`;
+  if (run.doc.jumpcloud !== undefined) {
+    // A raw user-agent string would make even the error document fail to index (object mapping).
+    if (!run.useragentParsed) parseRawUserAgent(run);
+    rebuildEvent(run, false);
+  }
   setPath(run.doc, "event.kind", "pipeline_error");
   if (getPath(run.doc, "event.original") === undefined) setPath(run.doc, "event.original", originalText(run));
   if (!run.tags.includes(PRESERVE_ORIGINAL_EVENT_TAG)) run.tags.push(PRESERVE_ORIGINAL_EVENT_TAG);

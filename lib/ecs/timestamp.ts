@@ -63,11 +63,12 @@ function digitsAt(text: string, start: number, count: number): number {
 // JumpCloud almost always sends UTC with 3 to 9 fraction digits: those need no Date at all.
 export function normalizeTimestamp(text: string): string | undefined {
   const n = text.length;
-  if (n >= 24 && n <= 30 && text.charCodeAt(n - 1) === 90 /* Z */ && text[10] === "T" && text[19] === ".") {
+  const withFraction = n >= 24 && n <= 30 && text[19] === ".";
+  if ((withFraction || n === 20) && text.charCodeAt(n - 1) === 90 /* Z */ && text[10] === "T") {
     const year = digitsAt(text, 0, 4);
     const month = digitsAt(text, 5, 2);
     const day = digitsAt(text, 8, 2);
-    const fraction = digitsAt(text, 20, n - 21);
+    const fraction = withFraction ? digitsAt(text, 20, n - 21) : 0;
     if (
       text[4] === "-" &&
       text[7] === "-" &&
@@ -86,7 +87,7 @@ export function normalizeTimestamp(text: string): string | undefined {
       digitsAt(text, 17, 2) >= 0 &&
       digitsAt(text, 17, 2) <= 59
     ) {
-      return n === 24 ? text : `${text.slice(0, 23)}Z`;
+      return n === 24 ? text : withFraction ? `${text.slice(0, 23)}Z` : `${text.slice(0, 19)}.000Z`;
     }
   }
   const millis = parseIso8601(text);

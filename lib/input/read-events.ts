@@ -6,7 +6,7 @@ export type RawEvent = { readonly text: string } | { readonly value: unknown };
 
 /**
  * Splits input into raw events. Accepts a JSON array of events, an `{"events": [...]}` envelope
- * (Elastic's pipeline-test form `{"message":"<json>"}` included), or one JSON value per line (a line that is not valid JSON
+ * (see envelopeEvents), or one JSON value per line (a line that is not valid JSON
  * still becomes an event, so it ends up as an error document rather than lost).
  */
 export function readEvents(input: string): RawEvent[] {
@@ -28,15 +28,19 @@ export function readEvents(input: string): RawEvent[] {
   return lines.map((text) => ({ text }));
 }
 
-// `{"events": [...]}`: elements that are `{"message": "<json>"}` (Elastic's pipeline tests) are
-// raw texts; any other element is an event itself.
+// `{"events": [...]}`: an element `{"message": "<json>"}` (Elastic's pipeline tests) is raw text;
+// `{"event": {...}}` plus `_`-prefixed metadata (vendors' test fixtures) is unwrapped; anything
+// else is an event itself.
 function envelopeEvents(value: unknown): RawEvent[] | undefined {
   if (!isObject(value) || !Array.isArray(value.events)) return undefined;
-  return value.events.map((e: unknown) =>
-    isObject(e) && typeof e.message === "string" && Object.keys(e).length === 1
-      ? { text: e.message }
-      : { value: e },
-  );
+  return value.events.map((e: unknown): RawEvent => {
+    if (!isObject(e)) return { value: e };
+    const keys = Object.keys(e).filter((k) => !k.startsWith("_"));
+    if (keys.length === 1 && keys[0] === "message" && typeof e.message === "string")
+      return { text: e.message };
+    if (keys.length === 1 && keys[0] === "event" && isObject(e.event)) return { value: e.event };
+    return { value: e };
+  });
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {

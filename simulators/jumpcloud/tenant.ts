@@ -46,7 +46,8 @@ const WEIGHTS: Readonly<Record<Service, number>> = {
 };
 
 // Includes the addresses MaxMind's test databases know, so GeoIP enrichment has work to do.
-const IPS = [
+// Addresses MaxMind's test databases know (so GeoIP finds something), plus private and documentation ones.
+const KNOWN_IPS = [
   "81.2.69.144",
   "89.160.20.112",
   "216.160.83.56",
@@ -145,9 +146,27 @@ const GEO = [
 
 interface Context {
   r: Random;
+  ips: readonly string[];
   at: number;
   organization: string;
   seq: number;
+}
+
+// A tenant's users come from a few thousand addresses: enough that a GeoIP cache is not all hits.
+function addressPool(r: Random, size: number): string[] {
+  const pool: string[] = [];
+  for (let i = 0; i < size; i++) {
+    pool.push(
+      r.chance(0.9)
+        ? `${r.int(1, 223)}.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}`
+        : `2a0${r.int(0, 9)}:${r.hex(4)}:${r.hex(4)}::${r.hex(2)}`,
+    );
+  }
+  return pool;
+}
+
+function ip(c: Context): string {
+  return c.r.chance(0.2) ? c.r.pick(KNOWN_IPS) : c.r.pick(c.ips);
 }
 
 function objectId(c: Context): string {
@@ -198,7 +217,7 @@ const TEMPLATES: Readonly<Record<Service, Template>> = {
     ]);
     const event: Record<string, unknown> = {
       ...base(c, "directory", kind),
-      client_ip: c.r.pick(IPS),
+      client_ip: ip(c),
       geoip: c.r.pick(GEO),
       useragent: c.r.pick(USER_AGENTS),
       provider: null,
@@ -228,7 +247,7 @@ const TEMPLATES: Readonly<Record<Service, Template>> = {
     const ok = c.r.chance(0.85);
     return {
       ...base(c, "sso", "sso_auth", "ns"),
-      client_ip: c.r.pick(IPS),
+      client_ip: ip(c),
       geoip: c.r.pick(GEO),
       useragent: c.r.pick(USER_AGENTS),
       provider: "",
@@ -257,7 +276,7 @@ const TEMPLATES: Readonly<Record<Service, Template>> = {
         ...(c.r.chance(0.3) && {
           jumpcloud_protect_device: {
             id: c.r.hex(24),
-            ip: c.r.pick(IPS),
+            ip: ip(c),
             make: "Apple",
             model: "iPhone",
             os: "iOS",
@@ -273,7 +292,7 @@ const TEMPLATES: Readonly<Record<Service, Template>> = {
     return {
       ...base(c, "radius", "radius_auth_attempt", "s"),
       id: c.r.guid(),
-      client_ip: c.r.pick(IPS),
+      client_ip: ip(c),
       username,
       initiated_by: { type: "user", username },
       success: ok,
@@ -292,7 +311,7 @@ const TEMPLATES: Readonly<Record<Service, Template>> = {
     const bind = c.r.chance(0.6);
     const event: Record<string, unknown> = {
       ...base(c, "ldap", bind ? "ldap_bind" : "ldap_search"),
-      client_ip: c.r.pick(IPS),
+      client_ip: ip(c),
       connection_id: Buffer.from(c.r.hex(16)).toString("base64"),
       operation_number: c.r.int(0, 20),
       start_tls: c.r.chance(0.5),
@@ -317,14 +336,14 @@ const TEMPLATES: Readonly<Record<Service, Template>> = {
   },
   systems: (c) => {
     const username = c.r.pick(USERS);
-    const ip = c.r.pick(IPS);
+    const source = ip(c);
     return {
       ...base(c, "systems", c.r.pick(["login_attempt", "user_password_change", "user_lockout"])),
       system: { id: c.r.hex(24), hostname: `host-${c.r.int(1, 40)}`, displayName: "Workstation" },
       system_timestamp: new Date(c.at).toISOString().replace("Z", "+00:00"),
-      message: `User ${username} logged in from ${ip}, process name: sshd`,
-      client_ip: c.r.pick(IPS),
-      src_ip: ip,
+      message: `User ${username} logged in from ${source}, process name: sshd`,
+      client_ip: ip(c),
+      src_ip: source,
       username,
       process_name: c.r.pick(["sshd", "loginwindow", "winlogon"]),
       success: c.r.chance(0.9),
@@ -356,7 +375,7 @@ const TEMPLATES: Readonly<Record<Service, Template>> = {
         c.r.pick(["passwordmanager_folder_create", "passwordmanager_user_enable"]),
       ),
       id: `${c.r.hex(8)}-${c.r.hex(4)}-${c.r.hex(4)}-${c.r.hex(4)}-${c.r.hex(12)}`,
-      client_ip: c.r.pick(IPS),
+      client_ip: ip(c),
       initiated_by: { id: u.id, type: "admin", email: u.email, source: "system" },
       changes: [{ field: "folder name", from: "", to: "Shared" }],
       success: true,
@@ -383,6 +402,7 @@ export function generateTenantEvents(options: TenantOptions): GeneratedEvent[] {
   const services = options.services ?? SERVICES;
   const organization = options.organization ?? r.hex(24);
   const totalWeight = services.reduce((sum, s) => sum + WEIGHTS[s], 0);
+  const ips = addressPool(r, 3_000);
   const times: number[] = [];
   for (let i = 0; i < options.count; i++)
     times.push(options.start + Math.floor(r.next() * (options.end - options.start)));
@@ -397,6 +417,6 @@ export function generateTenantEvents(options: TenantOptions): GeneratedEvent[] {
         break;
       }
     }
-    return { at, service, event: TEMPLATES[service]({ r, at, organization, seq }) };
+    return { at, service, event: TEMPLATES[service]({ r, ips, at, organization, seq }) };
   });
 }

@@ -2,7 +2,8 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { fixturePath, readJsonFixture } from "../helpers/fixtures.ts";
+import { fixturePath } from "../helpers/fixtures.ts";
+import { loadSamples, SAMPLE_FILES } from "../helpers/samples.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -97,38 +98,43 @@ describe("cli map", () => {
     expect(doc.client.geo.country_iso_code).toBe("GB");
   });
 
-  it.each([
-    "elastic_integrations_jumpcloud.json",
-    "jumpcloud_api_doc_examples.json",
-    "sumologic_docs_organization_create.json",
-  ])("maps the sample file %s", async (file) => {
+  it.each(SAMPLE_FILES)("maps the sample file %s as it is", async (file) => {
     const { code, stdout } = await cli(["map", "--format", "docs", fixturePath(`jumpcloud-samples/${file}`)]);
     expect(code).toBe(0);
     const docs = lines(stdout);
-    expect(docs.length).toBe(
-      readJsonFixture<{ events: unknown[] }>(`jumpcloud-samples/${file}`).events.length,
-    );
-    for (const doc of docs) expect(doc.event.kind).toBeUndefined();
-  });
-
-  it("maps the Sekoia samples as NDJSON on stdin", async () => {
-    const { events } = readJsonFixture<{ events: { event: unknown }[] }>(
-      "jumpcloud-samples/sekoia_intake_formats_fixtures.json",
-    );
-    const { code, stdout } = await cli(["map", "--format", "docs", "-"], {
-      stdin: events.map((e) => JSON.stringify(e.event)).join("\n"),
-    });
-    expect(code).toBe(0);
-    expect(lines(stdout)).toHaveLength(events.length);
+    const raw = loadSamples().filter((s) => s.file === file);
+    expect(docs).toHaveLength(raw.length);
+    for (const [i, doc] of docs.entries()) {
+      expect(doc.event.kind).toBeUndefined();
+      expect(doc.error).toBeUndefined();
+      expect(doc.event.id).toBe(raw[i]?.event.id);
+      // The event's own time (all samples are UTC), not the collection time.
+      expect(doc["@timestamp"].slice(0, 19)).toBe(String(raw[i]?.event.timestamp).slice(0, 19));
+      if (raw[i]?.event.event_type) expect(doc.event.action).toBe(raw[i]?.event.event_type);
+    }
   });
 
   it.each([
     [["map"], "not json at all", /no valid JSON/],
     [["map"], "", /input is empty/],
     [["map", "/nonexistent/events.json"], "", /cannot read \/nonexistent\/events\.json: ENOENT/],
-    [["map", "--namespace", "Bad-NS"], "{}", /DATA_STREAM_NAMESPACE "Bad-NS"/],
+    [["map", "--namespace", "Bad-NS"], "{}", /--namespace "Bad-NS"/],
     [["map", "--geoip-city", fixturePath("geoip/GeoLite2-ASN-Test.mmdb")], "{}", /expected a City database/],
     [["map", "--format", "csv"], "{}", /Allowed choices are bulk, docs/],
+    [["map", "--namespace", ""], "{}", /--namespace must not be empty/],
+    [
+      [
+        "map",
+        "--namespace",
+        "Bad",
+        "--geoip-city",
+        "/nope/City.mmdb",
+        "--geoip-asn",
+        fixturePath("geoip/GeoLite2-City-Test.mmdb"),
+      ],
+      "{}",
+      /--namespace "Bad"[\s\S]*cannot read the GeoIP City database \/nope\/City\.mmdb[\s\S]*expected an ASN database/,
+    ],
   ])("fails clearly on unusable input: %j", async (args, stdin, message) => {
     const { code, stdout, stderr } = await cli(args, { stdin });
     expect(code).not.toBe(0);

@@ -50,6 +50,20 @@ describe("fingerprint", () => {
     expect(fingerprint({ id: a }, ["id"])).not.toBe(fingerprint({ id: b }, ["id"]));
   });
 
+  // Expected values computed independently (Python mmh3 over the bytes FingerprintProcessor.toBytes writes).
+  it.each([
+    ["Integer 42 (4 bytes LE)", 42, "sRR5d4WUqD/w5xTps9osGA=="],
+    ["Long 2^40 (8 bytes LE)", 2 ** 40, "ZDi27HwWBKSmvaea0tpYrQ=="],
+    ["Double 1.5 (8 bytes LE)", 1.5, "8LyHMSa2MzChFaiUD4/ciA=="],
+    ["true (0x01)", true, "fLP1xY2rJkzwPAEybsLgRA=="],
+    ["false (0x02)", false, "7vM2zkQ1TtRYiKYVXcnFwQ=="],
+    ["a map (sorted entries, keys hashed)", { b: 1, a: "x" }, "xPmY5eT8peDDBA8KYd8LEQ=="],
+    ["a list (elements in order)", ["x", 2], "gweoOs/BUWd0FniVVYHsBA=="],
+    ["UTF-8 text", "Linköping", "TrDnEASfM7uEMKelTaak8w=="],
+  ])("encodes %s like Elasticsearch", (_kind, value, expected) => {
+    expect(fingerprint({ id: value }, ["id"])).toBe(expected);
+  });
+
   it("treats objects by sorted key, so key order does not change the id", () => {
     expect(fingerprint({ id: { a: 1, b: "x" } }, ["id"])).toBe(fingerprint({ id: { b: "x", a: 1 } }, ["id"]));
   });

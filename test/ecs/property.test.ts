@@ -41,10 +41,19 @@ function checkDocument(mapper: EcsMapper, run: () => ReturnType<EcsMapper["mapTe
   expect(Number.isNaN(Date.parse(document["@timestamp"] as string))).toBe(false);
   expect(getPath(document, "data_stream.namespace")).toBe(mapper.dataStream.split("-").pop());
   expect(() => JSON.stringify(document)).not.toThrow();
+  const errors = getPath(document, "error.message");
+  if (errors !== undefined) {
+    expect(Array.isArray(errors)).toBe(true);
+    for (const message of errors as unknown[]) expect(typeof message).toBe("string");
+  }
   if (mapped.failed) {
     expect(getPath(document, "event.kind")).toBe("pipeline_error");
     expect(typeof getPath(document, "event.original")).toBe("string");
+    expect(document.tags).toContain("preserve_original_event");
+    expect((errors as unknown[]).length).toBeGreaterThan(0);
   }
+  // A raw user-agent string never stays where the integration maps an object.
+  expect(typeof getPath(document, "jumpcloud.event.useragent")).not.toBe("string");
 }
 
 describe("property: any input yields a document, never an exception", () => {

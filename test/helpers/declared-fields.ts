@@ -48,7 +48,7 @@ export function fitsType(type: string, value: unknown): boolean {
     case "scaled_float":
       return typeof value === "number" && Number.isFinite(value);
     case "boolean":
-      return typeof value === "boolean";
+      return typeof value === "boolean" || value === "true" || value === "false";
     case "keyword":
     case "constant_keyword":
     case "wildcard":

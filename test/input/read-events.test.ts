@@ -31,6 +31,12 @@ describe("readEvents", () => {
 });
 
 describe("readEvents envelopes", () => {
+  it("unwraps {event: {...}} elements with _-prefixed metadata (vendor fixtures)", () => {
+    expect(
+      readEvents('{"events":[{"_fixture":"a.json","event":{"id":"a"}},{"event":{"id":"b"},"other":1}]}'),
+    ).toStrictEqual([{ value: { id: "a" } }, { value: { event: { id: "b" }, other: 1 } }]);
+  });
+
   it("reads {events:[...]} holding event objects, and messages mixed in", () => {
     expect(
       readEvents('{"_source":"x","events":[{"id":"a"},{"message":"{}"},{"message":"m","id":"b"}]}'),
