@@ -72,3 +72,20 @@ export class JumpcloudUnavailableError extends JumpcloudApiError {}
 
 /** A query the client refuses to send (start not before end, bad limit, bad services). */
 export class InvalidQueryError extends JumpcloudElasticError {}
+
+/** Elasticsearch stayed unreachable, or kept refusing with 429 / 5xx, past the retry budget. */
+export class ElasticsearchUnavailableError extends JumpcloudElasticError {}
+
+/** Elasticsearch refused the request as a whole for a reason retrying cannot fix (401, 403, 404...). */
+export class ElasticsearchRequestError extends JumpcloudElasticError {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A dead letter could not be written: the batch cannot be vouched for. */
+export class DeadLetterError extends JumpcloudElasticError {}

@@ -1,0 +1,36 @@
+import { access, mkdir, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { ConfigurationError } from "../errors.ts";
+
+/** Splits `s3://bucket/key`; `undefined` for anything else (a local path). */
+export function parseS3Url(value: string): { bucket: string; key: string } | undefined {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(value.trim());
+  return match ? { bucket: match[1] as string, key: match[2] as string } : undefined;
+}
+
+/**
+ * A local path for `value`: itself when it is a path, or a copy under `dir` of the `s3://` object,
+ * downloaded once (a warm Lambda finds it in /tmp).
+ */
+export async function localCopy(s3: S3Client, value: string, dir: string): Promise<string> {
+  const url = parseS3Url(value);
+  if (!url) return value;
+  const target = join(dir, `${url.bucket}-${basename(url.key)}`);
+  try {
+    await access(target);
+    return target;
+  } catch {
+    // not downloaded yet
+  }
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: url.bucket, Key: url.key }));
+    const bytes = await object.Body?.transformToByteArray();
+    if (!bytes) throw new Error("empty object");
+    await mkdir(dir, { recursive: true });
+    await writeFile(target, bytes);
+    return target;
+  } catch (cause) {
+    throw new ConfigurationError([`cannot download ${value}: ${(cause as Error).message}`], { cause });
+  }
+}

@@ -1,0 +1,91 @@
+import { createHash } from "node:crypto";
+import { appendFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { JsonObject } from "../ecs/paths.ts";
+import { DeadLetterError } from "../errors.ts";
+
+/** A document Elasticsearch refused for good, with everything needed to understand and replay it. */
+export interface DeadLetter {
+  /** The raw JumpCloud event, as received. */
+  raw: unknown;
+  /** The document that was refused. */
+  document: JsonObject;
+  id: string | undefined;
+  dataStream: string;
+  error: { status: number; type: string; reason: string };
+  orgId: string | undefined;
+  /** When it was refused (ISO 8601). */
+  at: string;
+}
+
+/** Port: where refused documents go. Throws when it cannot keep them (the batch must then fail). */
+export interface DeadLetterSink {
+  write(letters: readonly DeadLetter[]): Promise<void>;
+}
+
+/** A name for a dead letter: its `_id` made safe for keys and file names, or a hash of the raw event. */
+export function deadLetterName(letter: DeadLetter): string {
+  if (letter.id) return letter.id.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return `sha256-${createHash("sha256")
+    .update(JSON.stringify(letter.raw) ?? "")
+    .digest("hex")
+    .slice(0, 32)}`;
+}
+
+/** One S3 object per dead letter: `<prefix>dt=YYYY-MM-DD/org=<org>/<id>.json`. */
+export class S3DeadLetterSink implements DeadLetterSink {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly prefix = "dead-letters/",
+  ) {}
+
+  static key(prefix: string, letter: DeadLetter): string {
+    return `${prefix}dt=${letter.at.slice(0, 10)}/org=${letter.orgId ?? "default"}/${deadLetterName(letter)}.json`;
+  }
+
+  async write(letters: readonly DeadLetter[]): Promise<void> {
+    // Dead letters are rare; a few at a time keeps S3 calls bounded.
+    for (let i = 0; i < letters.length; i += 8) {
+      const results = await Promise.allSettled(
+        letters.slice(i, i + 8).map((letter) =>
+          this.s3.send(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: S3DeadLetterSink.key(this.prefix, letter),
+              Body: JSON.stringify(letter),
+              ContentType: "application/json",
+            }),
+          ),
+        ),
+      );
+      const failed = results.find((r) => r.status === "rejected");
+      if (failed) {
+        throw new DeadLetterError(`cannot write dead letters to s3://${this.bucket}/${this.prefix}`, {
+          cause: (failed as PromiseRejectedResult).reason,
+        });
+      }
+    }
+  }
+}
+
+/** Local runs: one NDJSON file per day, `<dir>/dead-letters-YYYY-MM-DD.ndjson`. */
+export class FileDeadLetterSink implements DeadLetterSink {
+  constructor(private readonly dir: string) {}
+
+  async write(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    try {
+      await mkdir(this.dir, { recursive: true });
+      const byDay = new Map<string, string>();
+      for (const letter of letters) {
+        const day = letter.at.slice(0, 10);
+        byDay.set(day, `${byDay.get(day) ?? ""}${JSON.stringify(letter)}\n`);
+      }
+      for (const [day, lines] of byDay) await appendFile(join(this.dir, `dead-letters-${day}.ndjson`), lines);
+    } catch (cause) {
+      throw new DeadLetterError(`cannot write dead letters to ${this.dir}`, { cause });
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import type { Client } from "@elastic/elasticsearch";
+import { errors } from "@elastic/elasticsearch";
+import { DATA_STREAM_TYPE, DATASET } from "../ecs/rules.ts";
+import fieldTypes from "./field-types.json" with { type: "json" };
+
+/** Name of the index template this project installs. */
+export const TEMPLATE_NAME = "jumpcloud-elastic-logs-jumpcloud.events";
+/** Name Fleet gives Elastic's JumpCloud integration template for the same data streams. */
+export const INTEGRATION_TEMPLATE_NAME = "logs-jumpcloud.events";
+/** Bumped whenever the template body changes, so setup knows to update it. */
+export const TEMPLATE_VERSION = 1;
+
+type Mapping = Record<string, unknown>;
+
+function leafMapping(spec: { type: string; index?: false; multi_fields?: Record<string, string> }): Mapping {
+  const mapping: Mapping = { type: spec.type };
+  if (spec.type === "keyword") mapping.ignore_above = 1024;
+  if (spec.index === false) {
+    mapping.index = false;
+    mapping.doc_values = false;
+    delete mapping.ignore_above;
+  }
+  if (spec.multi_fields) {
+    mapping.fields = Object.fromEntries(
+      Object.entries(spec.multi_fields).map(([name, type]) => [name, { type }]),
+    );
+  }
+  return mapping;
+}
+
+/** Nested `properties` for every field of field-types.json (ECS types, the integration's jumpcloud.event.* types). */
+export function templateProperties(): Mapping {
+  const root: Mapping = {};
+  for (const [field, spec] of Object.entries(fieldTypes.fields)) {
+    const keys = field.split(".");
+    let node = root;
+    for (const key of keys.slice(0, -1)) {
+      node[key] ??= { properties: {} };
+      const object = node[key] as { properties?: Mapping };
+      object.properties ??= {};
+      node = object.properties;
+    }
+    node[keys[keys.length - 1] as string] = leafMapping(spec as { type: string });
+  }
+  return root;
+}
+
+/** The index template body for `logs-jumpcloud.events-*`. */
+export function indexTemplate(options: { withEcsMappings: boolean }): Mapping {
+  return {
+    index_patterns: [`${DATA_STREAM_TYPE}-${DATASET}-*`],
+    data_stream: {},
+    // Above the built-in logs-*-* (100), below Fleet's integration templates (200): installing
+    // Elastic's integration later takes over new backing indices cleanly.
+    priority: 150,
+    ...(options.withEcsMappings && { composed_of: ["ecs@mappings"] }),
+    template: {
+      settings: { index: { mapping: { total_fields: { limit: 2000 } } } },
+      mappings: {
+        // A date-looking string in an undeclared field must not fix the field as a date.
+        date_detection: false,
+        dynamic_templates: [
+          {
+            jumpcloud_strings_as_keyword: {
+              path_match: "jumpcloud.event.*",
+              match_mapping_type: "string",
+              mapping: { type: "keyword", ignore_above: 1024 },
+            },
+          },
+        ],
+        properties: templateProperties(),
+      },
+    },
+    _meta: {
+      managed_by: "jumpcloud-elastic",
+      version: TEMPLATE_VERSION,
+      description:
+        "JumpCloud Directory Insights events in ECS 8.11, as Elastic's jumpcloud integration 1.22.0 maps them",
+    },
+  };
+}
+
+/** What setup found and did. */
+export interface SetupResult {
+  action: "installed" | "updated" | "unchanged" | "left-integration-alone";
+  template: string;
+  withEcsMappings: boolean;
+}
+
+async function getTemplate(
+  client: Client,
+  kind: "index" | "component",
+  name: string,
+): Promise<Mapping | undefined> {
+  try {
+    if (kind === "index") {
+      const found = await client.indices.getIndexTemplate({ name });
+      return found.index_templates[0]?.index_template as unknown as Mapping | undefined;
+    }
+    const found = await client.cluster.getComponentTemplate({ name });
+    return found.component_templates[0]?.component_template as unknown as Mapping | undefined;
+  } catch (error) {
+    if (error instanceof errors.ResponseError && error.statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+/** True when the cluster holds Elastic's JumpCloud integration template (installed by Fleet). */
+export async function integrationInstalled(client: Client): Promise<boolean> {
+  const template = await getTemplate(client, "index", INTEGRATION_TEMPLATE_NAME);
+  const meta = template?._meta as { package?: { name?: string }; managed_by?: string } | undefined;
+  return template !== undefined && (meta?.package?.name === "jumpcloud" || meta?.managed_by === "fleet");
+}
+
+/**
+ * Installs or updates the index template, idempotently. Leaves the cluster alone when Elastic's
+ * JumpCloud integration is installed (its template and mappings serve our documents; the sink
+ * sends `pipeline=_none` so its ingest pipeline does not run a second time).
+ */
+export async function setupIndexTemplate(client: Client): Promise<SetupResult> {
+  if (await integrationInstalled(client)) {
+    return { action: "left-integration-alone", template: INTEGRATION_TEMPLATE_NAME, withEcsMappings: false };
+  }
+  const withEcsMappings = (await getTemplate(client, "component", "ecs@mappings")) !== undefined;
+  const wanted = indexTemplate({ withEcsMappings });
+  const existing = await getTemplate(client, "index", TEMPLATE_NAME);
+  // The cluster normalises what it stores (settings as strings...): compare versions, not bodies.
+  const meta = existing?._meta as { managed_by?: string; version?: number } | undefined;
+  const sameComposition =
+    JSON.stringify(existing?.composed_of ?? []) === JSON.stringify(wanted.composed_of ?? []);
+  if (meta?.managed_by === "jumpcloud-elastic" && meta.version === TEMPLATE_VERSION && sameComposition) {
+    return { action: "unchanged", template: TEMPLATE_NAME, withEcsMappings };
+  }
+  await client.indices.putIndexTemplate({ name: TEMPLATE_NAME, ...(wanted as object) } as never);
+  return { action: existing ? "updated" : "installed", template: TEMPLATE_NAME, withEcsMappings };
+}
