@@ -1,0 +1,164 @@
+import type { Client } from "@elastic/elasticsearch";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ElasticsearchDocumentSink, type IndexOutcome } from "../../lib/elasticsearch/sink.ts";
+import { ElasticsearchRequestError, ElasticsearchUnavailableError } from "../../lib/errors.ts";
+import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
+import { FAST_RETRY, itemsFor, rawEvents, testClient, testSink } from "../helpers/elasticsearch.ts";
+
+const STREAM = "logs-jumpcloud.events-default";
+const raw = rawEvents(60);
+const items = itemsFor(raw);
+const REJECTED_ID = items[7]?.id as string;
+
+function accounted(outcome: IndexOutcome): number {
+  return outcome.indexed + outcome.duplicates + outcome.rejected.length;
+}
+
+describe("ElasticsearchDocumentSink against the emulation, with the real client", () => {
+  const es = new ElasticsearchEmulator({
+    rejectDocument: (doc) =>
+      (doc.event as { id?: string } | undefined)?.id === raw[7]?.id
+        ? "[1:2] failed to parse field [jumpcloud.event.mfa] of type [boolean]"
+        : undefined,
+  });
+  let client: Client;
+
+  beforeAll(async () => {
+    client = await testClient(await es.start());
+  });
+  afterEach(() => {
+    es.clearFaults();
+    es.streams.clear();
+    es.requests.length = 0;
+  });
+  afterAll(() => es.stop());
+
+  const bulkRequests = () => es.requests.filter((r) => r.path === "/_bulk");
+  const stored = () => es.documents(STREAM).length;
+
+  it("creates each document once with its fingerprint _id, and a re-send gives only duplicates", async () => {
+    const first = await testSink(client).index(items);
+    expect(first.indexed).toBe(59);
+    expect(first.rejected).toHaveLength(1);
+    expect(stored()).toBe(59);
+    expect(es.documents(STREAM).map((d) => d._id)).toContain(items[0]?.id);
+
+    const again = await testSink(client).index(items);
+    expect(again).toMatchObject({ indexed: 0, duplicates: 59 });
+    expect(again.rejected).toHaveLength(1);
+    expect(stored()).toBe(59);
+  });
+
+  it("sends create actions to the data stream with pipeline=_none", async () => {
+    await testSink(client).index(items.slice(0, 2));
+    const [request] = bulkRequests();
+    expect(request?.query.pipeline).toBe("_none");
+    const [action] = (request?.body ?? "").split("\n");
+    expect(JSON.parse(action as string)).toStrictEqual({ create: { _index: STREAM, _id: items[0]?.id } });
+    expect(request?.headers["content-type"]).toMatch(/x-ndjson; compatible-with=8/);
+  });
+
+  it("dead-letters a mapping rejection with its type and reason, and stores the rest", async () => {
+    const outcome = await testSink(client).index(items);
+    expect(outcome.rejected).toStrictEqual([
+      {
+        item: items[7],
+        status: 400,
+        type: "document_parsing_exception",
+        reason: "[1:2] failed to parse field [jumpcloud.event.mfa] of type [boolean]",
+      },
+    ]);
+    expect(outcome.rejected[0]?.item.id).toBe(REJECTED_ID);
+    expect(accounted(outcome)).toBe(items.length);
+  });
+
+  it.each(["item-429", "item-503"] as const)("retries only the items refused with %s", async (kind) => {
+    es.inject({ kind }, 10);
+    const outcome = await testSink(client).index(items);
+    expect(outcome.indexed).toBe(59);
+    expect(accounted(outcome)).toBe(items.length);
+    const requests = bulkRequests();
+    expect(requests).toHaveLength(2);
+    expect((requests[1]?.body ?? "").trim().split("\n")).toHaveLength(20);
+  });
+
+  it.each([
+    ["a whole-request 503", { kind: "status", status: 503 } as const],
+    ["a whole-request 429", { kind: "status", status: 429 } as const],
+    ["a connection reset", { kind: "reset" } as const],
+    ["a response slower than the timeout", { kind: "delay", ms: 1_000 } as const],
+  ])("retries %s and stores everything exactly once", async (_name, fault) => {
+    es.inject(fault, 2, "/_bulk");
+    const outcome = await testSink(client).index(items);
+    expect(accounted(outcome)).toBe(items.length);
+    expect(outcome.indexed + outcome.duplicates).toBe(59);
+    // A slow first attempt may land after the retry: then it finds the documents already there.
+    await new Promise((r) => setTimeout(r, fault.kind === "delay" ? 1_200 : 0));
+    expect(stored()).toBe(59);
+  });
+
+  it("fails when Elasticsearch keeps refusing items past the retry budget, acknowledging nothing", async () => {
+    es.inject({ kind: "item-429" }, 10_000);
+    const error = await testSink(client)
+      .index(items)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ElasticsearchUnavailableError);
+    expect(String((error as Error).message)).toMatch(
+      /60 document\(s\) still not stored after 5 attempt\(s\)/,
+    );
+  });
+
+  it("fails when the cluster is unreachable", async () => {
+    const dead = await testClient("http://127.0.0.1:9");
+    const error = await testSink(dead)
+      .index(items)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ElasticsearchUnavailableError);
+    expect(String((error as Error).message)).toMatch(/connection error/);
+  });
+
+  it("fails at once, typed, when the cluster refuses the credentials", async () => {
+    es.inject(
+      {
+        kind: "status",
+        status: 401,
+        body: { error: { type: "security_exception", reason: "unable to authenticate" }, status: 401 },
+      },
+      1,
+      "/_bulk",
+    );
+    const error = await testSink(client)
+      .index(items)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ElasticsearchRequestError);
+    expect((error as ElasticsearchRequestError).status).toBe(401);
+    expect(bulkRequests()).toHaveLength(1);
+  });
+
+  it("splits batches by bytes", async () => {
+    const outcome = await testSink(client, { maxBatchBytes: 20_000 }).index(items);
+    expect(accounted(outcome)).toBe(items.length);
+    const requests = bulkRequests();
+    expect(requests.length).toBeGreaterThan(2);
+    for (const r of requests) expect(Buffer.byteLength(r.body)).toBeLessThanOrEqual(20_000);
+  });
+
+  it("halves a batch the cluster finds too large (413), and dead-letters a single oversized document", async () => {
+    es.inject({ kind: "status", status: 413 }, 1, "/_bulk");
+    const outcome = await testSink(client).index(items);
+    expect(outcome.indexed).toBe(59);
+    es.streams.clear();
+    es.inject({ kind: "status", status: 413 }, 100, "/_bulk");
+    const alone = await testSink(client).index(items.slice(0, 1));
+    expect(alone.rejected[0]).toMatchObject({ status: 413, type: "request_entity_too_large" });
+  });
+
+  it("compresses request bodies when asked", async () => {
+    const gzip = await testClient(es.url, { ELASTICSEARCH_COMPRESSION: "true" });
+    await new ElasticsearchDocumentSink(gzip, { dataStream: STREAM, retry: FAST_RETRY }).index(
+      items.slice(0, 3),
+    );
+    expect(bulkRequests()[0]?.headers["content-encoding"]).toBe("gzip");
+    expect(stored()).toBe(3);
+  });
+});

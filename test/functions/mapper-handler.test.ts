@@ -1,0 +1,83 @@
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MapperDependencies, makeMapperHandler } from "../../functions/mapper/handler.ts";
+import { EcsMapper } from "../../lib/ecs/mapper.ts";
+import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
+import { ElasticsearchUnavailableError, InputError } from "../../lib/errors.ts";
+import { silentLogger } from "../../lib/logger.ts";
+import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
+import { FAST_RETRY, rawEvents, testClient, testSink } from "../helpers/elasticsearch.ts";
+import { openTestGeoIp } from "../helpers/fixtures.ts";
+
+const raw = rawEvents(40, 11);
+const badId = raw[5]?.id;
+
+describe("mapper Lambda handler (emulated Elasticsearch, local dead letters)", () => {
+  const es = new ElasticsearchEmulator({
+    rejectDocument: (doc) =>
+      (doc.event as { id?: string }).id === badId ? "mapper_parsing_exception: bad field" : undefined,
+  });
+  let deps: MapperDependencies;
+  let deadLetterDir: string;
+  let handler: ReturnType<typeof makeMapperHandler>;
+
+  beforeAll(async () => {
+    const client = await testClient(await es.start());
+    deadLetterDir = mkdtempSync(join(tmpdir(), "dead-"));
+    deps = {
+      mapper: new EcsMapper({ geoIp: await openTestGeoIp() }),
+      sink: testSink(client),
+      deadLetters: new FileDeadLetterSink(deadLetterDir),
+      logger: silentLogger,
+    };
+    handler = makeMapperHandler(async () => deps);
+  });
+  afterAll(() => es.stop());
+
+  it("answers counts that add up to what it received, and a re-sent batch is all duplicates", async () => {
+    const first = await handler({ events: raw, context: { orgId: "org-a" } });
+    expect(first).toStrictEqual({ received: 40, indexed: 39, duplicates: 0, deadLettered: 1 });
+    const again = await handler({ events: raw, context: { orgId: "org-a" } });
+    expect(again).toStrictEqual({ received: 40, indexed: 0, duplicates: 39, deadLettered: 1 });
+    expect(es.documents("logs-jumpcloud.events-default")).toHaveLength(39);
+  });
+
+  it("keeps each refused document with the raw event and the reason", () => {
+    const [file] = readdirSync(deadLetterDir);
+    const letters = readFileSync(join(deadLetterDir, file as string), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(letters[0]).toMatchObject({
+      raw: raw[5],
+      orgId: "org-a",
+      dataStream: "logs-jumpcloud.events-default",
+      error: {
+        status: 400,
+        type: "document_parsing_exception",
+        reason: "mapper_parsing_exception: bad field",
+      },
+    });
+  });
+
+  it("maps unusable events to error documents instead of failing the batch", async () => {
+    const result = await handler({ events: ["not an event", { id: "only-id" }, null] });
+    expect(result).toStrictEqual({ received: 3, indexed: 3, duplicates: 0, deadLettered: 0 });
+  });
+
+  it("fails the invocation when Elasticsearch cannot take the batch", async () => {
+    es.inject({ kind: "status", status: 503 }, 100, "/_bulk");
+    await expect(handler({ events: raw.slice(0, 3) })).rejects.toBeInstanceOf(ElasticsearchUnavailableError);
+    es.clearFaults();
+  });
+
+  it("refuses a request that is not {events: [...]}", async () => {
+    await expect(handler({} as never)).rejects.toBeInstanceOf(InputError);
+  });
+
+  it("uses retries that are bounded", () => {
+    expect(FAST_RETRY.maxAttempts).toBeLessThan(10);
+  });
+});
