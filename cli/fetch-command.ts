@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { type Environment, readList } from "../lib/config.ts";
+import type { Environment } from "../lib/config.ts";
 import { ConfigurationError } from "../lib/errors.ts";
 import { readJumpcloudConfig } from "../lib/jumpcloud/config.ts";
 import { createClient } from "../lib/jumpcloud/from-config.ts";
@@ -37,18 +37,17 @@ export function fetchCommand(env: Environment, out: Output): Command {
             ...env,
             ...(simulated && { JUMPCLOUD_API_URL: simulated.apiUrl, JUMPCLOUD_API_KEY: SIMULATED_KEY }),
             ...(flags.services !== undefined && { JUMPCLOUD_SERVICES: flags.services }),
+            ...(flags.org !== undefined && { JUMPCLOUD_ORG_IDS: flags.org }),
           },
           problems,
         );
         if (problems.length > 0) throw new ConfigurationError(problems);
         const client = createClient(config, { logger: jsonLogger((line) => out.log(line.trimEnd())) });
-        const orgId = flags.org ?? readList(env, "JUMPCLOUD_ORG_IDS", [])[0];
         const query = {
           services: config.services,
           start: parseTimeOption("--start", flags.start, now),
           end: flags.end === undefined ? new Date(now) : parseTimeOption("--end", flags.end, now),
           limit: Number(flags.limit),
-          ...(orgId && { orgId }),
         };
         let events = 0;
         let pages = 0;

@@ -1,5 +1,5 @@
-import { JumpcloudAuthenticationError, JumpcloudResponseFormatError } from "../errors.ts";
-import { type HttpSettings, sendWithRetry, snippet } from "./http.ts";
+import { ConfigurationError, JumpcloudAuthenticationError, JumpcloudResponseFormatError } from "../errors.ts";
+import { type HttpSettings, raceAbort, redactSecrets, sendWithRetry, snippet } from "./http.ts";
 
 /** Credentials for Directory Insights requests. */
 export interface Authenticator {
@@ -14,16 +14,39 @@ export interface Authenticator {
 /** Where a secret comes from: a fixed value, or a reader (Secrets Manager) that can be asked again. */
 export type SecretSource<T> = T | (() => Promise<T>);
 
+// Printable ASCII without spaces: anything else cannot travel in a header, and undici's error
+// for it would quote the value.
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+
+function checkHeaderSafe(name: string, value: string): string {
+  const trimmed = value.trim();
+  if (!HEADER_SAFE.test(trimmed)) {
+    throw new ConfigurationError([
+      `the JumpCloud ${name} is empty or holds characters that cannot be sent in a header`,
+    ]);
+  }
+  return trimmed;
+}
+
 /** `x-api-key` authentication; a reader source is re-read once after a 401 (key rotation). */
 export class ApiKeyAuthenticator implements Authenticator {
   private cached: string | undefined;
+  private pending: Promise<string> | undefined;
 
   constructor(private readonly source: SecretSource<string>) {
-    if (typeof source === "string") this.cached = source;
+    if (typeof source === "string") this.cached = checkHeaderSafe("API key", source);
   }
 
-  async headers(): Promise<Record<string, string>> {
-    if (this.cached === undefined) this.cached = await (this.source as () => Promise<string>)();
+  async headers(signal?: AbortSignal): Promise<Record<string, string>> {
+    if (this.cached === undefined) {
+      // Concurrent pages share one read of the secret.
+      this.pending ??= (this.source as () => Promise<string>)()
+        .then((key) => checkHeaderSafe("API key", key))
+        .finally(() => {
+          this.pending = undefined;
+        });
+      this.cached = await raceAbort(this.pending, signal);
+    }
     return { "x-api-key": this.cached };
   }
 
@@ -52,6 +75,7 @@ export class OAuthAuthenticator implements Authenticator {
   private credentials: ClientCredentials | undefined;
   private token: { value: string; refreshAt: number } | undefined;
   private pending: Promise<string> | undefined;
+  private basic: string | undefined;
 
   constructor(
     private readonly tokenUrl: string,
@@ -62,14 +86,16 @@ export class OAuthAuthenticator implements Authenticator {
   }
 
   async headers(signal?: AbortSignal): Promise<Record<string, string>> {
-    if (this.token === undefined || this.http.now() >= this.token.refreshAt) {
-      // Concurrent pages share one token request.
-      this.pending ??= this.fetchToken(signal).finally(() => {
+    let value =
+      this.token !== undefined && this.http.now() < this.token.refreshAt ? this.token.value : undefined;
+    if (value === undefined) {
+      // Concurrent pages share one token request; it runs to its end whoever stops waiting.
+      this.pending ??= this.fetchToken().finally(() => {
         this.pending = undefined;
       });
-      await this.pending;
+      value = await raceAbort(this.pending, signal);
     }
-    return { authorization: `Bearer ${this.token?.value}` };
+    return { authorization: `Bearer ${value}` };
   }
 
   refresh(): boolean {
@@ -79,15 +105,33 @@ export class OAuthAuthenticator implements Authenticator {
   }
 
   secrets(): string[] {
-    return [this.credentials?.clientSecret, this.token?.value].filter((s): s is string => s !== undefined);
+    return [this.credentials?.clientSecret, this.basic, this.token?.value].filter(
+      (s): s is string => s !== undefined,
+    );
   }
 
-  private async fetchToken(signal?: AbortSignal): Promise<string> {
+  private async fetchToken(): Promise<string> {
+    try {
+      return await this.requestToken();
+    } catch (error) {
+      // A rotated client secret: read it once more before giving up.
+      if (error instanceof JumpcloudAuthenticationError && typeof this.source === "function") {
+        this.credentials = undefined;
+        return await this.requestToken();
+      }
+      throw error;
+    }
+  }
+
+  private async requestToken(): Promise<string> {
     this.credentials ??= await (this.source as () => Promise<ClientCredentials>)();
-    const { clientId, clientSecret } = this.credentials;
-    const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString(
+    const clientId = checkHeaderSafe("client id", this.credentials.clientId);
+    const clientSecret = checkHeaderSafe("client secret", this.credentials.clientSecret);
+    this.basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString(
       "base64",
     );
+    const basic = this.basic;
+    const redact = (text: string) => redactSecrets(text, this.secrets());
     const result = await sendWithRetry(
       "OAuth token request",
       this.tokenUrl,
@@ -101,7 +145,8 @@ export class OAuthAuthenticator implements Authenticator {
         body: "grant_type=client_credentials&scope=api",
       }),
       this.http,
-      signal,
+      undefined,
+      redact,
     );
     const details = { status: result.status, requestId: result.requestId };
     if (result.status < 200 || result.status > 299) {
@@ -109,21 +154,19 @@ export class OAuthAuthenticator implements Authenticator {
         "the OAuth token endpoint refused the service account credentials",
         {
           ...details,
-          apiMessage: oauthError(result.body),
+          apiMessage: redact(oauthError(result.body)),
         },
       );
     }
     let parsed: { access_token?: unknown; expires_in?: unknown };
     try {
       parsed = JSON.parse(result.body) as typeof parsed;
-    } catch (cause) {
-      throw new JumpcloudResponseFormatError("the OAuth token endpoint did not answer JSON", details, {
-        cause,
-      });
+    } catch {
+      throw new JumpcloudResponseFormatError("the OAuth token endpoint did not answer JSON", details);
     }
-    if (typeof parsed.access_token !== "string" || parsed.access_token === "") {
+    if (typeof parsed.access_token !== "string" || !HEADER_SAFE.test(parsed.access_token)) {
       throw new JumpcloudResponseFormatError(
-        "the OAuth token endpoint answered without an access_token",
+        "the OAuth token endpoint answered without a usable access_token",
         details,
       );
     }

@@ -10,7 +10,14 @@ import {
   JumpcloudResponseFormatError,
 } from "../errors.ts";
 import type { Authenticator } from "./auth.ts";
-import { defaultHttpSettings, type HttpResult, type HttpSettings, sendWithRetry, snippet } from "./http.ts";
+import {
+  defaultHttpSettings,
+  type HttpResult,
+  type HttpSettings,
+  redactSecrets,
+  sendWithRetry,
+  snippet,
+} from "./http.ts";
 import { checkServices } from "./regions.ts";
 
 /** One Directory Insights query: a time window of some services, optionally for one org. */
@@ -23,8 +30,8 @@ export interface EventQuery {
   /** Rows per page, 1 to 10 000 (API default 1000). */
   limit?: number;
   sort?: "ASC" | "DESC";
-  /** Resume after this position: a previous page's `searchAfter`, verbatim. */
-  searchAfter?: readonly unknown[];
+  /** Resume after this position: a previous page's `searchAfter` (JSON array text), sent verbatim. */
+  searchAfter?: string;
   /** `x-org-id` for multi-org (MSP) credentials; overrides the client's default. */
   orgId?: string;
 }
@@ -36,8 +43,8 @@ export interface EventPage {
   resultCount: number;
   /** `X-Limit`: the page size the API applied. */
   limit: number;
-  /** Position after this page (`X-Search_after`); pass it back to continue the same query. */
-  searchAfter: unknown[] | undefined;
+  /** Position after this page: the `X-Search_after` header text, to pass back verbatim. */
+  searchAfter: string | undefined;
   /** More pages follow (`X-Result-Count` equals `X-Limit`). */
   hasMore: boolean;
   requestId: string | undefined;
@@ -83,24 +90,29 @@ export class DirectoryInsightsClient implements EventSource {
 
   async *pages(query: EventQuery, signal?: AbortSignal): AsyncGenerator<EventPage> {
     const body = this.queryBody(query);
-    let searchAfter = query.searchAfter ? [...query.searchAfter] : undefined;
-    for (;;) {
-      const page = await this.fetchPage(
-        { ...body, ...(searchAfter && { search_after: searchAfter }) },
-        query,
-        signal,
+    let searchAfter = query.searchAfter;
+    if (searchAfter !== undefined && parseSearchAfter(searchAfter) === undefined) {
+      throw new InvalidQueryError(
+        "searchAfter must be the text of a non-empty JSON array (an X-Search_after header)",
       );
+    }
+    const seen = new Set<string>(searchAfter === undefined ? [] : [searchAfter]);
+    for (;;) {
+      const page = await this.fetchPage(body, searchAfter, query.orgId, signal);
       yield page;
       if (!page.hasMore) return;
-      if (JSON.stringify(page.searchAfter) === JSON.stringify(searchAfter)) {
+      const next = page.searchAfter as string;
+      // A token seen before in this walk means the API would page in a circle.
+      if (seen.has(next)) {
         throw new JumpcloudResponseFormatError(
-          "paging did not advance: X-Search_after repeated the previous position",
+          "paging did not advance: X-Search_after repeated an earlier position",
           {
             requestId: page.requestId,
           },
         );
       }
-      searchAfter = page.searchAfter;
+      seen.add(next);
+      searchAfter = next;
     }
   }
 
@@ -109,7 +121,8 @@ export class DirectoryInsightsClient implements EventSource {
     signal?: AbortSignal,
   ): Promise<number> {
     const { service, start_time, end_time } = this.queryBody(query);
-    const result = await this.post("/events/count", { service, start_time, end_time }, query.orgId, signal);
+    const body = JSON.stringify({ service, start_time, end_time });
+    const result = await this.post("/events/count", body, query.orgId, signal);
     const parsed = this.parseJson(result);
     const count = (parsed as { count?: unknown } | null)?.count;
     if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
@@ -135,7 +148,7 @@ export class DirectoryInsightsClient implements EventSource {
     try {
       checkServices(query.services);
     } catch (error) {
-      throw new InvalidQueryError((error as ConfigurationError).problems.join("; "), { cause: error });
+      throw new InvalidQueryError((error as ConfigurationError).problems.join("; "));
     }
     return {
       service: [...query.services],
@@ -148,10 +161,14 @@ export class DirectoryInsightsClient implements EventSource {
 
   private async fetchPage(
     body: Record<string, unknown>,
-    query: EventQuery,
+    searchAfter: string | undefined,
+    orgId: string | undefined,
     signal?: AbortSignal,
   ): Promise<EventPage> {
-    const result = await this.post("/events", body, query.orgId, signal);
+    // The token goes back as the API wrote it: parsing and re-serialising could round its numbers.
+    const json = JSON.stringify(body);
+    const text = searchAfter === undefined ? json : `${json.slice(0, -1)},"search_after":${searchAfter}}`;
+    const result = await this.post("/events", text, orgId, signal);
     const parsed = this.parseJson(result);
     if (!Array.isArray(parsed)) throw this.formatError("the events answer is not a JSON array", result);
     for (const [i, element] of parsed.entries()) {
@@ -169,20 +186,20 @@ export class DirectoryInsightsClient implements EventSource {
       );
     }
     const limit = intHeader(result, "x-limit") ?? (body.limit as number | undefined) ?? 1000;
-    const searchAfter = searchAfterHeader(result);
+    const next = searchAfterHeader(result);
     const hasMore = resultCount > 0 && resultCount >= limit;
-    if (hasMore && searchAfter === undefined) {
+    if (hasMore && next === undefined) {
       throw this.formatError(
         "a full page came without a usable X-Search_after header, so paging cannot go on",
         result,
       );
     }
-    return { events, resultCount, limit, searchAfter, hasMore, requestId: result.requestId };
+    return { events, resultCount, limit, searchAfter: next, hasMore, requestId: result.requestId };
   }
 
   private async post(
     path: string,
-    body: unknown,
+    body: string,
     orgId: string | undefined,
     signal?: AbortSignal,
   ): Promise<HttpResult> {
@@ -201,10 +218,11 @@ export class DirectoryInsightsClient implements EventSource {
             ...(org && { "x-org-id": org }),
             ...(await this.options.auth.headers(signal)),
           },
-          body: JSON.stringify(body),
+          body,
         }),
         this.http,
         signal,
+        (text) => this.redact(text),
       );
       if (result.status >= 200 && result.status <= 299) return result;
       // A rotated key or an expired token gets one fresh credential before we give up.
@@ -241,24 +259,30 @@ export class DirectoryInsightsClient implements EventSource {
           details,
         );
       default:
-        return new JumpcloudClientError(`${what}: unexpected answer`, details);
+        return result.status >= 300 && result.status < 400
+          ? new JumpcloudClientError(
+              `${what}: the API answered with a redirect, which is not followed (check the API URL)`,
+              details,
+            )
+          : new JumpcloudClientError(`${what}: unexpected answer`, details);
     }
   }
 
   private parseJson(result: HttpResult): unknown {
     try {
       return JSON.parse(result.body);
-    } catch (cause) {
-      throw this.formatError("the answer is not valid JSON", result, cause);
+    } catch {
+      // No cause kept: a SyntaxError quotes the body, which the snippet already shows redacted.
+      throw this.formatError("the answer is not valid JSON", result);
     }
   }
 
-  private formatError(message: string, result: HttpResult, cause?: unknown): JumpcloudResponseFormatError {
-    return new JumpcloudResponseFormatError(
-      message,
-      { status: result.status, requestId: result.requestId, apiMessage: this.redact(snippet(result.body)) },
-      { cause },
-    );
+  private formatError(message: string, result: HttpResult): JumpcloudResponseFormatError {
+    return new JumpcloudResponseFormatError(message, {
+      status: result.status,
+      requestId: result.requestId,
+      apiMessage: this.redact(snippet(result.body)),
+    });
   }
 
   // The API's own `message` when it sent one, else the start of the body; credentials removed.
@@ -274,11 +298,7 @@ export class DirectoryInsightsClient implements EventSource {
   }
 
   private redact(text: string): string {
-    let out = text;
-    for (const secret of this.options.auth.secrets()) {
-      if (secret.length >= 4) out = out.split(secret).join("[redacted]");
-    }
-    return out;
+    return redactSecrets(text, this.options.auth.secrets());
   }
 }
 
@@ -288,12 +308,17 @@ function intHeader(result: HttpResult, name: string): number | undefined {
   return Number(raw);
 }
 
-function searchAfterHeader(result: HttpResult): unknown[] | undefined {
+function searchAfterHeader(result: HttpResult): string | undefined {
   const raw = result.headers.get("x-search_after");
-  if (raw === null || raw.trim() === "") return undefined;
+  return raw === null ? undefined : parseSearchAfter(raw);
+}
+
+/** The token text when it is a non-empty JSON array, else `undefined`. */
+function parseSearchAfter(raw: string): string | undefined {
+  const text = raw.trim();
   try {
-    const parsed = JSON.parse(raw) as unknown;
-    return Array.isArray(parsed) && parsed.length > 0 ? parsed : undefined;
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) && parsed.length > 0 ? text : undefined;
   } catch {
     return undefined;
   }

@@ -12,7 +12,8 @@ export type JumpcloudCredentials =
 /** Directory Insights settings shared by the Lambdas and the CLI. */
 export interface JumpcloudConfig {
   apiUrl: string;
-  tokenUrl: string;
+  /** OAuth token endpoint; undefined for a custom API URL without JUMPCLOUD_TOKEN_URL (keys still work). */
+  tokenUrl: string | undefined;
   credentials: JumpcloudCredentials;
   orgIds: string[];
   services: string[];
@@ -40,6 +41,11 @@ export function readJumpcloudConfig(env: Environment, problems: string[]): Jumpc
     credentials = { kind: "apiKey", apiKey };
   } else if (clientId && clientSecret) {
     credentials = { kind: "oauth", clientId, clientSecret };
+    if (tokenUrl === undefined) {
+      problems.push(
+        "JUMPCLOUD_TOKEN_URL is required with service account credentials and a custom JUMPCLOUD_API_URL",
+      );
+    }
   } else if (clientId || clientSecret) {
     problems.push("JUMPCLOUD_CLIENT_ID and JUMPCLOUD_CLIENT_SECRET go together");
   }
@@ -57,8 +63,17 @@ export function readJumpcloudConfig(env: Environment, problems: string[]): Jumpc
     credentials,
     orgIds: readList(env, "JUMPCLOUD_ORG_IDS", []),
     services,
-    timeoutMs: readDuration(env, "JUMPCLOUD_TIMEOUT", 30_000, problems),
+    timeoutMs: readTimeout(env, problems),
   };
+}
+
+function readTimeout(env: Environment, problems: string[]): number {
+  const ms = readDuration(env, "JUMPCLOUD_TIMEOUT", 30_000, problems);
+  if (ms < 1_000 || ms > 600_000) {
+    problems.push("JUMPCLOUD_TIMEOUT must be from 1s to 10m");
+    return 30_000;
+  }
+  return ms;
 }
 
 /** Reads the settings or throws one ConfigurationError naming every problem. */

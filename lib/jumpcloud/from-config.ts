@@ -24,11 +24,11 @@ export function createAuthenticator(
 ): Authenticator {
   const credentials = config.credentials;
   if (source?.kind === "apiKey") return new ApiKeyAuthenticator(source.read);
-  if (source?.kind === "oauth") return new OAuthAuthenticator(config.tokenUrl, source.read, http);
+  if (source?.kind === "oauth") return new OAuthAuthenticator(requireTokenUrl(config), source.read, http);
   if (credentials.kind === "apiKey") return new ApiKeyAuthenticator(credentials.apiKey);
   if (credentials.kind === "oauth") {
     return new OAuthAuthenticator(
-      config.tokenUrl,
+      requireTokenUrl(config),
       { clientId: credentials.clientId, clientSecret: credentials.clientSecret },
       http,
     );
@@ -36,6 +36,15 @@ export function createAuthenticator(
   throw new ConfigurationError([
     "JumpCloud credentials are missing: set JUMPCLOUD_API_KEY, or JUMPCLOUD_CLIENT_ID and JUMPCLOUD_CLIENT_SECRET",
   ]);
+}
+
+function requireTokenUrl(config: JumpcloudConfig): string {
+  if (config.tokenUrl === undefined) {
+    throw new ConfigurationError([
+      "JUMPCLOUD_TOKEN_URL is required with service account credentials and a custom JUMPCLOUD_API_URL",
+    ]);
+  }
+  return config.tokenUrl;
 }
 
 /** A Directory Insights client for the configuration (first org, if any, as default `x-org-id`). */

@@ -1,4 +1,4 @@
-import { JumpcloudUnavailableError } from "../errors.ts";
+import { JumpcloudClientError, JumpcloudUnavailableError } from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, type RetryPolicy, sleep } from "../retry.ts";
 
@@ -36,12 +36,31 @@ export interface HttpResult {
   requestId: string | undefined;
 }
 
-/** Status codes worth another attempt: throttling, timeouts and server-side failures. */
+/** Status codes worth another attempt: throttling, timeouts and transient server-side failures. */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
+  return (
+    status === 408 || status === 429 || status === 500 || status === 502 || status === 503 || status === 504
+  );
 }
 
 class AttemptTimeoutError extends Error {}
+
+/**
+ * Describes a failure on the wire (reset, refused, truncated, timed out), worth another attempt;
+ * `undefined` for anything else.
+ */
+// undici reports network trouble as TypeError("fetch failed") with a cause that has a code, and a
+// body cut short as TypeError("terminated"). Anything else (an invalid header value, for one) is
+// not transient, and its message may quote a header: it is never shown.
+function networkFailure(error: unknown): string | undefined {
+  if (error instanceof AttemptTimeoutError) return error.message;
+  if (!(error instanceof TypeError)) return undefined;
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  const code = typeof cause?.code === "string" ? cause.code : undefined;
+  if (error.message === "fetch failed" && code) return `network error ${code}`;
+  if (error.message === "fetch failed" || error.message === "terminated") return "connection lost";
+  return undefined;
+}
 
 async function attempt(
   url: string,
@@ -49,6 +68,7 @@ async function attempt(
   settings: HttpSettings,
   signal?: AbortSignal,
 ): Promise<HttpResult> {
+  signal?.throwIfAborted();
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new AttemptTimeoutError(`no complete answer within ${settings.timeoutMs} ms`)),
@@ -57,7 +77,8 @@ async function attempt(
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const response = await settings.fetch(url, { ...init, signal: controller.signal });
+    // Never follow redirects: fetch would carry x-api-key to wherever the redirect points.
+    const response = await settings.fetch(url, { ...init, redirect: "manual", signal: controller.signal });
     const body = await response.text();
     return {
       status: response.status,
@@ -66,6 +87,7 @@ async function attempt(
       requestId: response.headers.get("x-request-id") ?? undefined,
     };
   } catch (error) {
+    if (signal?.aborted) throw signal.reason;
     if (controller.signal.reason instanceof AttemptTimeoutError) throw controller.signal.reason;
     throw error;
   } finally {
@@ -74,17 +96,32 @@ async function attempt(
   }
 }
 
-function describeFailure(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ? `${error.message} (${cause.code})` : error.message;
+/** Resolves with `promise`, or rejects with the signal's reason as soon as it aborts. */
+export function raceAbort<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
  * Sends a request, retrying network failures, timeouts and retryable statuses with exponential
  * backoff and full jitter (or the server's `Retry-After`), within the policy's bounds. Returns
- * the first non-retryable answer; throws JumpcloudUnavailableError when the budget is spent.
- * `what` names the call in logs and errors; it must not contain secrets.
+ * the first non-retryable answer (redirects included: they are not followed); throws
+ * JumpcloudUnavailableError when the budget is spent. `what` names the call in logs and errors
+ * and must not contain secrets; `redact` cleans any text taken from an answer.
  */
 export async function sendWithRetry(
   what: string,
@@ -92,16 +129,17 @@ export async function sendWithRetry(
   buildInit: () => Promise<RequestInit> | RequestInit,
   settings: HttpSettings,
   signal?: AbortSignal,
+  redact: (text: string) => string = (text) => text,
 ): Promise<HttpResult> {
   const started = settings.now();
   const { retry } = settings;
   for (let n = 1; ; n++) {
+    signal?.throwIfAborted();
     let wait: number | undefined;
     let failure: string;
     let last: HttpResult | undefined;
-    let cause: unknown;
     // Building the request (credentials) fails on its own terms: only the exchange is retried here.
-    const init = await buildInit();
+    const init = await raceAbort(Promise.resolve(buildInit()), signal);
     try {
       last = await attempt(url, init, settings, signal);
       if (!isRetryableStatus(last.status)) return last;
@@ -109,8 +147,11 @@ export async function sendWithRetry(
       wait = parseRetryAfter(last.headers.get("retry-after"), settings.now());
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      cause = error;
-      failure = describeFailure(error);
+      const network = networkFailure(error);
+      if (network === undefined) {
+        throw new JumpcloudClientError(`${what}: the request could not be sent (${(error as Error).name})`);
+      }
+      failure = network;
     }
 
     const elapsed = settings.now() - started;
@@ -122,9 +163,8 @@ export async function sendWithRetry(
         {
           status: last?.status,
           requestId: last?.requestId,
-          apiMessage: last ? snippet(last.body) : undefined,
+          apiMessage: last ? redact(snippet(last.body)) : undefined,
         },
-        { cause },
       );
     }
     settings.logger.warn("retrying", {
@@ -142,4 +182,11 @@ export async function sendWithRetry(
 export function snippet(body: string, max = 200): string {
   const flat = body.replace(/\s+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+/** Replaces each secret (4 characters or more) in `text`. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("[redacted]");
+  return out;
 }

@@ -50,11 +50,14 @@ export function checkServiceUrl(name: string, value: string, problems: string[])
   try {
     url = new URL(value);
   } catch {
-    problems.push(`${name} "${value}" is not a URL`);
+    problems.push(`${name} is not a URL`);
     return value;
   }
+  // Problems name the origin only: a URL's user info or query may hold a credential.
   if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
-    problems.push(`${name} must use https (plain http is accepted only on localhost), got "${value}"`);
+    problems.push(
+      `${name} must use https (plain http is accepted only on localhost), got ${url.protocol}//${url.host}`,
+    );
   }
   if (url.username || url.password) problems.push(`${name} must not carry credentials`);
   return value.replace(/\/+$/, "");
@@ -68,10 +71,13 @@ export function resolveApiUrl(value: string | undefined, problems: string[]): st
   return checkServiceUrl("JUMPCLOUD_API_URL", value.trim(), problems);
 }
 
-/** The token endpoint that belongs with an API URL (same region), for OAuth service accounts. */
-export function tokenUrlFor(apiUrl: string): string {
+/**
+ * The token endpoint that belongs with an API URL (same region), for OAuth service accounts;
+ * `undefined` for other URLs, so credentials never go to a guessed region's endpoint.
+ */
+export function tokenUrlFor(apiUrl: string): string | undefined {
   for (const region of Object.values(REGIONS)) if (region.apiUrl === apiUrl) return region.tokenUrl;
-  return REGIONS.us.tokenUrl;
+  return undefined;
 }
 
 /** Validates a service list the way the API does; throws ConfigurationError naming the problem. */

@@ -4,7 +4,10 @@ import type { AddressInfo } from "node:net";
 import { Random } from "./random.ts";
 import type { GeneratedEvent } from "./tenant.ts";
 
-/** Services the API accepts in `service` (from JumpCloud's OpenAPI description). */
+/**
+ * Services the API accepts in `service` (from JumpCloud's OpenAPI description). Kept apart from
+ * the client's list on purpose: the simulator stands for the API, not for our code.
+ */
 const API_SERVICES = new Set([
   "all",
   "alerts",
@@ -59,6 +62,12 @@ export interface SimulatedClient {
 /** A fault served instead of (or around) a normal answer. */
 export type Fault =
   | { kind: "status"; status: number; retryAfter?: string; body?: string }
+  /** Answers `status` with the request's own headers in the body (a proxy that echoes too much). */
+  | { kind: "echo"; status: number }
+  /** Sends the headers at once, then the body only after `ms`. */
+  | { kind: "slow-body"; ms: number }
+  /** Serves the request normally (to aim a later fault at a later request). */
+  | { kind: "pass" }
   | { kind: "delay"; ms: number }
   | { kind: "reset" }
   | { kind: "truncated" }
@@ -73,6 +82,8 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** The body exactly as received. */
+  rawBody: string;
   status: number;
   requestId: string;
   fault?: Fault["kind"];
@@ -87,6 +98,8 @@ export interface SimulatorOptions {
   ingestionDelay?: (random: Random, event: GeneratedEvent) => number;
   /** The simulator's clock (default Date.now). */
   now?: () => number;
+  /** Largest page the server serves, whatever is asked (default 10 000, the documented maximum). */
+  maxLimit?: number;
   seed?: number;
 }
 
@@ -116,10 +129,12 @@ export class JumpcloudSimulator {
   private readonly now: () => number;
   private server: Server | undefined;
   private readonly random: Random;
+  private readonly maxLimit: number;
 
   constructor(options: SimulatorOptions) {
     this.random = new Random(options.seed ?? 42);
     this.now = options.now ?? Date.now;
+    this.maxLimit = options.maxLimit ?? 10_000;
     this.keys = options.keys ?? [];
     this.clients = options.clients ?? [];
     for (const tenant of options.tenants) this.addEvents(tenant.orgId, tenant.events, options.ingestionDelay);
@@ -217,6 +232,7 @@ export class JumpcloudSimulator {
       path,
       headers: { ...req.headers, "x-org-id": req.headersDistinct["x-org-id"] },
       body,
+      rawBody: raw,
       status: 0,
       requestId,
     };
@@ -226,7 +242,17 @@ export class JumpcloudSimulator {
     if (fault) record.fault = fault.kind;
     if (fault?.kind === "reset") {
       record.status = -1;
-      req.socket.destroy();
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (fault?.kind === "echo") {
+      record.status = fault.status;
+      res.writeHead(fault.status, { "content-type": "application/json", "x-request-id": requestId }).end(
+        JSON.stringify({
+          message: "echo",
+          seen: { "x-api-key": req.headers["x-api-key"], authorization: req.headers.authorization },
+        }),
+      );
       return;
     }
     if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
@@ -261,6 +287,13 @@ export class JumpcloudSimulator {
     const headers = { "content-type": "application/json", "x-request-id": requestId, ...answer.headers };
     const text = JSON.stringify(answer.body);
     switch (fault.kind) {
+      case "slow-body":
+        res.writeHead(200, { ...headers, "content-length": String(Buffer.byteLength(text)) });
+        res.flushHeaders();
+        setTimeout(() => {
+          if (!res.destroyed) res.end(text);
+        }, fault.ms);
+        return;
       case "truncated":
         // Announces the full length, sends half, then drops the connection.
         res.writeHead(200, { ...headers, "content-length": String(Buffer.byteLength(text)) });
@@ -342,10 +375,14 @@ export class JumpcloudSimulator {
       if (token && token.expiresAt > this.now()) allowed = token.orgs;
     }
     if (!allowed) return { status: 401, body: { message: "Unauthorized" } };
-    const requested = (req.headersDistinct["x-org-id"] ?? [])
-      .flatMap((v) => v.split(","))
-      .map((v) => v.trim())
-      .filter(Boolean);
+    const requested = [
+      ...new Set(
+        (req.headersDistinct["x-org-id"] ?? [])
+          .flatMap((v) => v.split(","))
+          .map((v) => v.trim())
+          .filter(Boolean),
+      ),
+    ];
     if (requested.length === 0) {
       if (requiresOrgHeader)
         return { status: 400, body: { message: "x-org-id header is required for this key" } };
@@ -369,20 +406,19 @@ export class JumpcloudSimulator {
     }
     const unknown = services.filter((s) => !API_SERVICES.has(s));
     if (unknown.length > 0)
-      return { status: 400, body: { message: `invalid service: ${unknown.join(",")}` } };
+      return {
+        status: 400,
+        body: {
+          message: `invalid service: ${unknown.join(",")}; valid values: ${[...API_SERVICES].join(", ")}`,
+        },
+      };
     if (services.includes("all") && services.length > 1) {
       return { status: 400, body: { message: "service 'all' cannot be combined with other services" } };
     }
-    const start = typeof q.start_time === "string" ? Date.parse(q.start_time) : Number.NaN;
-    if (Number.isNaN(start) || !/^\d{4}-\d{2}-\d{2}T/.test(q.start_time as string)) {
-      return { status: 400, body: { message: "start_time is required, RFC3339" } };
-    }
-    const end =
-      q.end_time === undefined
-        ? Number.POSITIVE_INFINITY
-        : typeof q.end_time === "string"
-          ? Date.parse(q.end_time)
-          : Number.NaN;
+    const start = rfc3339(q.start_time);
+    if (Number.isNaN(start)) return { status: 400, body: { message: "start_time is required, RFC3339" } };
+    if (start > this.now()) return { status: 400, body: { message: "Start Time is in the future" } };
+    const end = q.end_time === undefined ? Number.POSITIVE_INFINITY : rfc3339(q.end_time);
     if (Number.isNaN(end)) return { status: 400, body: { message: "end_time must be RFC3339" } };
     if (start >= end) return { status: 400, body: { message: "Start Time not after End Time" } };
 
@@ -399,8 +435,8 @@ export class JumpcloudSimulator {
     // Documented: limit defaults to 1000, at most 10 000; nonsense gives the default.
     const limit =
       typeof q.limit === "number" && Number.isInteger(q.limit) && q.limit > 0
-        ? Math.min(q.limit, 10_000)
-        : 1000;
+        ? Math.min(q.limit, this.maxLimit)
+        : Math.min(1000, this.maxLimit);
     const desc = typeof q.sort === "string" && q.sort.toUpperCase() === "DESC";
     matches.sort(compare);
     if (desc) matches.reverse();
@@ -426,9 +462,23 @@ export class JumpcloudSimulator {
       "X-Limit": String(limit),
       "X-Sort": desc ? "DESC" : "ASC",
     };
-    if (last) headers["X-Search_after"] = JSON.stringify([last.at, last.docId]);
+    // Documented: the header is always sent, also on the last page.
+    headers["X-Search_after"] = last
+      ? JSON.stringify([last.at, last.docId])
+      : JSON.stringify(q.search_after ?? []);
     return { status: 200, body: page.map((e) => e.event), headers };
   }
+}
+
+/** Epoch ms of an RFC 3339 time (a missing offset means UTC, never the machine's zone), or NaN. */
+function rfc3339(value: unknown): number {
+  if (
+    typeof value !== "string" ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$/i.test(value)
+  ) {
+    return Number.NaN;
+  }
+  return Date.parse(/(Z|[+-]\d{2}:\d{2})$/i.test(value) ? value : `${value}Z`);
 }
 
 interface Answer {

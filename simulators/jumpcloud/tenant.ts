@@ -407,7 +407,7 @@ export function generateTenantEvents(options: TenantOptions): GeneratedEvent[] {
   for (let i = 0; i < options.count; i++)
     times.push(options.start + Math.floor(r.next() * (options.end - options.start)));
   times.sort((a, b) => a - b);
-  return times.map((at, seq) => {
+  const events = times.map((at, seq) => {
     let pick = r.next() * totalWeight;
     let service = services[0] as Service;
     for (const s of services) {
@@ -417,6 +417,9 @@ export function generateTenantEvents(options: TenantOptions): GeneratedEvent[] {
         break;
       }
     }
-    return { at, service, event: TEMPLATES[service]({ r, ips, at, organization, seq }) };
+    const event = TEMPLATES[service]({ r, ips, at, organization, seq });
+    // RADIUS timestamps carry whole seconds: the event's instant is what its text says.
+    return { at: service === "radius" ? Math.floor(at / 1000) * 1000 : at, service, event };
   });
+  return events.sort((a, b) => a.at - b.at);
 }

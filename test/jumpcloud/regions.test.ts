@@ -29,7 +29,7 @@ describe("regions and URLs", () => {
 
   it("pairs each region's API with its token endpoint", () => {
     expect(tokenUrlFor(REGIONS.eu.apiUrl)).toBe("https://admin-oauth.id.eu.jumpcloud.com/oauth2/token");
-    expect(tokenUrlFor("https://proxy.example.com")).toBe(REGIONS.us.tokenUrl);
+    expect(tokenUrlFor("https://proxy.example.com")).toBeUndefined();
   });
 
   it("checks service lists like the API", () => {
