@@ -4,6 +4,7 @@ import { demoCommand } from "./demo-command.ts";
 import { fetchCommand } from "./fetch-command.ts";
 import { processOutput } from "./io.ts";
 import { mapCommand } from "./map-command.ts";
+import { setupCommand } from "./setup-command.ts";
 
 // A closed pipe (`... | head`) means the reader has what it wants: stop quietly.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -16,7 +17,8 @@ const program = new Command("jumpcloud-elastic")
   .showHelpAfterError()
   .addCommand(mapCommand(process.env, processOutput))
   .addCommand(fetchCommand(process.env, processOutput))
-  .addCommand(demoCommand(processOutput));
+  .addCommand(demoCommand(processOutput))
+  .addCommand(setupCommand(process.env, processOutput));
 
 try {
   await program.parseAsync(process.argv);

@@ -1,15 +1,12 @@
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { S3Client } from "@aws-sdk/client-s3";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { fromPowertools } from "../../lib/aws/powertools-logger.ts";
 import { localCopy } from "../../lib/aws/s3-files.ts";
+import { readSecretString } from "../../lib/aws/secrets.ts";
 import { type Environment, readMappingConfig } from "../../lib/config.ts";
 import { createMapper, openGeoIp } from "../../lib/ecs/from-config.ts";
-import {
-  createElasticsearchClient,
-  type ElasticsearchCredentials,
-  parseElasticsearchSecret,
-} from "../../lib/elasticsearch/client.ts";
+import { createElasticsearchClient, resolveCredentials } from "../../lib/elasticsearch/client.ts";
 import { readElasticsearchConfig } from "../../lib/elasticsearch/config.ts";
 import { S3DeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
 import { ElasticsearchDocumentSink } from "../../lib/elasticsearch/sink.ts";
@@ -38,7 +35,8 @@ export interface MapperDependencies extends IndexEventsDeps {
 
 /**
  * The mapper Lambda: maps and indexes one batch. Fails the invocation (so the collector does not
- * advance) only when it cannot vouch for every event.
+ * advance) only when it cannot vouch for every event. `onAuthFailure` runs when Elasticsearch
+ * refuses the credentials, so the next invocation reads the secret again.
  */
 export function makeMapperHandler(
   dependencies: () => Promise<MapperDependencies>,
@@ -59,7 +57,6 @@ export function makeMapperHandler(
       const { received, indexed, duplicates, deadLettered } = result;
       return { received, indexed, duplicates, deadLettered };
     } catch (error) {
-      // Refused credentials: read the secret again on the next invocation (rotation).
       if (error instanceof ElasticsearchRequestError && (error.status === 401 || error.status === 403))
         onAuthFailure();
       deps.logger.error("batch not stored", { error: String(error), received: request.events.length });
@@ -68,15 +65,22 @@ export function makeMapperHandler(
   };
 }
 
-async function readSecret(client: SecretsManagerClient, arn: string): Promise<string> {
-  const secret = await client.send(new GetSecretValueCommand({ SecretId: arn }));
-  if (secret.SecretString === undefined)
-    throw new ConfigurationError([`the secret ${arn} has no string value`]);
-  return secret.SecretString;
+/** AWS clients the mapper uses (real ones in Lambda, doubles in tests). */
+export interface MapperAwsClients {
+  s3: S3Client;
+  secrets: SecretsManagerClient;
 }
 
-/** Real dependencies from the environment: Secrets Manager, S3, Elasticsearch, GeoIP from a path or S3. */
-export async function buildMapperDependencies(env: Environment, logger: Logger): Promise<MapperDependencies> {
+/**
+ * Real dependencies from the environment: Elasticsearch credentials from Secrets Manager, GeoIP
+ * databases from a path (a Lambda layer) or `s3://` (copied to /tmp once), dead letters in S3.
+ */
+export async function buildMapperDependencies(
+  env: Environment,
+  logger: Logger,
+  aws: MapperAwsClients = { s3: new S3Client({}), secrets: new SecretsManagerClient({}) },
+  tmpDir = "/tmp/geoip",
+): Promise<MapperDependencies> {
   const problems: string[] = [];
   const mapping = readMappingConfig(env, problems);
   const es = readElasticsearchConfig(env, problems);
@@ -85,21 +89,16 @@ export async function buildMapperDependencies(env: Environment, logger: Logger):
     problems.push("DEAD_LETTER_BUCKET is required (refused documents must outlive /tmp)");
   if (problems.length > 0) throw new ConfigurationError(problems);
 
-  const s3 = new S3Client({});
-  const geo = {
+  const local = {
     ...mapping,
-    geoIpCityDb: mapping.geoIpCityDb && (await localCopy(s3, mapping.geoIpCityDb, "/tmp/geoip")),
-    geoIpAsnDb: mapping.geoIpAsnDb && (await localCopy(s3, mapping.geoIpAsnDb, "/tmp/geoip")),
+    geoIpCityDb: mapping.geoIpCityDb && (await localCopy(aws.s3, mapping.geoIpCityDb, tmpDir)),
+    geoIpAsnDb: mapping.geoIpAsnDb && (await localCopy(aws.s3, mapping.geoIpAsnDb, tmpDir)),
   };
-  const geoIp = await openGeoIp(geo, problems);
+  const geoIp = await openGeoIp(local, problems);
   if (problems.length > 0) throw new ConfigurationError(problems);
   const mapper = createMapper(mapping, geoIp);
 
-  let credentials: ElasticsearchCredentials;
-  if (es.auth.kind === "secret") {
-    credentials = parseElasticsearchSecret(await readSecret(new SecretsManagerClient({}), es.auth.secretArn));
-  } else if (es.auth.kind === "apiKey") credentials = { apiKey: es.auth.apiKey };
-  else if (es.auth.kind === "basic") credentials = { username: es.auth.username, password: es.auth.password };
+  const credentials = await resolveCredentials(es.auth, (arn) => readSecretString(aws.secrets, arn));
   const client = await createElasticsearchClient(es, credentials);
   return {
     mapper,
@@ -108,7 +107,7 @@ export async function buildMapperDependencies(env: Environment, logger: Logger):
       maxBatchBytes: es.maxBatchBytes,
       logger,
     }),
-    deadLetters: new S3DeadLetterSink(s3, es.deadLetterBucket as string, es.deadLetterPrefix),
+    deadLetters: new S3DeadLetterSink(aws.s3, es.deadLetterBucket as string, es.deadLetterPrefix),
     logger,
   };
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
-import { Client, type ClientOptions } from "@elastic/elasticsearch";
-import { ConfigurationError } from "../errors.ts";
-import type { ElasticsearchConfig } from "./config.ts";
+import { Client, type ClientOptions, errors } from "@elastic/elasticsearch";
+import { ConfigurationError, ElasticsearchRequestError, ElasticsearchUnavailableError } from "../errors.ts";
+import type { ElasticsearchAuth, ElasticsearchConfig } from "./config.ts";
 
 /** Credentials as read from the environment or from a secret. */
 export type ElasticsearchCredentials =
@@ -66,4 +66,47 @@ export async function createElasticsearchClient(
     name: "jumpcloud-elastic",
   };
   return new Client(options);
+}
+
+/** Credentials for the configured auth; `readSecret` fetches a secret's text (Secrets Manager). */
+export async function resolveCredentials(
+  auth: ElasticsearchAuth,
+  readSecret: (arn: string) => Promise<string>,
+): Promise<ElasticsearchCredentials> {
+  switch (auth.kind) {
+    case "apiKey":
+      return { apiKey: auth.apiKey };
+    case "basic":
+      return { username: auth.username, password: auth.password };
+    case "secret":
+      return parseElasticsearchSecret(await readSecret(auth.secretArn));
+    default:
+      return undefined;
+  }
+}
+
+/** One line about an Elasticsearch client error: status, type and reason, never credentials. */
+export function describeElasticsearchError(error: unknown): string {
+  if (error instanceof errors.ResponseError) {
+    const reason = (error.body as { error?: { type?: string; reason?: string } } | undefined)?.error;
+    return `status ${error.statusCode}${reason?.type ? ` ${reason.type}` : ""}${reason?.reason ? `: ${reason.reason}` : ""}`;
+  }
+  if (error instanceof errors.TimeoutError) return "request timed out";
+  if (error instanceof errors.ConnectionError) return `connection error: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A typed error for a failed call: a refusal (4xx) or an unreachable cluster. */
+export function toElasticsearchError(what: string, error: unknown): Error {
+  if (error instanceof errors.ResponseError && error.statusCode !== undefined && error.statusCode < 500) {
+    return new ElasticsearchRequestError(`${what}: ${describeElasticsearchError(error)}`, error.statusCode, {
+      cause: error,
+    });
+  }
+  if (error instanceof errors.ElasticsearchClientError) {
+    return new ElasticsearchUnavailableError(`${what}: ${describeElasticsearchError(error)}`, {
+      cause: error,
+    });
+  }
+  return error instanceof Error ? error : new Error(String(error));
 }

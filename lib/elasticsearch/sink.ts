@@ -4,6 +4,7 @@ import type { JsonObject } from "../ecs/paths.ts";
 import { ElasticsearchRequestError, ElasticsearchUnavailableError } from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from "../retry.ts";
+import { describeElasticsearchError } from "./client.ts";
 import { createAction } from "./ndjson.ts";
 
 /** One document to store, with the raw event it came from (for dead letters). */
@@ -169,14 +170,14 @@ export class ElasticsearchDocumentSink implements DocumentSink {
         }
         if (status !== undefined && !retryable(status)) {
           throw new ElasticsearchRequestError(
-            `Elasticsearch refused the _bulk request: ${describe(error)}`,
+            `Elasticsearch refused the _bulk request: ${describeElasticsearchError(error)}`,
             status,
             {
               cause: error,
             },
           );
         }
-        failure = describe(error);
+        failure = describeElasticsearchError(error);
         cause = error;
       }
       const elapsed = this.now() - started;
@@ -191,14 +192,4 @@ export class ElasticsearchDocumentSink implements DocumentSink {
       await this.sleep(delay, signal);
     }
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof errors.ResponseError) {
-    const reason = (error.body as { error?: { type?: string; reason?: string } } | undefined)?.error;
-    return `status ${error.statusCode}${reason?.type ? ` ${reason.type}` : ""}${reason?.reason ? `: ${reason.reason}` : ""}`;
-  }
-  if (error instanceof errors.TimeoutError) return "request timed out";
-  if (error instanceof errors.ConnectionError) return `connection error: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,7 @@
 import type { Client } from "@elastic/elasticsearch";
 import { errors } from "@elastic/elasticsearch";
 import { DATA_STREAM_TYPE, DATASET } from "../ecs/rules.ts";
+import { toElasticsearchError } from "./client.ts";
 import fieldTypes from "./field-types.json" with { type: "json" };
 
 /** Name of the index template this project installs. */
@@ -118,6 +119,14 @@ export async function integrationInstalled(client: Client): Promise<boolean> {
  * sends `pipeline=_none` so its ingest pipeline does not run a second time).
  */
 export async function setupIndexTemplate(client: Client): Promise<SetupResult> {
+  try {
+    return await installTemplate(client);
+  } catch (error) {
+    throw toElasticsearchError("setting up the index template failed", error);
+  }
+}
+
+async function installTemplate(client: Client): Promise<SetupResult> {
   if (await integrationInstalled(client)) {
     return { action: "left-integration-alone", template: INTEGRATION_TEMPLATE_NAME, withEcsMappings: false };
   }

@@ -71,3 +71,29 @@ describe("cli demo", () => {
     expect(JSON.parse(lines[0] as string).create._index).toBe("logs-jumpcloud.events-default");
   });
 });
+
+describe("cli setup", () => {
+  it("installs the template once, then reports it up to date, and fails clearly on refused credentials", async () => {
+    const { ElasticsearchEmulator } = await import("../../simulators/elasticsearch/server.ts");
+    const es = new ElasticsearchEmulator({ authorizations: ["ApiKey k1"] });
+    const url = await es.start();
+    try {
+      const first = await cli(["setup"], { ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: "k1" });
+      expect(first.stdout).toMatch(/^installed the index template: jumpcloud-elastic-logs-jumpcloud\.events/);
+      const second = await cli(["setup"], { ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: "k1" });
+      expect(second.stdout).toMatch(/up to date/);
+      const refused = await cli(["setup"], { ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: "nope" });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^error: setting up the index template failed: status 401/);
+      expect(refused.stderr).not.toContain("nope");
+    } finally {
+      await es.stop();
+    }
+  });
+
+  it("needs a cluster", async () => {
+    const { code, stderr } = await cli(["setup"]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID/);
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { EcsMapper } from "../../lib/ecs/mapper.ts";
+import { createElasticsearchClient, resolveCredentials } from "../../lib/elasticsearch/client.ts";
+import { loadElasticsearchConfig } from "../../lib/elasticsearch/config.ts";
+import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
+import { ElasticsearchDocumentSink } from "../../lib/elasticsearch/sink.ts";
+import { setupIndexTemplate } from "../../lib/elasticsearch/template.ts";
+import { indexEvents } from "../../lib/pipeline/index-events.ts";
+import { readJsonFixture } from "../helpers/fixtures.ts";
+
+// Against a real cluster, only when ELASTICSEARCH_URL is set (with ELASTICSEARCH_API_KEY or
+// ELASTICSEARCH_USERNAME + ELASTICSEARCH_PASSWORD). Writes to logs-jumpcloud.events-jumpcloudelastictest.
+const url = process.env.ELASTICSEARCH_URL;
+if (!url) console.warn("live Elasticsearch suite skipped: set ELASTICSEARCH_URL (and credentials)");
+
+describe.skipIf(!url)("live Elasticsearch", () => {
+  it("sets up, indexes the fixture events once, and a re-send gives only duplicates", async () => {
+    const config = loadElasticsearchConfig(process.env);
+    const client = await createElasticsearchClient(
+      config,
+      await resolveCredentials(config.auth, async () => ""),
+    );
+    const setup = await setupIndexTemplate(client);
+    expect(["installed", "updated", "unchanged", "left-integration-alone"]).toContain(setup.action);
+    const mapper = new EcsMapper({ namespace: "jumpcloudelastictest" });
+    const deps = {
+      mapper,
+      sink: new ElasticsearchDocumentSink(client, { dataStream: mapper.dataStream }),
+      deadLetters: new FileDeadLetterSink(".jumpcloud-elastic/live-test-dead-letters"),
+    };
+    const events = readJsonFixture<{ events: { message: string }[] }>(
+      "elastic-jumpcloud/test-events.json",
+    ).events.map((e) => JSON.parse(e.message) as unknown);
+    const first = await indexEvents(events, deps);
+    expect(first.deadLettered).toBe(0);
+    expect(first.indexed + first.duplicates).toBe(events.length);
+    const again = await indexEvents(events, deps);
+    expect(again).toMatchObject({ indexed: 0, duplicates: events.length, deadLettered: 0 });
+  });
+});
