@@ -89,3 +89,9 @@ export class ElasticsearchRequestError extends JumpcloudElasticError {
 
 /** A dead letter could not be written: the batch cannot be vouched for. */
 export class DeadLetterError extends JumpcloudElasticError {}
+
+/** The checkpoint lease is held by another run, or was lost (expired and taken, or version moved). */
+export class LeaseLostError extends JumpcloudElasticError {}
+
+/** The mapper did not acknowledge a batch (function error, throttling past retries, bad answer). */
+export class MapperInvocationError extends JumpcloudElasticError {}

@@ -1,0 +1,58 @@
+/** Progress inside a window: where to resume after the last acknowledged page. */
+export interface WindowProgress {
+  start: number;
+  end: number;
+  /** `X-Search_after` text after the last acknowledged page. */
+  searchAfter: string | undefined;
+  pages: number;
+}
+
+/** Counts of the last run, kept for operators. */
+export interface RunStats {
+  at: string;
+  windows: number;
+  pages: number;
+  fetched: number;
+  indexed: number;
+  duplicates: number;
+  deadLettered: number;
+}
+
+/** One checkpoint: per (org, services) for the schedule, or per replay window. */
+export interface Checkpoint {
+  key: string;
+  /** Everything before this instant (epoch ms) is acknowledged; undefined before the first window. */
+  cursor: number | undefined;
+  progress: WindowProgress | undefined;
+  /** Set on replay checkpoints once the whole replay window is done. */
+  done: boolean;
+  version: number;
+  leaseOwner: string | undefined;
+  leaseExpiresAt: number | undefined;
+  stats: RunStats | undefined;
+}
+
+/** What a save changes; each field left out stays as it is. */
+export interface CheckpointUpdate {
+  cursor?: number;
+  progress?: WindowProgress | null;
+  done?: boolean;
+  stats?: RunStats;
+}
+
+/**
+ * Port: where checkpoints and leases live. Every write is conditional: only the lease owner can
+ * move a checkpoint, and a write based on a stale version fails.
+ */
+export interface CheckpointStore {
+  /** Takes the lease when free or expired; `undefined` when another run holds it. */
+  acquire(key: string, owner: string, leaseMs: number, now: number): Promise<Checkpoint | undefined>;
+  /** Extends the lease; throws LeaseLostError when `owner` no longer holds it. */
+  renew(checkpoint: Checkpoint, leaseMs: number, now: number): Promise<Checkpoint>;
+  /** Saves progress; throws LeaseLostError when the lease or the version moved. */
+  save(checkpoint: Checkpoint, update: CheckpointUpdate): Promise<Checkpoint>;
+  /** Gives the lease back (a no-op when it is already someone else's). */
+  release(checkpoint: Checkpoint): Promise<void>;
+  /** Reads a checkpoint without taking anything. */
+  get(key: string): Promise<Checkpoint | undefined>;
+}

@@ -1,0 +1,158 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { LeaseLostError } from "../errors.ts";
+import type { Checkpoint, CheckpointStore, CheckpointUpdate } from "./checkpoint.ts";
+
+/** Partition key attribute of the checkpoint table. */
+export const CHECKPOINT_KEY_ATTRIBUTE = "pk";
+
+function fromItem(item: Record<string, unknown>): Checkpoint {
+  return {
+    key: item.pk as string,
+    cursor: item.cursor as number | undefined,
+    progress: item.progress as Checkpoint["progress"],
+    done: (item.done as boolean | undefined) ?? false,
+    version: (item.version as number | undefined) ?? 0,
+    leaseOwner: item.leaseOwner as string | undefined,
+    leaseExpiresAt: item.leaseExpiresAt as number | undefined,
+    stats: item.stats as Checkpoint["stats"],
+  };
+}
+
+function conditionFailed(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: string }).name === "ConditionalCheckFailedException"
+  );
+}
+
+/** Checkpoints and leases in DynamoDB: one item per key, every write conditional. */
+export class DynamoDbCheckpointStore implements CheckpointStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async acquire(key: string, owner: string, leaseMs: number, now: number): Promise<Checkpoint | undefined> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: key },
+          UpdateExpression:
+            "SET leaseOwner = :owner, leaseExpiresAt = :expires, version = if_not_exists(version, :zero) + :one",
+          ConditionExpression:
+            "attribute_not_exists(pk) OR attribute_not_exists(leaseOwner) OR leaseExpiresAt < :now OR leaseOwner = :owner",
+          ExpressionAttributeValues: {
+            ":owner": owner,
+            ":expires": now + leaseMs,
+            ":now": now,
+            ":zero": 0,
+            ":one": 1,
+          },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return fromItem(result.Attributes ?? {});
+    } catch (error) {
+      if (conditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async renew(checkpoint: Checkpoint, leaseMs: number, now: number): Promise<Checkpoint> {
+    return this.update(checkpoint, {
+      sets: ["leaseExpiresAt = :expires"],
+      values: { ":expires": now + leaseMs },
+    });
+  }
+
+  async save(checkpoint: Checkpoint, update: CheckpointUpdate): Promise<Checkpoint> {
+    const change: Change = { sets: [], removes: [], values: {} };
+    if (update.cursor !== undefined) {
+      change.sets.push("#cursor = :cursor");
+      change.values[":cursor"] = update.cursor;
+      // The cursor never moves backwards, whatever a caller asks.
+      change.condition = "attribute_not_exists(#cursor) OR #cursor <= :cursor";
+      change.names = { "#cursor": "cursor" };
+    }
+    if (update.progress === null) change.removes?.push("progress");
+    else if (update.progress !== undefined) {
+      change.sets.push("progress = :progress");
+      change.values[":progress"] = update.progress;
+    }
+    if (update.done !== undefined) {
+      change.sets.push("done = :done");
+      change.values[":done"] = update.done;
+    }
+    if (update.stats !== undefined) {
+      change.sets.push("stats = :stats");
+      change.values[":stats"] = update.stats;
+    }
+    return this.update(checkpoint, change);
+  }
+
+  async release(checkpoint: Checkpoint): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: checkpoint.key },
+          UpdateExpression: "REMOVE leaseOwner, leaseExpiresAt SET version = version + :one",
+          ConditionExpression: "leaseOwner = :owner",
+          ExpressionAttributeValues: { ":owner": checkpoint.leaseOwner, ":one": 1 },
+        }),
+      );
+    } catch (error) {
+      if (!conditionFailed(error)) throw error;
+    }
+  }
+
+  async get(key: string): Promise<Checkpoint | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.table, Key: { pk: key }, ConsistentRead: true }),
+    );
+    return result.Item ? fromItem(result.Item) : undefined;
+  }
+
+  // Every change: only by the lease owner, only from the version it read.
+  private async update(checkpoint: Checkpoint, change: Change): Promise<Checkpoint> {
+    const sets = [...change.sets, "version = version + :one"];
+    const removes = change.removes ?? [];
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: checkpoint.key },
+          UpdateExpression: `SET ${sets.join(", ")}${removes.length > 0 ? ` REMOVE ${removes.join(", ")}` : ""}`,
+          ConditionExpression: `leaseOwner = :owner AND version = :version${change.condition ? ` AND (${change.condition})` : ""}`,
+          ExpressionAttributeValues: {
+            ...change.values,
+            ":owner": checkpoint.leaseOwner,
+            ":version": checkpoint.version,
+            ":one": 1,
+          },
+          ...(change.names && { ExpressionAttributeNames: change.names }),
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return fromItem(result.Attributes ?? {});
+    } catch (error) {
+      if (conditionFailed(error)) {
+        throw new LeaseLostError(
+          `checkpoint ${checkpoint.key}: the lease or the version moved (another run, or an expired lease)`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+interface Change {
+  sets: string[];
+  removes?: string[];
+  values: Record<string, unknown>;
+  condition?: string;
+  names?: Record<string, string>;
+}
