@@ -1,0 +1,122 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CheckpointStore } from "../../lib/collect/checkpoint.ts";
+import { DynamoDbCheckpointStore } from "../../lib/collect/dynamodb-checkpoint-store.ts";
+import { FileCheckpointStore } from "../../lib/collect/file-checkpoint-store.ts";
+import { LeaseLostError } from "../../lib/errors.ts";
+import { startDynalite } from "../helpers/dynalite.ts";
+
+const LEASE = 60_000;
+const T0 = 1_800_000_000_000;
+
+/** The same rules for every store: run against DynamoDB (dynalite) and the local file. */
+function describeStore(
+  name: string,
+  open: () => Promise<{ store: CheckpointStore; stop: () => Promise<void> }>,
+) {
+  describe(name, () => {
+    let store: CheckpointStore;
+    let stop: () => Promise<void>;
+    let n = 0;
+    const key = () => `org-a#all#scheduled#${++n}`;
+
+    beforeAll(async () => {
+      ({ store, stop } = await open());
+    });
+    afterAll(() => stop());
+
+    it("creates a checkpoint on first acquire, then saves cursor and progress", async () => {
+      const k = key();
+      const taken = await store.acquire(k, "run-1", LEASE, T0);
+      expect(taken).toMatchObject({
+        key: k,
+        cursor: undefined,
+        progress: undefined,
+        leaseOwner: "run-1",
+        version: 1,
+      });
+      const progress = { start: 1, end: 2, searchAfter: '[1,"x"]', pages: 1 };
+      const saved = await store.save(taken as never, { progress });
+      expect(saved.progress).toStrictEqual(progress);
+      const done = await store.save(saved, { cursor: 2, progress: null });
+      const stored = await store.get(k);
+      expect(stored).toMatchObject({ cursor: 2, version: done.version });
+      expect(stored?.progress).toBeUndefined();
+    });
+
+    it("lets only one of two racing runs take the lease", async () => {
+      const k = key();
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.acquire(k, `run-${i}`, LEASE, T0)),
+      );
+      const winners = results.filter((r) => r !== undefined);
+      expect(winners).toHaveLength(1);
+      expect((await store.get(k))?.leaseOwner).toBe(winners[0]?.leaseOwner);
+    });
+
+    it("lets another run take an expired lease, after which the old owner can no longer write", async () => {
+      const k = key();
+      const first = await store.acquire(k, "old", LEASE, T0);
+      expect(await store.acquire(k, "new", LEASE, T0 + LEASE - 1)).toBeUndefined();
+      const second = await store.acquire(k, "new", LEASE, T0 + LEASE + 1);
+      expect(second?.leaseOwner).toBe("new");
+      await expect(store.save(first as never, { cursor: 5 })).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(store.renew(first as never, LEASE, T0 + LEASE + 2)).rejects.toBeInstanceOf(LeaseLostError);
+    });
+
+    it("refuses a write from a stale version (a concurrent change)", async () => {
+      const k = key();
+      const taken = (await store.acquire(k, "run", LEASE, T0)) as never;
+      await store.save(taken, { cursor: 10 });
+      await expect(store.save(taken, { cursor: 20 })).rejects.toBeInstanceOf(LeaseLostError);
+    });
+
+    it("never moves the cursor backwards", async () => {
+      const k = key();
+      let cp = await store.save((await store.acquire(k, "run", LEASE, T0)) as never, { cursor: 100 });
+      await expect(store.save(cp, { cursor: 99 })).rejects.toBeInstanceOf(LeaseLostError);
+      cp = await store.save(cp, { cursor: 100 });
+      expect(cp.cursor).toBe(100);
+    });
+
+    it("renews and releases; a released lease is free for anyone", async () => {
+      const k = key();
+      const taken = (await store.acquire(k, "run", LEASE, T0)) as never;
+      const renewed = await store.renew(taken, LEASE, T0 + 50_000);
+      expect(renewed.leaseExpiresAt).toBe(T0 + 50_000 + LEASE);
+      await store.release(renewed);
+      expect((await store.get(k))?.leaseOwner).toBeUndefined();
+      expect(await store.acquire(k, "other", LEASE, T0 + 50_001)).toMatchObject({ leaseOwner: "other" });
+      await store.release(renewed); // someone else's now: nothing happens
+      expect((await store.get(k))?.leaseOwner).toBe("other");
+    });
+
+    it("keeps run statistics and the replay done flag", async () => {
+      const k = key();
+      const taken = (await store.acquire(k, "run", LEASE, T0)) as never;
+      const stats = {
+        at: "2026-01-01T00:00:00.000Z",
+        windows: 1,
+        pages: 2,
+        fetched: 3,
+        indexed: 2,
+        duplicates: 1,
+        deadLettered: 0,
+      };
+      await store.save(taken, { stats, done: true });
+      expect(await store.get(k)).toMatchObject({ stats, done: true });
+    });
+  });
+}
+
+describeStore("DynamoDbCheckpointStore on dynalite", async () => {
+  const db = await startDynalite();
+  return { store: new DynamoDbCheckpointStore(db.client, db.table), stop: db.stop };
+});
+
+describeStore("FileCheckpointStore", async () => ({
+  store: new FileCheckpointStore(join(mkdtempSync(join(tmpdir(), "cp-")), "checkpoints.json")),
+  stop: async () => {},
+}));
