@@ -217,23 +217,41 @@ export class Collector {
     const done = new Array<boolean>(windows.length).fill(false);
     let acknowledged = 0;
     let next = 0;
-    const worker = async () => {
-      while (next < windows.length && this.timeLeft() && !signal.aborted) {
-        const index = next++;
-        const window = windows[index] as TimeWindow;
-        for await (const page of this.deps.source.pages(this.query(window, undefined), signal)) {
-          await this.deliver(page.events, window, signal);
-        }
-        done[index] = true;
+    // Acknowledgements run one at a time, in window order, whichever worker finished.
+    let acknowledging: Promise<void> = Promise.resolve();
+    const acknowledge = () => {
+      acknowledging = acknowledging.then(async () => {
         while (acknowledged < windows.length && done[acknowledged]) {
           await this.finishWindow(windows[acknowledged] as TimeWindow);
           acknowledged++;
         }
+      });
+      return acknowledging;
+    };
+    // One failing window stops the others, and nothing runs on after this method returns.
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    const worker = async () => {
+      while (next < windows.length && this.timeLeft() && !both.aborted) {
+        const index = next++;
+        const window = windows[index] as TimeWindow;
+        for await (const page of this.deps.source.pages(this.query(window, undefined), both)) {
+          await this.deliver(page.events, window, both);
+        }
+        done[index] = true;
+        await acknowledge();
       }
     };
-    await Promise.all(
-      Array.from({ length: Math.min(this.options.backfillConcurrency, windows.length) }, worker),
+    const results = await Promise.allSettled(
+      Array.from({ length: Math.min(this.options.backfillConcurrency, windows.length) }, () =>
+        worker().catch((error: unknown) => {
+          stop.abort(error);
+          throw error;
+        }),
+      ),
     );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw signal.aborted ? signal.reason : failed.reason;
   }
 
   // Splits windows whose count exceeds maxEventsPerWindow, so busy hours do not serialise the catch-up.
