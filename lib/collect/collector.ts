@@ -81,6 +81,7 @@ export class Collector {
   private checkpoint!: Checkpoint;
   private totals: DeliveryResult = NOTHING;
   private counts = { windows: 0, pages: 0, fetched: 0 };
+  private readOverlap = false;
   // Checkpoint writes are conditional on the version: one at a time.
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -146,7 +147,14 @@ export class Collector {
         continue;
       }
       const plan = this.plan();
-      if (plan.length === 0) return "caught-up";
+      // Caught up when no new time lies beyond the cursor (the overlap alone is read once per run).
+      if (
+        plan.length === 0 ||
+        (this.readOverlap && (plan[0] as TimeWindow).end <= (cp.cursor ?? Number.NEGATIVE_INFINITY))
+      ) {
+        return "caught-up";
+      }
+      this.readOverlap = true;
       if (plan.length > 1 && this.options.backfillConcurrency > 1) {
         await this.backfill(plan, signal);
         continue;
@@ -158,7 +166,11 @@ export class Collector {
   private plan(): TimeWindow[] {
     const { replay, windows } = this.options;
     const cursor = this.checkpoint.cursor;
-    if (!replay) return backlogWindows(cursor, this.deps.now(), windows);
+    if (!replay) {
+      // The overlap is for events that arrived late since the last run: read once, at the start.
+      const settings = this.readOverlap ? { ...windows, overlap: 0 } : windows;
+      return backlogWindows(cursor, this.deps.now(), settings);
+    }
     if (this.checkpoint.done) return [];
     // A replay reads its own window in maxWindow steps, without overlap.
     const out: TimeWindow[] = [];

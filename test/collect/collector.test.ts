@@ -1,0 +1,334 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CheckpointStore } from "../../lib/collect/checkpoint.ts";
+import {
+  type CollectOptions,
+  Collector,
+  type CollectSummary,
+  checkpointKey,
+} from "../../lib/collect/collector.ts";
+import { type BatchDelivery, InProcessDelivery } from "../../lib/collect/delivery.ts";
+import { DynamoDbCheckpointStore } from "../../lib/collect/dynamodb-checkpoint-store.ts";
+import { FileCheckpointStore } from "../../lib/collect/file-checkpoint-store.ts";
+import { EcsMapper } from "../../lib/ecs/mapper.ts";
+import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
+import { MapperInvocationError } from "../../lib/errors.ts";
+import { ApiKeyAuthenticator } from "../../lib/jumpcloud/auth.ts";
+import { DirectoryInsightsClient } from "../../lib/jumpcloud/client.ts";
+import { silentLogger } from "../../lib/logger.ts";
+import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
+import {
+  JumpcloudSimulator,
+  type JumpcloudSimulator as Simulator,
+} from "../../simulators/jumpcloud/server.ts";
+import { type GeneratedEvent, generateTenantEvents } from "../../simulators/jumpcloud/tenant.ts";
+import { startDynalite } from "../helpers/dynalite.ts";
+import { testClient, testSink } from "../helpers/elasticsearch.ts";
+
+const ORG = "5f0c0c0c0c0c0c0c0c0c0c0c";
+const KEY = "collector-test-key-123";
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const NOW = Date.parse("2026-05-01T12:00:00Z");
+const STREAM = "logs-jumpcloud.events-default";
+
+const OPTIONS: Omit<CollectOptions, "key"> = {
+  services: ["all"],
+  pageLimit: 100,
+  windows: { sourceLag: MINUTE, overlap: 5 * MINUTE, maxWindow: HOUR, initialLookback: 6 * HOUR },
+  safetyMarginMs: 1_000,
+  leaseMs: 10 * MINUTE,
+  backfillConcurrency: 1,
+  maxEventsPerWindow: 50_000,
+};
+
+/** One tenant, the simulated API, an emulated cluster, and a controllable clock. */
+class World {
+  clock = NOW;
+  sim: Simulator;
+  es = new ElasticsearchEmulator();
+  store: CheckpointStore;
+  delivery!: BatchDelivery;
+  source!: DirectoryInsightsClient;
+  deliveries = 0;
+
+  constructor(events: GeneratedEvent[], options: { delay?: number; store?: CheckpointStore } = {}) {
+    this.sim = new JumpcloudSimulator({
+      tenants: [{ orgId: ORG, events }],
+      keys: [{ key: KEY, orgs: [ORG] }],
+      ...(options.delay !== undefined && { ingestionDelay: () => options.delay as number }),
+      now: () => this.clock,
+    });
+    this.store =
+      options.store ?? new FileCheckpointStore(join(mkdtempSync(join(tmpdir(), "collector-")), "cp.json"));
+  }
+
+  async start(): Promise<this> {
+    const apiUrl = await this.sim.start();
+    this.source = new DirectoryInsightsClient({ apiUrl, auth: new ApiKeyAuthenticator(KEY) });
+    const es = await testClient(await this.es.start());
+    const inner = new InProcessDelivery({
+      mapper: new EcsMapper(),
+      sink: testSink(es),
+      deadLetters: new FileDeadLetterSink(mkdtempSync(join(tmpdir(), "dl-"))),
+      now: () => new Date(this.clock),
+    });
+    this.delivery = {
+      deliver: async (events, context, signal) => {
+        this.deliveries++;
+        return inner.deliver(events, context, signal);
+      },
+    };
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.sim.stop();
+    await this.es.stop();
+  }
+
+  run(
+    options: Partial<CollectOptions> = {},
+    deps: { remainingMs?: () => number; delivery?: BatchDelivery; owner?: string } = {},
+  ) {
+    const key = options.key ?? checkpointKey(ORG, ["all"], options.replay);
+    return new Collector(
+      {
+        source: this.source,
+        store: this.store,
+        delivery: deps.delivery ?? this.delivery,
+        logger: silentLogger,
+        owner: deps.owner ?? `run-${Math.random()}`,
+        now: () => this.clock,
+        remainingMs: deps.remainingMs ?? (() => Number.POSITIVE_INFINITY),
+      },
+      { ...OPTIONS, orgId: ORG, ...options, key },
+    ).run();
+  }
+
+  stored(): Set<string> {
+    return new Set(this.es.documents(STREAM).map((d) => (d._source.event as { id: string }).id));
+  }
+}
+
+const tenant = (count: number, start = NOW - 6 * HOUR, end = NOW - 2 * MINUTE, seed = 5) =>
+  generateTenantEvents({ seed, start, end, count, organization: ORG });
+
+const ids = (events: GeneratedEvent[]) => new Set(events.map((g) => g.event.id as string));
+
+describe("collector", () => {
+  it("collects a tenant from the initial lookback to now − lag, every event once, and a second run finds nothing new", async () => {
+    const events = tenant(1_234);
+    const w = await new World(events).start();
+    try {
+      const first = await w.run();
+      expect(first).toMatchObject({
+        status: "caught-up",
+        fetched: 1_234,
+        indexed: 1_234,
+        duplicates: 0,
+        workRemaining: false,
+      });
+      expect(first.cursorAfter).toBe(new Date(NOW - MINUTE).toISOString());
+      expect(w.stored()).toStrictEqual(ids(events));
+
+      const second = await w.run();
+      expect(second.indexed).toBe(0);
+      expect(second.windows).toBe(1); // only the overlap is read again
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("indexes late-arriving events once, thanks to the overlap", async () => {
+    const events = tenant(600, NOW - 2 * HOUR, NOW - 2 * MINUTE);
+    // Every event becomes visible 3 minutes after its time: later than the 1 minute lag.
+    const w = await new World(events, { delay: 3 * MINUTE }).start();
+    try {
+      const early = await w.run();
+      expect(early.fetched).toBeLessThan(600);
+      w.clock += 10 * MINUTE; // the late ones are visible now, and still inside the overlap
+      await w.run();
+      expect(w.stored()).toStrictEqual(ids(events));
+      expect(w.es.documents(STREAM)).toHaveLength(600);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it.each([1, 3, 7, 12])(
+    "resumes after a run cut off after %i page(s), ending with every event exactly once",
+    async (cut) => {
+      const events = tenant(1_500);
+      const w = await new World(events).start();
+      try {
+        let budget = cut;
+        const cutOff = await w.run(
+          {},
+          { remainingMs: () => (w.deliveries >= budget ? 0 : Number.POSITIVE_INFINITY) },
+        );
+        expect(cutOff.status).toBe("work-remaining");
+        expect(cutOff.workRemaining).toBe(true);
+        const saved = await w.store.get(checkpointKey(ORG, ["all"]));
+        expect(saved?.leaseOwner).toBeUndefined();
+        budget = Number.POSITIVE_INFINITY;
+        const rest = await w.run();
+        expect(rest.status).toBe("caught-up");
+        expect(w.stored()).toStrictEqual(ids(events));
+        // At most the page in flight when cut off comes again.
+        expect(cutOff.indexed + rest.indexed).toBe(1_500);
+        expect(rest.duplicates).toBeLessThanOrEqual(OPTIONS.pageLimit);
+      } finally {
+        await w.stop();
+      }
+    },
+  );
+
+  it("never moves the cursor past events the mapper did not acknowledge", async () => {
+    const events = tenant(800);
+    const w = await new World(events).start();
+    try {
+      let calls = 0;
+      const failing: BatchDelivery = {
+        deliver: async (batch, context, signal) => {
+          if (++calls === 4) throw new MapperInvocationError("mapper Lambda failed");
+          return w.delivery.deliver(batch, context, signal);
+        },
+      };
+      await expect(w.run({}, { delivery: failing })).rejects.toBeInstanceOf(MapperInvocationError);
+      const after = await w.store.get(checkpointKey(ORG, ["all"]));
+      expect(after?.leaseOwner).toBeUndefined();
+      // Whatever is behind the cursor, or behind the saved page, is stored.
+      const safe = events.filter((g) => after?.cursor !== undefined && g.at < after.cursor);
+      for (const id of ids(safe)) expect(w.stored().has(id)).toBe(true);
+      expect(w.stored().size).toBeLessThan(800);
+      await w.run();
+      expect(w.stored()).toStrictEqual(ids(events));
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("does not advance when the API keeps failing, then catches up", async () => {
+    const events = tenant(500);
+    const w = await new World(events).start();
+    try {
+      w.sim.inject({ kind: "status", status: 503 }, 1_000);
+      const fast = new DirectoryInsightsClient({
+        apiUrl: w.sim.baseUrl,
+        auth: new ApiKeyAuthenticator(KEY),
+        http: { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2, maxElapsedMs: 1_000 } },
+      });
+      const original = w.source;
+      w.source = fast;
+      await expect(w.run()).rejects.toThrow(/failed after 2 attempt/);
+      expect((await w.store.get(checkpointKey(ORG, ["all"])))?.cursor).toBeUndefined();
+      w.sim.clearFaults();
+      w.source = original;
+      await w.run();
+      expect(w.stored()).toStrictEqual(ids(events));
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("replays a window (all duplicates) without moving the scheduled cursor, and a cut-off replay resumes", async () => {
+    const events = tenant(900);
+    const w = await new World(events).start();
+    try {
+      await w.run();
+      const scheduled = await w.store.get(checkpointKey(ORG, ["all"]));
+      const replay = { start: NOW - 5 * HOUR, end: NOW - 2 * HOUR };
+      const inReplay = events.filter((g) => g.at >= replay.start && g.at < replay.end).length;
+
+      const cut = await w.run(
+        { replay },
+        { remainingMs: () => (w.deliveries >= 2 ? 0 : Number.POSITIVE_INFINITY) },
+      );
+      expect(cut.status).toBe("work-remaining");
+      w.deliveries = -1_000;
+      const rest = await w.run({ replay });
+      expect(rest.status).toBe("caught-up");
+      expect(cut.duplicates + rest.duplicates).toBeGreaterThanOrEqual(inReplay);
+      expect(cut.indexed + rest.indexed).toBe(0);
+      expect((await w.store.get(checkpointKey(ORG, ["all"], replay)))?.done).toBe(true);
+      expect(await w.store.get(checkpointKey(ORG, ["all"]))).toMatchObject({ cursor: scheduled?.cursor });
+      const again = await w.run({ replay });
+      expect(again.fetched).toBe(0);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("backfills a large tenant with several windows at once, sized by count, to the exact event set", async () => {
+    const events = tenant(6_000, NOW - 30 * HOUR, NOW - 2 * MINUTE, 9);
+    const w = await new World(events).start();
+    try {
+      const summary = await w.run({
+        windows: { ...OPTIONS.windows, initialLookback: 31 * HOUR },
+        backfillConcurrency: 4,
+        maxEventsPerWindow: 120,
+        pageLimit: 1_000,
+      });
+      expect(summary.status).toBe("caught-up");
+      expect(summary.windows).toBeGreaterThan(31);
+      expect(w.stored()).toStrictEqual(ids(events));
+      expect(summary.indexed).toBe(6_000);
+      expect(w.sim.requests.some((r) => r.path === "/events/count")).toBe(true);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("acknowledges backfill windows in cursor order, so a failure leaves no gap behind the cursor", async () => {
+    const events = tenant(3_000, NOW - 20 * HOUR, NOW - 2 * MINUTE, 10);
+    const w = await new World(events).start();
+    try {
+      let calls = 0;
+      const failing: BatchDelivery = {
+        deliver: async (batch, context, signal) => {
+          if (++calls === 9) throw new MapperInvocationError("boom");
+          return w.delivery.deliver(batch, context, signal);
+        },
+      };
+      const options = {
+        windows: { ...OPTIONS.windows, initialLookback: 21 * HOUR },
+        backfillConcurrency: 4,
+        pageLimit: 1_000,
+      };
+      await expect(w.run(options, { delivery: failing })).rejects.toBeInstanceOf(MapperInvocationError);
+      const cursor = (await w.store.get(checkpointKey(ORG, ["all"])))?.cursor;
+      // Everything before the cursor is stored.
+      const before = events.filter((g) => cursor !== undefined && g.at < cursor);
+      for (const id of ids(before)) expect(w.stored().has(id)).toBe(true);
+      await w.run(options);
+      expect(w.stored()).toStrictEqual(ids(events));
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
+describe("collector lease on DynamoDB (dynalite)", () => {
+  let db: Awaited<ReturnType<typeof startDynalite>>;
+  beforeAll(async () => {
+    db = await startDynalite();
+  });
+  afterAll(() => db.stop());
+
+  it("lets only one of two concurrent runs work", async () => {
+    const events = tenant(700);
+    const w = await new World(events, { store: new DynamoDbCheckpointStore(db.client, db.table) }).start();
+    try {
+      const [a, b] = await Promise.all([w.run({}, { owner: "a" }), w.run({}, { owner: "b" })]);
+      const statuses = [a, b].map((s: CollectSummary) => s.status).sort();
+      expect(statuses).toStrictEqual(["caught-up", "locked"]);
+      expect(w.stored()).toStrictEqual(ids(events));
+      expect(a.indexed + b.indexed).toBe(700);
+    } finally {
+      await w.stop();
+    }
+  });
+});
