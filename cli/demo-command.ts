@@ -84,7 +84,9 @@ export function demoCommand(out: Output): Command {
         for (const events of pages) again += (await indexEvents(events, deps)).duplicates;
 
         const collectedAt = new Date();
-        const bulk = pages.flat().map((e) => toBulkLines(mapper.dataStream, mapper.mapValue(e, collectedAt)));
+        const bulk = pages
+          .flat()
+          .map((e) => toBulkLines(mapper.dataStream, mapper.mapValue(e, collectedAt), e));
         await mkdir(dirname(path), { recursive: true });
         await writeFile(path, bulk.join(""));
         const stored = es.documents(mapper.dataStream);

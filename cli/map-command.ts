@@ -77,7 +77,7 @@ export function mapCommand(env: Environment, out: Output): Command {
         if (mapped.failed) failed++;
         chunk +=
           flags.format === "bulk"
-            ? toBulkLines(mapper.dataStream, mapped)
+            ? toBulkLines(mapper.dataStream, mapped, "text" in event ? event.text : event.value)
             : `${JSON.stringify(mapped.document)}\n`;
         if (chunk.length > 1_000_000) {
           await out.write(chunk);

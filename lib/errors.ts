@@ -95,3 +95,6 @@ export class LeaseLostError extends JumpcloudElasticError {}
 
 /** The mapper did not acknowledge a batch (function error, throttling past retries, bad answer). */
 export class MapperInvocationError extends JumpcloudElasticError {}
+
+/** Elasticsearch answered a `_bulk` request with something that cannot be matched to what was sent. */
+export class ElasticsearchResponseError extends JumpcloudElasticError {}

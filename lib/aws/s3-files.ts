@@ -1,4 +1,4 @@
-import { access, mkdir, writeFile } from "node:fs/promises";
+import { access, mkdir, rename, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ConfigurationError } from "../errors.ts";
@@ -28,7 +28,10 @@ export async function localCopy(s3: S3Client, value: string, dir: string): Promi
     const bytes = await object.Body?.transformToByteArray();
     if (!bytes) throw new Error("empty object");
     await mkdir(dir, { recursive: true });
-    await writeFile(target, bytes);
+    // Written aside then renamed: a half-written copy never looks like a finished one.
+    const partial = `${target}.${process.pid}.partial`;
+    await writeFile(partial, bytes);
+    await rename(partial, target);
     return target;
   } catch (cause) {
     throw new ConfigurationError([`cannot download ${value}: ${(cause as Error).message}`], { cause });

@@ -1,7 +1,11 @@
-import type { Client } from "@elastic/elasticsearch";
+import type { Client, estypes } from "@elastic/elasticsearch";
 import { errors } from "@elastic/elasticsearch";
 import type { JsonObject } from "../ecs/paths.ts";
-import { ElasticsearchRequestError, ElasticsearchUnavailableError } from "../errors.ts";
+import {
+  ElasticsearchRequestError,
+  ElasticsearchResponseError,
+  ElasticsearchUnavailableError,
+} from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy, sleep } from "../retry.ts";
 import { describeElasticsearchError } from "./client.ts";
@@ -53,6 +57,14 @@ interface Prepared {
   lines: string;
   bytes: number;
 }
+
+/** Item errors that would hit every document alike: the batch fails instead of being dead-lettered. */
+const BATCH_FAILURES = new Set([
+  "security_exception",
+  "cluster_block_exception",
+  "index_closed_exception",
+  "index_not_found_exception",
+]);
 
 /** Item statuses worth retrying: throttling and server-side trouble. */
 function retryable(status: number): boolean {
@@ -112,60 +124,21 @@ export class ElasticsearchDocumentSink implements DocumentSink {
     const started = this.now();
     let pending = batch;
     for (let attempt = 1; ; attempt++) {
-      let failure: string;
+      let failure = "";
       let cause: unknown;
+      let response: estypes.BulkResponse;
       try {
-        const response = await this.client.bulk(
+        response = await this.client.bulk(
           { operations: pending.map((p) => p.lines).join("") as never, pipeline: "_none" },
           { signal },
         );
-        const retry: Prepared[] = [];
-        const statuses: number[] = [];
-        for (const [i, entry] of response.items.entries()) {
-          const prepared = pending[i] as Prepared;
-          const result = entry.create ?? Object.values(entry)[0];
-          const status = result?.status ?? 0;
-          if (status >= 200 && status < 300) outcome.indexed++;
-          else if (status === 409) outcome.duplicates++;
-          else if (retryable(status)) {
-            retry.push(prepared);
-            statuses.push(status);
-          } else {
-            outcome.rejected.push({
-              item: prepared.item,
-              status,
-              type: result?.error?.type ?? "unknown",
-              reason: result?.error?.reason ?? "no reason given",
-            });
-          }
-        }
-        if (response.items.length !== pending.length) {
-          throw new ElasticsearchUnavailableError(
-            `_bulk answered ${response.items.length} items for ${pending.length} documents`,
-          );
-        }
-        if (retry.length === 0) return;
-        pending = retry;
-        failure = `${retry.length} item(s) refused with ${[...new Set(statuses)].join("/")}`;
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
-        if (error instanceof ElasticsearchUnavailableError) throw error;
+        // Only the client's own errors are about the cluster; anything else is a bug to surface.
+        if (!(error instanceof errors.ElasticsearchClientError)) throw error;
         const status = error instanceof errors.ResponseError ? error.statusCode : undefined;
-        if (status === 413 && pending.length > 1) {
-          // Too large for the cluster's http.max_content_length: halve and go on.
-          const half = Math.ceil(pending.length / 2);
-          await this.send(pending.slice(0, half), outcome, signal);
-          await this.send(pending.slice(half), outcome, signal);
-          return;
-        }
         if (status === 413) {
-          const only = pending[0] as Prepared;
-          outcome.rejected.push({
-            item: only.item,
-            status,
-            type: "request_entity_too_large",
-            reason: `one document of ${only.bytes} bytes exceeds the cluster's http.max_content_length`,
-          });
+          await this.tooLarge(pending, outcome, signal);
           return;
         }
         if (status !== undefined && !retryable(status)) {
@@ -179,6 +152,47 @@ export class ElasticsearchDocumentSink implements DocumentSink {
         }
         failure = describeElasticsearchError(error);
         cause = error;
+        response = { errors: true, items: [], took: 0 };
+      }
+      if (cause === undefined) {
+        // Every item is classified before anything is counted: a malformed answer vouches for nothing.
+        if (!Array.isArray(response.items) || response.items.length !== pending.length) {
+          throw new ElasticsearchResponseError(
+            `_bulk answered ${Array.isArray(response.items) ? response.items.length : "no"} items for ${pending.length} documents`,
+          );
+        }
+        const retry: Prepared[] = [];
+        const statuses = new Set<number>();
+        const local: IndexOutcome = { indexed: 0, duplicates: 0, rejected: [] };
+        for (const [i, entry] of response.items.entries()) {
+          const prepared = pending[i] as Prepared;
+          const result = entry.create ?? Object.values(entry)[0];
+          const status = result?.status;
+          const type = result?.error?.type ?? "unknown";
+          const reason = result?.error?.reason ?? "no reason given";
+          if (typeof status !== "number")
+            throw new ElasticsearchResponseError(`_bulk item ${i} has no status`);
+          if (status >= 200 && status < 300) local.indexed++;
+          else if (status === 409) local.duplicates++;
+          else if (retryable(status)) {
+            retry.push(prepared);
+            statuses.add(status);
+          } else if (status === 401 || status === 403 || status === 404 || BATCH_FAILURES.has(type)) {
+            // Permissions, blocks, missing index: every document would fail alike. Not a dead letter.
+            throw new ElasticsearchRequestError(
+              `Elasticsearch refused documents for a reason no dead letter can fix: ${status} ${type}: ${reason}`,
+              status,
+            );
+          } else {
+            local.rejected.push({ item: prepared.item, status, type, reason });
+          }
+        }
+        outcome.indexed += local.indexed;
+        outcome.duplicates += local.duplicates;
+        outcome.rejected.push(...local.rejected);
+        if (retry.length === 0) return;
+        pending = retry;
+        failure = `${retry.length} item(s) refused with ${[...statuses].join("/")}`;
       }
       const elapsed = this.now() - started;
       const delay = backoffDelay(attempt - 1, this.retry, this.random);
@@ -191,5 +205,22 @@ export class ElasticsearchDocumentSink implements DocumentSink {
       this.logger.warn("retrying _bulk", { attempt, failure, pending: pending.length, delayMs: delay });
       await this.sleep(delay, signal);
     }
+  }
+
+  // Too large for the cluster's http.max_content_length: halve and go on; alone, a dead letter.
+  private async tooLarge(pending: Prepared[], outcome: IndexOutcome, signal?: AbortSignal): Promise<void> {
+    if (pending.length > 1) {
+      const half = Math.ceil(pending.length / 2);
+      await this.send(pending.slice(0, half), outcome, signal);
+      await this.send(pending.slice(half), outcome, signal);
+      return;
+    }
+    const only = pending[0] as Prepared;
+    outcome.rejected.push({
+      item: only.item,
+      status: 413,
+      type: "request_entity_too_large",
+      reason: `one document of ${only.bytes} bytes exceeds the cluster's http.max_content_length`,
+    });
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Client } from "@elastic/elasticsearch";
 import { errors } from "@elastic/elasticsearch";
 import { DATA_STREAM_TYPE, DATASET } from "../ecs/rules.ts";
@@ -8,8 +9,6 @@ import fieldTypes from "./field-types.json" with { type: "json" };
 export const TEMPLATE_NAME = "jumpcloud-elastic-logs-jumpcloud.events";
 /** Name Fleet gives Elastic's JumpCloud integration template for the same data streams. */
 export const INTEGRATION_TEMPLATE_NAME = "logs-jumpcloud.events";
-/** Bumped whenever the template body changes, so setup knows to update it. */
-export const TEMPLATE_VERSION = 1;
 
 type Mapping = Record<string, unknown>;
 
@@ -46,15 +45,27 @@ export function templateProperties(): Mapping {
   return root;
 }
 
-/** The index template body for `logs-jumpcloud.events-*`. */
-export function indexTemplate(options: { withEcsMappings: boolean }): Mapping {
-  return {
+/** What the cluster offers to compose with. */
+export interface Composition {
+  /** Elasticsearch's `ecs@mappings` component template. */
+  withEcsMappings: boolean;
+  /** Elasticsearch's logs settings (`logs@settings`, or `logs-settings` before 8.12): the `logs` ILM policy. */
+  logsSettings?: string;
+}
+
+/** The index template body for `logs-jumpcloud.events-*`; `_meta.hash` names its content. */
+export function indexTemplate(options: Composition): Mapping {
+  const composedOf = [
+    ...(options.logsSettings ? [options.logsSettings] : []),
+    ...(options.withEcsMappings ? ["ecs@mappings"] : []),
+  ];
+  const body: Mapping = {
     index_patterns: [`${DATA_STREAM_TYPE}-${DATASET}-*`],
     data_stream: {},
     // Above the built-in logs-*-* (100), below Fleet's integration templates (200): installing
     // Elastic's integration later takes over new backing indices cleanly.
     priority: 150,
-    ...(options.withEcsMappings && { composed_of: ["ecs@mappings"] }),
+    ...(composedOf.length > 0 && { composed_of: composedOf }),
     template: {
       settings: { index: { mapping: { total_fields: { limit: 2000 } } } },
       mappings: {
@@ -72,9 +83,14 @@ export function indexTemplate(options: { withEcsMappings: boolean }): Mapping {
         properties: templateProperties(),
       },
     },
+  };
+  // Any change (field types included) changes the hash, and setup updates the template.
+  const hash = createHash("sha256").update(JSON.stringify(body)).digest("hex").slice(0, 16);
+  return {
+    ...body,
     _meta: {
       managed_by: "jumpcloud-elastic",
-      version: TEMPLATE_VERSION,
+      hash,
       description:
         "JumpCloud Directory Insights events in ECS 8.11, as Elastic's jumpcloud integration 1.22.0 maps them",
     },
@@ -131,13 +147,15 @@ async function installTemplate(client: Client): Promise<SetupResult> {
     return { action: "left-integration-alone", template: INTEGRATION_TEMPLATE_NAME, withEcsMappings: false };
   }
   const withEcsMappings = (await getTemplate(client, "component", "ecs@mappings")) !== undefined;
-  const wanted = indexTemplate({ withEcsMappings });
+  let logsSettings: string | undefined;
+  for (const name of ["logs@settings", "logs-settings"]) {
+    if (logsSettings === undefined && (await getTemplate(client, "component", name))) logsSettings = name;
+  }
+  const wanted = indexTemplate({ withEcsMappings, ...(logsSettings && { logsSettings }) });
   const existing = await getTemplate(client, "index", TEMPLATE_NAME);
-  // The cluster normalises what it stores (settings as strings...): compare versions, not bodies.
-  const meta = existing?._meta as { managed_by?: string; version?: number } | undefined;
-  const sameComposition =
-    JSON.stringify(existing?.composed_of ?? []) === JSON.stringify(wanted.composed_of ?? []);
-  if (meta?.managed_by === "jumpcloud-elastic" && meta.version === TEMPLATE_VERSION && sameComposition) {
+  // The cluster normalises what it stores (settings as strings...): compare content hashes.
+  const meta = existing?._meta as { managed_by?: string; hash?: string } | undefined;
+  if (meta?.managed_by === "jumpcloud-elastic" && meta.hash === (wanted._meta as { hash: string }).hash) {
     return { action: "unchanged", template: TEMPLATE_NAME, withEcsMappings };
   }
   await client.indices.putIndexTemplate({ name: TEMPLATE_NAME, ...(wanted as object) } as never);

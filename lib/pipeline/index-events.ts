@@ -1,5 +1,6 @@
 import type { EcsMapper } from "../ecs/mapper.ts";
 import type { DeadLetter, DeadLetterSink } from "../elasticsearch/dead-letters.ts";
+import { documentId } from "../elasticsearch/ndjson.ts";
 import type { DocumentSink, IndexItem } from "../elasticsearch/sink.ts";
 import { JumpcloudElasticError } from "../errors.ts";
 
@@ -42,7 +43,7 @@ export async function indexEvents(
   const items: IndexItem[] = events.map((raw) => {
     const mapped = deps.mapper.mapValue(raw, collectedAt);
     if (mapped.failed) pipelineErrors++;
-    return { id: mapped.id, document: mapped.document, raw };
+    return { id: documentId(mapped, raw), document: mapped.document, raw };
   });
   const outcome = await deps.sink.index(items, signal);
   const at = (deps.now?.() ?? new Date()).toISOString();

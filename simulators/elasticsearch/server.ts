@@ -18,7 +18,13 @@ export type EsFault =
   /** The next `times` bulk items are refused with 429 (es_rejected_execution_exception). */
   | { kind: "item-429" }
   /** The next `times` bulk items fail with a 5xx item status. */
-  | { kind: "item-503" };
+  | { kind: "item-503" }
+  /** The next `times` bulk items are refused for missing privileges (403 security_exception). */
+  | { kind: "item-403" }
+  /** The request is processed and stored, then the connection drops before the answer. */
+  | { kind: "store-then-reset" }
+  /** The answer lists one item fewer than the request held. */
+  | { kind: "drop-item" };
 
 /** A request as received. */
 export interface EsRecordedRequest {
@@ -136,7 +142,7 @@ export class ElasticsearchEmulator {
     };
     this.requests.push(record);
 
-    const fault = this.takeFault(path, ["status", "delay", "reset"]);
+    const fault = this.takeFault(path, ["status", "delay", "reset", "store-then-reset", "drop-item"]);
     if (fault?.kind === "reset") {
       record.status = -1;
       req.socket.destroy();
@@ -168,6 +174,11 @@ export class ElasticsearchEmulator {
     }
     const [status, answer] = this.route(record);
     record.status = status;
+    if (fault?.kind === "store-then-reset") {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (fault?.kind === "drop-item") (answer as { items?: unknown[] }).items?.pop();
     this.json(res, status, answer);
   }
 
@@ -255,7 +266,7 @@ export class ElasticsearchEmulator {
 
   private bulkItem(op: string, index: string, id: string | undefined, doc: Record<string, unknown>) {
     const backing = `.ds-${index}-2026.01.01-000001`;
-    const itemFault = this.takeFault("/_bulk", ["item-429", "item-503"]);
+    const itemFault = this.takeFault("/_bulk", ["item-429", "item-503", "item-403"]);
     if (itemFault?.kind === "item-429") {
       return {
         _index: backing,
@@ -264,6 +275,17 @@ export class ElasticsearchEmulator {
         error: {
           type: "es_rejected_execution_exception",
           reason: "rejected execution of coordinating operation",
+        },
+      };
+    }
+    if (itemFault?.kind === "item-403") {
+      return {
+        _index: backing,
+        _id: id ?? null,
+        status: 403,
+        error: {
+          type: "security_exception",
+          reason: "action [indices:data/write/bulk[s]] is unauthorized for API key",
         },
       };
     }

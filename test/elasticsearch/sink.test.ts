@@ -1,7 +1,11 @@
 import type { Client } from "@elastic/elasticsearch";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ElasticsearchDocumentSink, type IndexOutcome } from "../../lib/elasticsearch/sink.ts";
-import { ElasticsearchRequestError, ElasticsearchUnavailableError } from "../../lib/errors.ts";
+import {
+  ElasticsearchRequestError,
+  ElasticsearchResponseError,
+  ElasticsearchUnavailableError,
+} from "../../lib/errors.ts";
 import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
 import { FAST_RETRY, itemsFor, rawEvents, testClient, testSink } from "../helpers/elasticsearch.ts";
 
@@ -86,15 +90,50 @@ describe("ElasticsearchDocumentSink against the emulation, with the real client"
     ["a whole-request 503", { kind: "status", status: 503 } as const],
     ["a whole-request 429", { kind: "status", status: 429 } as const],
     ["a connection reset", { kind: "reset" } as const],
-    ["a response slower than the timeout", { kind: "delay", ms: 1_000 } as const],
   ])("retries %s and stores everything exactly once", async (_name, fault) => {
     es.inject(fault, 2, "/_bulk");
     const outcome = await testSink(client).index(items);
     expect(accounted(outcome)).toBe(items.length);
     expect(outcome.indexed + outcome.duplicates).toBe(59);
-    // A slow first attempt may land after the retry: then it finds the documents already there.
-    await new Promise((r) => setTimeout(r, fault.kind === "delay" ? 1_200 : 0));
     expect(stored()).toBe(59);
+  });
+
+  it("retries a response slower than the timeout; what the slow attempt stored comes back as duplicates", async () => {
+    const slowClient = await testClient(es.url, { ELASTICSEARCH_REQUEST_TIMEOUT: "1s" });
+    es.inject({ kind: "delay", ms: 3_000 }, 1, "/_bulk");
+    const outcome = await testSink(slowClient).index(items);
+    expect(bulkRequests().length).toBeGreaterThanOrEqual(2);
+    expect(accounted(outcome)).toBe(items.length);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(stored()).toBe(59);
+  });
+
+  it("stores documents without id or timestamp once, even when an answer is lost after they were stored", async () => {
+    const idless = itemsFor([{ event_type: "a" }, { event_type: "b" }, "not an event"]);
+    const { documentId } = await import("../../lib/elasticsearch/ndjson.ts");
+    const { EcsMapper } = await import("../../lib/ecs/mapper.ts");
+    const mapper = new EcsMapper();
+    const withIds = idless.map((i) => ({ ...i, id: documentId(mapper.mapValue(i.raw), i.raw) }));
+    es.inject({ kind: "store-then-reset" }, 1, "/_bulk");
+    const outcome = await testSink(client).index(withIds);
+    expect(outcome).toMatchObject({ indexed: 0, duplicates: 3 });
+    await testSink(client).index(withIds);
+    expect(stored()).toBe(3);
+  });
+
+  it("fails the batch, without dead letters, when items are refused for missing privileges", async () => {
+    es.inject({ kind: "item-403" }, 5);
+    const error = await testSink(client)
+      .index(items)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ElasticsearchRequestError);
+    expect((error as ElasticsearchRequestError).status).toBe(403);
+    expect(String(error)).toMatch(/security_exception/);
+  });
+
+  it("vouches for nothing when the answer does not match the request", async () => {
+    es.inject({ kind: "drop-item" }, 1, "/_bulk");
+    await expect(testSink(client).index(items)).rejects.toBeInstanceOf(ElasticsearchResponseError);
   });
 
   it("fails when Elasticsearch keeps refusing items past the retry budget, acknowledging nothing", async () => {

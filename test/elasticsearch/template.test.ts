@@ -8,7 +8,6 @@ import {
   indexTemplate,
   setupIndexTemplate,
   TEMPLATE_NAME,
-  TEMPLATE_VERSION,
 } from "../../lib/elasticsearch/template.ts";
 import { generateFieldTypes } from "../../scripts/generate-field-types.ts";
 import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
@@ -109,15 +108,27 @@ describe("setup", () => {
     expect(es.indexTemplates.get(TEMPLATE_NAME)).toMatchObject({
       index_patterns: ["logs-jumpcloud.events-*"],
       data_stream: {},
-      _meta: { version: TEMPLATE_VERSION },
+      _meta: { managed_by: "jumpcloud-elastic", hash: expect.stringMatching(/^[0-9a-f]{16}$/) },
     });
   });
 
-  it("composes with ecs@mappings when the cluster has it, updating the template", async () => {
+  it("composes with logs@settings (ILM) and ecs@mappings when the cluster has them, updating the template", async () => {
     es.componentTemplates.set("ecs@mappings", { template: { mappings: {} } });
+    es.componentTemplates.set("logs@settings", {
+      template: { settings: { index: { lifecycle: { name: "logs" } } } },
+    });
     const result = await setupIndexTemplate(await testClient(url));
     expect(result).toMatchObject({ action: "updated", withEcsMappings: true });
-    expect(es.indexTemplates.get(TEMPLATE_NAME)).toMatchObject({ composed_of: ["ecs@mappings"] });
+    expect(es.indexTemplates.get(TEMPLATE_NAME)).toMatchObject({
+      composed_of: ["logs@settings", "ecs@mappings"],
+    });
+    await expect(setupIndexTemplate(await testClient(url))).resolves.toMatchObject({ action: "unchanged" });
+  });
+
+  it("updates a template whose content changed (the hash names the content)", async () => {
+    const stored = es.indexTemplates.get(TEMPLATE_NAME) as { _meta: { hash: string } };
+    stored._meta.hash = "0000000000000000";
+    await expect(setupIndexTemplate(await testClient(url))).resolves.toMatchObject({ action: "updated" });
   });
 
   it("leaves Elastic's integration alone when Fleet installed it", async () => {
