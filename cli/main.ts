@@ -4,6 +4,7 @@ import { demoCommand } from "./demo-command.ts";
 import { fetchCommand } from "./fetch-command.ts";
 import { processOutput } from "./io.ts";
 import { mapCommand } from "./map-command.ts";
+import { runCommand } from "./run-command.ts";
 import { setupCommand } from "./setup-command.ts";
 
 // A closed pipe (`... | head`) means the reader has what it wants: stop quietly.
@@ -18,7 +19,8 @@ const program = new Command("jumpcloud-elastic")
   .addCommand(mapCommand(process.env, processOutput))
   .addCommand(fetchCommand(process.env, processOutput))
   .addCommand(demoCommand(processOutput))
-  .addCommand(setupCommand(process.env, processOutput));
+  .addCommand(setupCommand(process.env, processOutput))
+  .addCommand(runCommand(process.env, processOutput));
 
 try {
   await program.parseAsync(process.argv);

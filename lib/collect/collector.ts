@@ -82,6 +82,7 @@ export class Collector {
   private totals: DeliveryResult = NOTHING;
   private counts = { windows: 0, pages: 0, fetched: 0 };
   private readOverlap = false;
+  private startedAt = 0;
   // Checkpoint writes are conditional on the version: one at a time.
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -92,7 +93,8 @@ export class Collector {
 
   async run(): Promise<CollectSummary> {
     const { deps, options } = this;
-    const taken = await deps.store.acquire(options.key, deps.owner, options.leaseMs, deps.now());
+    this.startedAt = deps.now();
+    const taken = await deps.store.acquire(options.key, deps.owner, options.leaseMs, this.startedAt);
     if (!taken) {
       deps.logger.info("another run holds the lease", { key: options.key });
       return this.summary("locked", undefined, undefined);
@@ -169,7 +171,8 @@ export class Collector {
     if (!replay) {
       // The overlap is for events that arrived late since the last run: read once, at the start.
       const settings = this.readOverlap ? { ...windows, overlap: 0 } : windows;
-      return backlogWindows(cursor, this.deps.now(), settings);
+      // Planned against the time the run started: a run catches up to then, never chases the clock.
+      return backlogWindows(cursor, this.startedAt, settings);
     }
     if (this.checkpoint.done) return [];
     // A replay reads its own window in maxWindow steps, without overlap.
