@@ -117,7 +117,13 @@ export function makeCollectorHandler(dependencies: () => Promise<CollectorDepend
 export function parseJumpcloudSecret(text: string): { apiKey: string } | ClientCredentials {
   const trimmed = text.trim();
   if (!trimmed.startsWith("{")) return { apiKey: trimmed };
-  const parsed = JSON.parse(trimmed) as Record<string, unknown>;
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(trimmed) as Record<string, unknown>;
+  } catch {
+    // The parser's message would quote the secret.
+    throw new ConfigurationError(["the JumpCloud secret is neither a bare API key nor valid JSON"]);
+  }
   const apiKey = parsed.api_key ?? parsed.apiKey;
   if (typeof apiKey === "string") return { apiKey };
   const clientId = parsed.client_id ?? parsed.clientId;

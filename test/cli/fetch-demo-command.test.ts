@@ -99,3 +99,61 @@ describe("cli setup", () => {
     expect(stderr).toMatch(/ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID/);
   });
 });
+
+describe("cli run --once", () => {
+  it("collects every org until caught up into NDJSON files, and a second run indexes nothing new", async () => {
+    const { JumpcloudSimulator } = await import("../../simulators/jumpcloud/server.ts");
+    const { generateTenantEvents } = await import("../../simulators/jumpcloud/tenant.ts");
+    const now = Date.now();
+    const orgs = ["5f0e0e0e0e0e0e0e0e0e0e01", "5f0e0e0e0e0e0e0e0e0e0e02"];
+    const sim = new JumpcloudSimulator({
+      tenants: orgs.map((orgId, i) => ({
+        orgId,
+        events: generateTenantEvents({
+          seed: 40 + i,
+          start: now - 3 * 3_600_000,
+          end: now - 300_000,
+          count: 250,
+          organization: orgId,
+        }),
+      })),
+      keys: [{ key: "run-key-123456", orgs }],
+    });
+    const apiUrl = await sim.start();
+    const dir = mkdtempSync(join(tmpdir(), "run-"));
+    const env = {
+      JUMPCLOUD_API_URL: apiUrl,
+      JUMPCLOUD_API_KEY: "run-key-123456",
+      JUMPCLOUD_ORG_IDS: orgs.join(","),
+      CHECKPOINT_FILE: join(dir, "checkpoints.json"),
+      INITIAL_LOOKBACK: "4h",
+      DEAD_LETTER_DIR: join(dir, "dead"),
+    };
+    try {
+      const first = await cli(["run", "--once", "--out", join(dir, "out")], env);
+      expect(first.code).toBe(0);
+      const summary = JSON.parse(first.stdout);
+      expect(summary.total).toMatchObject({ fetched: 500, indexed: 500, deadLettered: 0 });
+      expect(summary.orgs.map((o: { status: string }) => o.status)).toStrictEqual(["caught-up", "caught-up"]);
+      expect(
+        readFileSync(join(dir, "out", "logs-jumpcloud.events-default.ndjson"), "utf8")
+          .trim()
+          .split("\n"),
+      ).toHaveLength(500);
+
+      const second = await cli(["run", "--once", "--out", join(dir, "out")], env);
+      expect(JSON.parse(second.stdout).total.indexed).toBe(0);
+      expect(`${first.stdout}${first.stderr}${second.stdout}${second.stderr}`).not.toContain(
+        "run-key-123456",
+      );
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it("fails clearly, naming every problem", async () => {
+    const { code, stderr } = await cli(["run", "--once"], { OVERLAP: "lots", PAGE_LIMIT: "0" });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/OVERLAP[\s\S]*PAGE_LIMIT[\s\S]*credentials are missing/);
+  });
+});

@@ -1,0 +1,184 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CollectorDependencies,
+  type CollectorRequest,
+  cachedSecret,
+  makeCollectorHandler,
+  parseJumpcloudSecret,
+} from "../../functions/collector/handler.ts";
+import { checkpointKey } from "../../lib/collect/collector.ts";
+import { loadCollectorConfig } from "../../lib/collect/config.ts";
+import { InProcessDelivery } from "../../lib/collect/delivery.ts";
+import { FileCheckpointStore } from "../../lib/collect/file-checkpoint-store.ts";
+import { EcsMapper } from "../../lib/ecs/mapper.ts";
+import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
+import { FileDocumentSink } from "../../lib/elasticsearch/file-sink.ts";
+import { ConfigurationError, InputError } from "../../lib/errors.ts";
+import { ApiKeyAuthenticator } from "../../lib/jumpcloud/auth.ts";
+import { DirectoryInsightsClient } from "../../lib/jumpcloud/client.ts";
+import { loadJumpcloudConfig } from "../../lib/jumpcloud/config.ts";
+import type { Logger } from "../../lib/logger.ts";
+import { JumpcloudSimulator } from "../../simulators/jumpcloud/server.ts";
+import { generateTenantEvents } from "../../simulators/jumpcloud/tenant.ts";
+
+const ORG_A = "5f0d0d0d0d0d0d0d0d0d0d0a";
+const ORG_B = "5f0d0d0d0d0d0d0d0d0d0d0b";
+const KEY = "handler-secret-key-987654";
+const NOW = Date.parse("2026-06-01T12:00:00Z");
+const HOUR = 3_600_000;
+
+describe("collector Lambda handler", () => {
+  const events = generateTenantEvents({
+    seed: 31,
+    start: NOW - 5 * HOUR,
+    end: NOW - 120_000,
+    count: 400,
+    organization: ORG_A,
+  });
+  const sim = new JumpcloudSimulator({
+    tenants: [
+      { orgId: ORG_A, events },
+      { orgId: ORG_B, events: [] },
+    ],
+    keys: [{ key: KEY, orgs: [ORG_A, ORG_B] }],
+    now: () => NOW,
+  });
+  const lines: string[] = [];
+  const logger: Logger = {
+    debug: (m, f) => lines.push(JSON.stringify({ m, f })),
+    info: (m, f) => lines.push(JSON.stringify({ m, f })),
+    warn: (m, f) => lines.push(JSON.stringify({ m, f })),
+    error: (m, f) => lines.push(JSON.stringify({ m, f })),
+  };
+  const invoked: CollectorRequest[] = [];
+  let deps: CollectorDependencies;
+  let sink: FileDocumentSink;
+  const context = { awsRequestId: "req-1", getRemainingTimeInMillis: () => 600_000 };
+
+  beforeAll(async () => {
+    const apiUrl = await sim.start();
+    const dir = mkdtempSync(join(tmpdir(), "collector-handler-"));
+    const mapper = new EcsMapper();
+    sink = new FileDocumentSink(dir, mapper.dataStream);
+    deps = {
+      config: loadCollectorConfig({ INITIAL_LOOKBACK: "6h", PAGE_LIMIT: "100" }),
+      jumpcloud: loadJumpcloudConfig({ JUMPCLOUD_API_KEY: KEY }),
+      orgs: [ORG_A, ORG_B],
+      source: new DirectoryInsightsClient({ apiUrl, auth: new ApiKeyAuthenticator(KEY) }),
+      store: new FileCheckpointStore(join(dir, "cp.json")),
+      delivery: new InProcessDelivery({
+        mapper,
+        sink,
+        deadLetters: new FileDeadLetterSink(dir),
+        now: () => new Date(NOW),
+      }),
+      logger,
+      invokeSelf: async (payload) => {
+        invoked.push(payload);
+      },
+      now: () => NOW,
+    };
+  });
+  afterAll(() => sim.stop());
+
+  const handler = () => makeCollectorHandler(async () => deps);
+
+  it("fans the schedule out, one asynchronous invocation per org", async () => {
+    await expect(handler()({}, context)).resolves.toStrictEqual({ mode: "fanned-out", orgs: [ORG_A, ORG_B] });
+    expect(invoked).toStrictEqual([{ orgId: ORG_A }, { orgId: ORG_B }]);
+  });
+
+  it("collects one org inline until caught up, and finds nothing new the second time", async () => {
+    const first = await handler()({ orgId: ORG_A }, context);
+    expect(first.mode).toBe("collected");
+    const [summary] = first.mode === "collected" ? first.summaries : [];
+    expect(summary).toMatchObject({ orgId: ORG_A, status: "caught-up", fetched: 400, indexed: 400 });
+    const second = await handler()({ orgId: ORG_A }, context);
+    expect(second.mode === "collected" && second.summaries[0]?.indexed).toBe(0);
+  });
+
+  it("replays a window on its own checkpoint (all duplicates), leaving the scheduled cursor alone", async () => {
+    const scheduled = await deps.store.get(checkpointKey(ORG_A, ["all"]));
+    const start = new Date(NOW - 4 * HOUR).toISOString();
+    const end = new Date(NOW - 3 * HOUR).toISOString();
+    const result = await handler()({ replay: { start, end, orgId: ORG_A } }, context);
+    const [summary] = result.mode === "collected" ? result.summaries : [];
+    expect(summary?.indexed).toBe(0);
+    expect(summary?.duplicates).toBe(
+      events.filter((g) => g.at >= Date.parse(start) && g.at < Date.parse(end)).length,
+    );
+    expect(summary?.key).toContain("#replay#");
+    expect(await deps.store.get(checkpointKey(ORG_A, ["all"]))).toMatchObject({ cursor: scheduled?.cursor });
+  });
+
+  it("stops starting work when the Lambda's time runs short, and says work remains", async () => {
+    const start = new Date(NOW - 5 * HOUR).toISOString();
+    const result = await handler()(
+      { replay: { start, end: new Date(NOW - HOUR).toISOString(), orgId: ORG_A } },
+      { awsRequestId: "req-2", getRemainingTimeInMillis: () => 1_000 },
+    );
+    expect(result.mode === "collected" && result.summaries[0]).toMatchObject({
+      status: "work-remaining",
+      workRemaining: true,
+    });
+  });
+
+  it.each([
+    [{ orgId: "someone-else" }, /not in JUMPCLOUD_ORG_IDS/],
+    [
+      { replay: { start: "yesterday", end: "2026-01-01T00:00:00Z" } },
+      /replay.start must be an ISO 8601 time/,
+    ],
+    [{ replay: { start: "2026-01-02T00:00:00Z", end: "2026-01-01T00:00:00Z" } }, /before replay.end/],
+  ])("refuses a bad payload: %j", async (payload, message) => {
+    const error = await handler()(payload as CollectorRequest, context).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect(String(error)).toMatch(message);
+  });
+
+  it("never logs or returns the key", async () => {
+    const result = await handler()({ orgId: ORG_B }, context);
+    expect(JSON.stringify(result)).not.toContain(KEY);
+    expect(lines.join("\n")).not.toContain(KEY);
+  });
+});
+
+describe("JumpCloud secret", () => {
+  it.each([
+    ["k-123", { apiKey: "k-123" }],
+    ['{"api_key":"k-1"}', { apiKey: "k-1" }],
+    ['{"client_id":"id","client_secret":"s"}', { clientId: "id", clientSecret: "s" }],
+  ])("reads %s", (text, expected) => {
+    expect(parseJumpcloudSecret(text)).toStrictEqual(expected);
+  });
+
+  it("refuses malformed JSON without quoting it", () => {
+    const error = (() => {
+      try {
+        return parseJumpcloudSecret('{"api_key": "very-secret-value"');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(String(error)).not.toContain("very-secret-value");
+  });
+
+  it("caches for the TTL and reads afresh when asked", async () => {
+    let reads = 0;
+    let clock = 0;
+    const secret = cachedSecret(
+      async () => `v${++reads}`,
+      () => clock,
+      1_000,
+    );
+    expect(await secret()).toBe("v1");
+    expect(await secret()).toBe("v1");
+    expect(await secret(true)).toBe("v2");
+    clock = 5_000;
+    expect(await secret()).toBe("v3");
+  });
+});
