@@ -59,18 +59,18 @@ describe("cli fetch", () => {
 });
 
 describe("cli demo", () => {
-  it("collects the embedded tenant into the emulated cluster, once, and writes _bulk NDJSON", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "demo-")), "bulk.ndjson");
-    const { code, stdout } = await cli(["demo", "--out", out]);
+  it("runs the collector into the emulated cluster: every event once, a second run and a replay add nothing", async () => {
+    const { code, stdout } = await cli(["demo"]);
     expect(code).toBe(0);
-    const [, received, , indexed] =
-      /(\d+) events in (\d+) pages: (\d+) indexed, 0 duplicates, 0 dead-lettered/.exec(stdout) ?? [];
-    expect(Number(received)).toBeGreaterThan(1_900);
-    expect(indexed).toBe(received);
-    expect(stdout).toContain(`Sent again: ${received} duplicates, still ${received} documents`);
-    const lines = readFileSync(out, "utf8").trim().split("\n");
-    expect(lines).toHaveLength(Number(received) * 2);
-    expect(JSON.parse(lines[0] as string).create._index).toBe("logs-jumpcloud.events-default");
+    const first =
+      /first run : caught-up, \d+ window\(s\), \d+ page\(s\), (\d+) fetched, (\d+) indexed, 0 duplicates/.exec(
+        stdout,
+      );
+    expect(Number(first?.[1])).toBeGreaterThan(1_900);
+    expect(first?.[2]).toBe(first?.[1]);
+    expect(stdout).toMatch(/second run: caught-up, .* 0 indexed/);
+    expect(stdout).toMatch(/replay 3h-1h ago: caught-up, .*, 0 indexed, [1-9]\d* duplicates/);
+    expect(stdout).toContain(`${first?.[1]} documents in logs-jumpcloud.events-default`);
   });
 });
 
