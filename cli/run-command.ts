@@ -76,7 +76,7 @@ async function collectAll(env: Environment, outDir: string, out: Output): Promis
   const mapping = readMappingConfig(env, problems);
   const es = readElasticsearchConfig(env, problems);
   const geoIp = await openGeoIp(mapping, problems);
-  if (jumpcloud.credentials.kind === "none" && !collector.jumpcloudSecretArn) {
+  if (jumpcloud.credentials.kind === "none") {
     problems.push(
       "JumpCloud credentials are missing: set JUMPCLOUD_API_KEY, or JUMPCLOUD_CLIENT_ID and JUMPCLOUD_CLIENT_SECRET",
     );
@@ -155,6 +155,13 @@ async function collectAll(env: Environment, outDir: string, out: Output): Promis
         cause: failures[0],
       },
     );
+  }
+  for (const summary of results as CollectSummary[]) {
+    if (summary.status === "locked") {
+      out.log(
+        `${summary.key}: another run holds the lease (it expires by itself after LEASE_DURATION if that run died)`,
+      );
+    }
   }
   return results as CollectSummary[];
 }

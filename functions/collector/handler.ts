@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
@@ -12,11 +13,12 @@ import { type BatchDelivery, LambdaDelivery } from "../../lib/collect/delivery.t
 import { DynamoDbCheckpointStore } from "../../lib/collect/dynamodb-checkpoint-store.ts";
 import type { Environment } from "../../lib/config.ts";
 import { parseIso8601 } from "../../lib/ecs/timestamp.ts";
-import { ConfigurationError, InputError } from "../../lib/errors.ts";
+import { ConfigurationError, InputError, MapperInvocationError } from "../../lib/errors.ts";
 import type { ClientCredentials } from "../../lib/jumpcloud/auth.ts";
 import type { EventSource } from "../../lib/jumpcloud/client.ts";
 import { type JumpcloudConfig, readJumpcloudConfig } from "../../lib/jumpcloud/config.ts";
 import { type CredentialSource, createClient } from "../../lib/jumpcloud/from-config.ts";
+import { checkServices } from "../../lib/jumpcloud/regions.ts";
 import type { Logger } from "../../lib/logger.ts";
 
 /** `{"replay": {...}}` re-reads a window; `{"orgId": ...}` collects one org; anything else is the schedule. */
@@ -71,11 +73,27 @@ export function makeCollectorHandler(dependencies: () => Promise<CollectorDepend
     const payload = request ?? {};
     if (!payload.replay && payload.orgId === undefined && deps.orgs.length > 1) {
       const orgs = deps.orgs as string[];
-      await Promise.all(orgs.map((orgId) => deps.invokeSelf({ orgId })));
+      // Every org is invoked even if one invoke fails; the failures are reported together.
+      const results = await Promise.allSettled(orgs.map((orgId) => deps.invokeSelf({ orgId })));
+      const failed = orgs.filter((_, i) => results[i]?.status === "rejected");
+      if (failed.length > 0)
+        throw new MapperInvocationError(`could not start the collection of org(s) ${failed.join(", ")}`);
       deps.logger.info("fanned out", { orgs });
       return { mode: "fanned-out", orgs };
     }
     const replay = payload.replay;
+    if (replay && replay.orgId === undefined && deps.orgs.length > 1) {
+      throw new InputError("replay.orgId is required when JUMPCLOUD_ORG_IDS lists several orgs");
+    }
+    if (replay?.services !== undefined) {
+      try {
+        checkServices(Array.isArray(replay.services) ? replay.services : []);
+      } catch (error) {
+        throw new InputError(
+          `replay.services must be a list of services: ${(error as ConfigurationError).problems.join("; ")}`,
+        );
+      }
+    }
     const orgId = replay?.orgId ?? payload.orgId ?? deps.orgs[0];
     if (orgId !== undefined && !deps.orgs.includes(orgId)) {
       throw new InputError(`org ${orgId} is not in JUMPCLOUD_ORG_IDS`);
@@ -91,7 +109,8 @@ export function makeCollectorHandler(dependencies: () => Promise<CollectorDepend
         store: deps.store,
         delivery: deps.delivery,
         logger: deps.logger,
-        owner: context.awsRequestId,
+        // Lambda retries an asynchronous event with the same request id: each run is its own owner.
+        owner: `${context.awsRequestId}:${randomUUID().slice(0, 8)}`,
         now: deps.now,
         remainingMs: () => context.getRemainingTimeInMillis(),
       },

@@ -107,6 +107,13 @@ export class Collector {
       () => controller.abort(new OutOfTime("deadline")),
       Math.max(0, Math.min(deps.remainingMs() - options.safetyMarginMs / 2, 2 ** 31 - 1)),
     );
+    // The lease is kept alive on a timer too: catching up can go a while between saves.
+    const renewer = setInterval(
+      () => {
+        this.save({}).catch(() => undefined);
+      },
+      Math.max(1_000, options.leaseMs / 3),
+    );
     let status: CollectSummary["status"] = "caught-up";
     try {
       status = await this.loop(controller.signal);
@@ -120,6 +127,7 @@ export class Collector {
       status = "work-remaining";
     } finally {
       clearTimeout(timer);
+      clearInterval(renewer);
       await this.writes.catch(() => undefined);
       await this.save({
         stats: {
@@ -149,13 +157,8 @@ export class Collector {
         continue;
       }
       const plan = this.plan();
-      // Caught up when no new time lies beyond the cursor (the overlap alone is read once per run).
-      if (
-        plan.length === 0 ||
-        (this.readOverlap && (plan[0] as TimeWindow).end <= (cp.cursor ?? Number.NEGATIVE_INFINITY))
-      ) {
-        return "caught-up";
-      }
+      if (plan.length === 0) return "caught-up";
+      // The overlap is read once per run; later windows start at the cursor.
       this.readOverlap = true;
       if (plan.length > 1 && this.options.backfillConcurrency > 1) {
         await this.backfill(plan, signal);
@@ -227,8 +230,7 @@ export class Collector {
    * Catching up: windows sized with /events/count, several fetched at once, each acknowledged in
    * cursor order (a window's end becomes the cursor only when every earlier window is done).
    */
-  private async backfill(plan: TimeWindow[], signal: AbortSignal): Promise<void> {
-    const windows = await this.size(plan, signal);
+  private async backfill(windows: TimeWindow[], signal: AbortSignal): Promise<void> {
     const done = new Array<boolean>(windows.length).fill(false);
     let acknowledged = 0;
     let next = 0;
@@ -250,8 +252,11 @@ export class Collector {
       while (next < windows.length && this.timeLeft() && !both.aborted) {
         const index = next++;
         const window = windows[index] as TimeWindow;
-        for await (const page of this.deps.source.pages(this.query(window, undefined), both)) {
-          await this.deliver(page.events, window, both);
+        // Sized just before it is read: no counting of windows a run will never reach.
+        for (const part of await this.split(window, both)) {
+          for await (const page of this.deps.source.pages(this.query(part, undefined), both)) {
+            await this.deliver(page.events, part, both);
+          }
         }
         done[index] = true;
         await acknowledge();
@@ -269,20 +274,15 @@ export class Collector {
     if (failed) throw signal.aborted ? signal.reason : failed.reason;
   }
 
-  // Splits windows whose count exceeds maxEventsPerWindow, so busy hours do not serialise the catch-up.
-  private async size(plan: TimeWindow[], signal: AbortSignal): Promise<TimeWindow[]> {
+  // A window with more events than maxEventsPerWindow is read in parts (at most 64).
+  private async split(window: TimeWindow, signal: AbortSignal): Promise<TimeWindow[]> {
+    const count = await this.deps.source.count(this.query(window, undefined), signal);
+    const parts = Math.min(64, Math.ceil(count / this.options.maxEventsPerWindow));
+    if (parts <= 1) return [window];
     const out: TimeWindow[] = [];
-    for (const window of plan) {
-      const count = await this.deps.source.count(this.query(window, undefined), signal);
-      const parts = Math.min(64, Math.ceil(count / this.options.maxEventsPerWindow));
-      if (parts <= 1) {
-        out.push(window);
-        continue;
-      }
-      const step = Math.ceil((window.end - window.start) / parts);
-      for (let start = window.start; start < window.end; start += step) {
-        out.push({ start, end: Math.min(window.end, start + step) });
-      }
+    const step = Math.ceil((window.end - window.start) / parts);
+    for (let start = window.start; start < window.end; start += step) {
+      out.push({ start, end: Math.min(window.end, start + step) });
     }
     return out;
   }

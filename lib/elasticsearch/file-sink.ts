@@ -7,7 +7,9 @@ import type { DocumentSink, IndexItem, IndexOutcome } from "./sink.ts";
  * each `_id` once (ids already in the file count as duplicates, as a cluster would answer 409).
  */
 export class FileDocumentSink implements DocumentSink {
-  private ids: Set<string> | undefined;
+  private loading: Promise<Set<string>> | undefined;
+  // One append at a time, so concurrent batches never both take the same new id.
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly dir: string,
@@ -18,17 +20,25 @@ export class FileDocumentSink implements DocumentSink {
     return join(this.dir, `${this.dataStream}.ndjson`);
   }
 
-  async index(items: readonly IndexItem[]): Promise<IndexOutcome> {
-    const ids = await this.known();
+  index(items: readonly IndexItem[]): Promise<IndexOutcome> {
+    const run = this.queue.then(() => this.append(items));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async append(items: readonly IndexItem[]): Promise<IndexOutcome> {
+    this.loading ??= this.load();
+    const ids = await this.loading;
+    const fresh = new Set<string>();
     const outcome: IndexOutcome = { indexed: 0, duplicates: 0, rejected: [] };
     let lines = "";
     for (const item of items) {
       const id = item.id as string;
-      if (ids.has(id)) {
+      if (ids.has(id) || fresh.has(id)) {
         outcome.duplicates++;
         continue;
       }
-      ids.add(id);
+      fresh.add(id);
       lines += `${JSON.stringify({ _id: id, _source: item.document })}\n`;
       outcome.indexed++;
     }
@@ -36,11 +46,12 @@ export class FileDocumentSink implements DocumentSink {
       await mkdir(this.dir, { recursive: true });
       await appendFile(this.path, lines);
     }
+    // Known only once written: a failed append leaves them new for the next attempt.
+    for (const id of fresh) ids.add(id);
     return outcome;
   }
 
-  private async known(): Promise<Set<string>> {
-    if (this.ids) return this.ids;
+  private async load(): Promise<Set<string>> {
     const ids = new Set<string>();
     try {
       for (const line of (await readFile(this.path, "utf8")).split("\n")) {
@@ -49,7 +60,6 @@ export class FileDocumentSink implements DocumentSink {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
-    this.ids = ids;
     return ids;
   }
 }

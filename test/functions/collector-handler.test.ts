@@ -129,10 +129,20 @@ describe("collector Lambda handler", () => {
   it.each([
     [{ orgId: "someone-else" }, /not in JUMPCLOUD_ORG_IDS/],
     [
-      { replay: { start: "yesterday", end: "2026-01-01T00:00:00Z" } },
+      { replay: { start: "yesterday", end: "2026-01-01T00:00:00Z", orgId: ORG_A } },
       /replay.start must be an ISO 8601 time/,
     ],
-    [{ replay: { start: "2026-01-02T00:00:00Z", end: "2026-01-01T00:00:00Z" } }, /before replay.end/],
+    [
+      { replay: { start: "2026-01-02T00:00:00Z", end: "2026-01-01T00:00:00Z", orgId: ORG_A } },
+      /before replay.end/,
+    ],
+    [{ replay: { start: "2026-01-01T00:00:00Z", end: "2026-01-02T00:00:00Z" } }, /replay.orgId is required/],
+    [
+      {
+        replay: { start: "2026-01-01T00:00:00Z", end: "2026-01-02T00:00:00Z", orgId: ORG_A, services: "sso" },
+      },
+      /replay.services/,
+    ],
   ])("refuses a bad payload: %j", async (payload, message) => {
     const error = await handler()(payload as CollectorRequest, context).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
