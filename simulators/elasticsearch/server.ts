@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
+import { closeServer, FaultQueue, listenOnLoopback, loopbackOrigin } from "../loopback.ts";
 
 /** A stored document. */
 export interface StoredDocument {
@@ -60,7 +60,7 @@ export class ElasticsearchEmulator {
   readonly streams = new Map<string, Map<string, StoredDocument>>();
   readonly componentTemplates = new Map<string, unknown>();
   readonly indexTemplates = new Map<string, unknown>();
-  private readonly faults: { fault: EsFault; path?: string; remaining: number }[] = [];
+  private readonly faults = new FaultQueue<EsFault>();
   private server: Server | undefined;
 
   constructor(private readonly options: EsEmulatorOptions = {}) {
@@ -72,11 +72,11 @@ export class ElasticsearchEmulator {
 
   /** Serves `fault` `times` times (to requests on `path` only, when given; item faults count items). */
   inject(fault: EsFault, times = 1, path?: string): void {
-    this.faults.push({ fault, path, remaining: times });
+    this.faults.add(fault, times, path);
   }
 
   clearFaults(): void {
-    this.faults.length = 0;
+    this.faults.clear();
   }
 
   /** Every stored document of a data stream. */
@@ -91,32 +91,17 @@ export class ElasticsearchEmulator {
           this.json(res, 500, { error: { type: "emulator_error", reason: String(error) }, status: 500 });
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    await listenOnLoopback(this.server);
     return this.url;
   }
 
   get url(): string {
-    const address = this.server?.address() as AddressInfo | null | undefined;
-    if (!address) throw new Error("the emulator is not started");
-    return `http://127.0.0.1:${address.port}`;
+    return loopbackOrigin(this.server);
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(this.server);
     this.server = undefined;
-  }
-
-  private takeFault(path: string, kinds: EsFault["kind"][]): EsFault | undefined {
-    const index = this.faults.findIndex(
-      (f) => (f.path === undefined || f.path === path) && kinds.includes(f.fault.kind),
-    );
-    if (index === -1) return undefined;
-    const entry = this.faults[index] as (typeof this.faults)[number];
-    if (--entry.remaining <= 0) this.faults.splice(index, 1);
-    return entry.fault;
   }
 
   private json(res: ServerResponse, status: number, body: unknown): void {
@@ -142,7 +127,7 @@ export class ElasticsearchEmulator {
     };
     this.requests.push(record);
 
-    const fault = this.takeFault(path, ["status", "delay", "reset", "store-then-reset", "drop-item"]);
+    const fault = this.faults.take(path, ["status", "delay", "reset", "store-then-reset", "drop-item"]);
     if (fault?.kind === "reset") {
       record.status = -1;
       req.socket.destroy();
@@ -266,80 +251,49 @@ export class ElasticsearchEmulator {
 
   private bulkItem(op: string, index: string, id: string | undefined, doc: Record<string, unknown>) {
     const backing = `.ds-${index}-2026.01.01-000001`;
-    const itemFault = this.takeFault("/_bulk", ["item-429", "item-503", "item-403"]);
+    const itemFault = this.faults.take("/_bulk", ["item-429", "item-503", "item-403"]);
+    const refuse = (status: number, type: string, reason: string) => ({
+      _index: backing,
+      _id: id ?? null,
+      status,
+      error: { type, reason },
+    });
     if (itemFault?.kind === "item-429") {
-      return {
-        _index: backing,
-        _id: id ?? null,
-        status: 429,
-        error: {
-          type: "es_rejected_execution_exception",
-          reason: "rejected execution of coordinating operation",
-        },
-      };
+      return refuse(429, "es_rejected_execution_exception", "rejected execution of coordinating operation");
     }
     if (itemFault?.kind === "item-403") {
-      return {
-        _index: backing,
-        _id: id ?? null,
-        status: 403,
-        error: {
-          type: "security_exception",
-          reason: "action [indices:data/write/bulk[s]] is unauthorized for API key",
-        },
-      };
+      return refuse(
+        403,
+        "security_exception",
+        "action [indices:data/write/bulk[s]] is unauthorized for API key",
+      );
     }
     if (itemFault?.kind === "item-503") {
-      return {
-        _index: backing,
-        _id: id ?? null,
-        status: 503,
-        error: { type: "unavailable_shards_exception", reason: "primary shard is not active" },
-      };
+      return refuse(503, "unavailable_shards_exception", "primary shard is not active");
     }
     if (op !== "create") {
-      return {
-        _index: backing,
-        _id: id ?? null,
-        status: 400,
-        error: {
-          type: "illegal_argument_exception",
-          reason: "only write ops with an op_type of create are allowed in data streams",
-        },
-      };
+      return refuse(
+        400,
+        "illegal_argument_exception",
+        "only write ops with an op_type of create are allowed in data streams",
+      );
     }
     if (typeof doc["@timestamp"] !== "string") {
-      return {
-        _index: backing,
-        _id: id ?? null,
-        status: 400,
-        error: {
-          type: "illegal_argument_exception",
-          reason: "data stream timestamp field [@timestamp] is missing",
-        },
-      };
+      return refuse(400, "illegal_argument_exception", "data stream timestamp field [@timestamp] is missing");
     }
     const rejection = this.options.rejectDocument?.(doc);
-    if (rejection) {
-      return {
-        _index: backing,
-        _id: id ?? null,
-        status: 400,
-        error: { type: "document_parsing_exception", reason: rejection },
-      };
-    }
+    if (rejection) return refuse(400, "document_parsing_exception", rejection);
     const stream = this.streams.get(index) ?? new Map<string, StoredDocument>();
     this.streams.set(index, stream);
     const docId = id ?? randomUUID().replaceAll("-", "").slice(0, 20);
     if (stream.has(docId)) {
       return {
-        _index: backing,
+        ...refuse(
+          409,
+          "version_conflict_engine_exception",
+          `[${docId}]: version conflict, document already exists (current version [1])`,
+        ),
         _id: docId,
-        status: 409,
-        error: {
-          type: "version_conflict_engine_exception",
-          reason: `[${docId}]: version conflict, document already exists (current version [1])`,
-        },
       };
     }
     stream.set(docId, { _index: backing, _id: docId, _source: doc });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeServer, FaultQueue, listenOnLoopback, loopbackOrigin } from "../loopback.ts";
 import { Random } from "./random.ts";
 import type { GeneratedEvent } from "./tenant.ts";
 
@@ -125,7 +125,7 @@ export class JumpcloudSimulator {
   private readonly keys: SimulatedKey[];
   private readonly clients: SimulatedClient[];
   private readonly tokens = new Map<string, { orgs: string[]; expiresAt: number }>();
-  private readonly faults: { fault: Fault; path?: string; remaining: number }[] = [];
+  private readonly faults = new FaultQueue<Fault>();
   private readonly now: () => number;
   private server: Server | undefined;
   private readonly random: Random;
@@ -163,12 +163,12 @@ export class JumpcloudSimulator {
 
   /** Serves `fault` to the next `times` requests (to `path` only, when given). */
   inject(fault: Fault, times = 1, path?: string): void {
-    this.faults.push({ fault, path, remaining: times });
+    this.faults.add(fault, times, path);
   }
 
   /** Drops faults not served yet. */
   clearFaults(): void {
-    this.faults.length = 0;
+    this.faults.clear();
   }
 
   /** Starts on a random loopback port; returns the API base URL. */
@@ -178,41 +178,23 @@ export class JumpcloudSimulator {
         if (!res.headersSent) this.send(res, 500, { message: String(error) }, randomUUID());
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    await listenOnLoopback(this.server);
     return this.baseUrl;
   }
 
   /** The API base URL (`http://127.0.0.1:<port>/insights/directory/v1`). */
   get baseUrl(): string {
-    return `${this.origin()}/insights/directory/v1`;
+    return `${loopbackOrigin(this.server)}/insights/directory/v1`;
   }
 
   /** The OAuth token endpoint URL. */
   get tokenUrl(): string {
-    return `${this.origin()}/oauth2/token`;
-  }
-
-  private origin(): string {
-    const address = this.server?.address() as AddressInfo | null | undefined;
-    if (!address) throw new Error("the simulator is not started");
-    return `http://127.0.0.1:${address.port}`;
+    return `${loopbackOrigin(this.server)}/oauth2/token`;
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(this.server);
     this.server = undefined;
-  }
-
-  private takeFault(path: string): Fault | undefined {
-    const index = this.faults.findIndex((f) => f.path === undefined || f.path === path);
-    if (index === -1) return undefined;
-    const entry = this.faults[index] as (typeof this.faults)[number];
-    entry.remaining--;
-    if (entry.remaining <= 0) this.faults.splice(index, 1);
-    return entry.fault;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -238,7 +220,7 @@ export class JumpcloudSimulator {
     };
     this.requests.push(record);
 
-    const fault = this.takeFault(path);
+    const fault = this.faults.take(path);
     if (fault) record.fault = fault.kind;
     if (fault?.kind === "reset") {
       record.status = -1;
