@@ -2,8 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { Collector, type CollectSummary, checkpointKey } from "../lib/collect/collector.ts";
-import { loadCollectorConfig } from "../lib/collect/config.ts";
+import { Collector, type CollectSummary } from "../lib/collect/collector.ts";
+import { collectOptions, loadCollectorConfig } from "../lib/collect/config.ts";
 import { InProcessDelivery } from "../lib/collect/delivery.ts";
 import { FileCheckpointStore } from "../lib/collect/file-checkpoint-store.ts";
 import { loadMappingConfig } from "../lib/config.ts";
@@ -73,17 +73,7 @@ export function demoCommand(out: Output): Command {
               now: Date.now,
               remainingMs: () => Number.POSITIVE_INFINITY,
             },
-            {
-              key: checkpointKey(undefined, ["all"], replay),
-              services: ["all"],
-              pageLimit: 500,
-              windows: settings.windows,
-              safetyMarginMs: settings.safetyMarginMs,
-              leaseMs: settings.leaseMs,
-              backfillConcurrency: settings.backfillConcurrency,
-              maxEventsPerWindow: settings.maxEventsPerWindow,
-              ...(replay && { replay }),
-            },
+            { ...collectOptions(settings, { services: ["all"], replay }), pageLimit: 500 },
           ).run();
 
         const first = await collector();

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Command } from "commander";
 import { readSecretString } from "../lib/aws/secrets.ts";
-import { Collector, type CollectSummary, checkpointKey } from "../lib/collect/collector.ts";
-import { orgsToCollect, readCollectorConfig } from "../lib/collect/config.ts";
+import { Collector, type CollectSummary } from "../lib/collect/collector.ts";
+import { collectOptions, orgsToCollect, readCollectorConfig } from "../lib/collect/config.ts";
 import { InProcessDelivery } from "../lib/collect/delivery.ts";
 import { FileCheckpointStore } from "../lib/collect/file-checkpoint-store.ts";
 import { type Environment, readMappingConfig } from "../lib/config.ts";
@@ -128,17 +128,7 @@ async function collectAll(env: Environment, outDir: string, out: Output): Promis
             now: Date.now,
             remainingMs: () => Number.POSITIVE_INFINITY,
           },
-          {
-            key: checkpointKey(orgId, jumpcloud.services),
-            ...(orgId && { orgId }),
-            services: jumpcloud.services,
-            pageLimit: collector.pageLimit,
-            windows: collector.windows,
-            safetyMarginMs: collector.safetyMarginMs,
-            leaseMs: collector.leaseMs,
-            backfillConcurrency: collector.backfillConcurrency,
-            maxEventsPerWindow: collector.maxEventsPerWindow,
-          },
+          collectOptions(collector, { orgId, services: jumpcloud.services }),
         ).run();
       } catch (error) {
         results[index] = error instanceof Error ? error : new Error(String(error));

@@ -7,8 +7,13 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { fromPowertools } from "../../lib/aws/powertools-logger.ts";
 import { readSecretString } from "../../lib/aws/secrets.ts";
 import type { CheckpointStore } from "../../lib/collect/checkpoint.ts";
-import { Collector, type CollectSummary, checkpointKey } from "../../lib/collect/collector.ts";
-import { type CollectorConfig, orgsToCollect, readCollectorConfig } from "../../lib/collect/config.ts";
+import { Collector, type CollectSummary } from "../../lib/collect/collector.ts";
+import {
+  type CollectorConfig,
+  collectOptions,
+  orgsToCollect,
+  readCollectorConfig,
+} from "../../lib/collect/config.ts";
 import { type BatchDelivery, LambdaDelivery } from "../../lib/collect/delivery.ts";
 import { DynamoDbCheckpointStore } from "../../lib/collect/dynamodb-checkpoint-store.ts";
 import type { Environment } from "../../lib/config.ts";
@@ -114,18 +119,7 @@ export function makeCollectorHandler(dependencies: () => Promise<CollectorDepend
         now: deps.now,
         remainingMs: () => context.getRemainingTimeInMillis(),
       },
-      {
-        key: checkpointKey(orgId, services, window),
-        ...(orgId !== undefined && { orgId }),
-        services,
-        pageLimit: deps.config.pageLimit,
-        windows: deps.config.windows,
-        safetyMarginMs: deps.config.safetyMarginMs,
-        leaseMs: deps.config.leaseMs,
-        backfillConcurrency: deps.config.backfillConcurrency,
-        maxEventsPerWindow: deps.config.maxEventsPerWindow,
-        ...(window && { replay: window }),
-      },
+      collectOptions(deps.config, { orgId, services, replay: window }),
     ).run();
     deps.logger.info("collection run", { ...summary });
     return { mode: "collected", summaries: [summary] };

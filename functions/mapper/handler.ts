@@ -7,7 +7,7 @@ import { readSecretString } from "../../lib/aws/secrets.ts";
 import { type Environment, readMappingConfig } from "../../lib/config.ts";
 import { createMapper, openGeoIp } from "../../lib/ecs/from-config.ts";
 import { createElasticsearchClient, resolveCredentials } from "../../lib/elasticsearch/client.ts";
-import { readElasticsearchConfig } from "../../lib/elasticsearch/config.ts";
+import { hasCluster, readElasticsearchConfig } from "../../lib/elasticsearch/config.ts";
 import { S3DeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
 import { ElasticsearchDocumentSink } from "../../lib/elasticsearch/sink.ts";
 import { ConfigurationError, ElasticsearchRequestError, InputError } from "../../lib/errors.ts";
@@ -84,7 +84,7 @@ export async function buildMapperDependencies(
   const problems: string[] = [];
   const mapping = readMappingConfig(env, problems);
   const es = readElasticsearchConfig(env, problems);
-  if (!es.node && !es.cloudId) problems.push("ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID is required");
+  if (!hasCluster(es)) problems.push("ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID is required");
   if (!es.deadLetterBucket)
     problems.push("DEAD_LETTER_BUCKET is required (refused documents must outlive /tmp)");
   if (problems.length > 0) throw new ConfigurationError(problems);

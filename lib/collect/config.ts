@@ -1,7 +1,8 @@
 import { type Environment, readList } from "../config.ts";
 import { readDuration } from "../duration.ts";
 import { ConfigurationError } from "../errors.ts";
-import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from "./windows.ts";
+import { type CollectOptions, checkpointKey } from "./collector.ts";
+import { DEFAULT_WINDOW_SETTINGS, type TimeWindow, type WindowSettings } from "./windows.ts";
 
 /** How the collector runs (shared by the collector Lambda and `run --once`). */
 export interface CollectorConfig {
@@ -74,4 +75,23 @@ export function loadCollectorConfig(env: Environment): CollectorConfig {
 export function orgsToCollect(env: Environment): (string | undefined)[] {
   const orgs = readList(env, "JUMPCLOUD_ORG_IDS", []);
   return orgs.length > 0 ? orgs : [undefined];
+}
+
+/** The collector's options for one target (an org's schedule, or a replay window) under `config`. */
+export function collectOptions(
+  config: CollectorConfig,
+  target: { orgId?: string | undefined; services: string[]; replay?: TimeWindow | undefined },
+): CollectOptions {
+  return {
+    key: checkpointKey(target.orgId, target.services, target.replay),
+    ...(target.orgId !== undefined && { orgId: target.orgId }),
+    services: target.services,
+    pageLimit: config.pageLimit,
+    windows: config.windows,
+    safetyMarginMs: config.safetyMarginMs,
+    leaseMs: config.leaseMs,
+    backfillConcurrency: config.backfillConcurrency,
+    maxEventsPerWindow: config.maxEventsPerWindow,
+    ...(target.replay && { replay: target.replay }),
+  };
 }
