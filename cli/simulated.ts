@@ -5,7 +5,11 @@ import { generateTenantEvents } from "../simulators/jumpcloud/tenant.ts";
 export const SIMULATED_ORG = "5e0000000000000000000001";
 export const SIMULATED_KEY = "simulated-local-key";
 
-/** Starts the JumpCloud simulator with a day of events for one tenant, ending now. */
+/**
+ * Starts the JumpCloud simulator with a day of events for one tenant, ending now. The simulator's
+ * clock is frozen at that instant: which late events are visible never depends on how long a run
+ * takes, so a second run over the same tenant really finds nothing new.
+ */
 export async function startSimulatedTenant(
   count = 2_000,
 ): Promise<{ simulator: JumpcloudSimulator; apiUrl: string }> {
@@ -25,6 +29,7 @@ export async function startSimulatedTenant(
     ],
     keys: [{ key: SIMULATED_KEY, orgs: [SIMULATED_ORG] }],
     ingestionDelay: ingestionDelays.realistic(),
+    now: () => end,
   });
   return { simulator, apiUrl: await simulator.start() };
 }
