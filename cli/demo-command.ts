@@ -2,31 +2,39 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { Collector, type CollectSummary } from "../lib/collect/collector.ts";
-import { collectOptions, loadCollectorConfig } from "../lib/collect/config.ts";
-import { InProcessDelivery } from "../lib/collect/delivery.ts";
-import { FileCheckpointStore } from "../lib/collect/file-checkpoint-store.ts";
-import { loadMappingConfig } from "../lib/config.ts";
-import { createMapper, openGeoIp } from "../lib/ecs/from-config.ts";
-import { createElasticsearchClient } from "../lib/elasticsearch/client.ts";
-import { loadElasticsearchConfig } from "../lib/elasticsearch/config.ts";
-import { FileDeadLetterSink } from "../lib/elasticsearch/dead-letters.ts";
-import { ElasticsearchDocumentSink } from "../lib/elasticsearch/sink.ts";
+import type { CollectSummary } from "../lib/collect/collector.ts";
+import { awsClients } from "../lib/compose/aws.ts";
+import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
 import { setupIndexTemplate } from "../lib/elasticsearch/template.ts";
-import { ConfigurationError } from "../lib/errors.ts";
-import { loadJumpcloudConfig } from "../lib/jumpcloud/config.ts";
-import { createClient } from "../lib/jumpcloud/from-config.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { ElasticsearchEmulator } from "../simulators/elasticsearch/server.ts";
-import type { Output } from "./io.ts";
-import { SIMULATED_KEY, startSimulatedTenant } from "./simulated.ts";
+import { localCollection } from "./local-collection.ts";
+import { type CliSeams, commandSettings } from "./settings.ts";
+import { simulatedOverrides, startSimulatedTenant } from "./simulated.ts";
 
 const GEOIP = new URL("../test/fixtures/geoip/", import.meta.url).pathname;
 
 function line(name: string, s: CollectSummary): string {
+  const { indexed, duplicates, deadLettered } = s.counts;
   return (
-    `${name}: ${s.status}, ${s.windows} window(s), ${s.pages} page(s), ${s.fetched} fetched, ${s.indexed} indexed, ` +
-    `${s.duplicates} duplicates, ${s.deadLettered} dead-lettered; cursor ${s.cursorBefore ?? "(none)"} -> ${s.cursorAfter}`
+    `${name}: ${s.status}, ${s.windows} window(s), ${s.pages} page(s), ${s.fetched} fetched, ${indexed} indexed, ` +
+    `${duplicates} duplicates, ${deadLettered} dead-lettered; cursor ${s.cursorBefore ?? "(none)"} -> ${s.cursorAfter}`
+  );
+}
+
+/** The demo's settings: none from the environment, so it can never touch a real checkpoint or cluster. */
+function demoSettings(seams: CliSeams, apiUrl: string, esUrl: string, scratch: string) {
+  return commandSettings(
+    { ...seams, env: {} },
+    {
+      ...simulatedOverrides(apiUrl),
+      elasticsearchUrl: { value: esUrl, source: "demo" },
+      geoIpCityDb: { value: `${GEOIP}GeoLite2-City-Test.mmdb`, source: "demo" },
+      geoIpAsnDb: { value: `${GEOIP}GeoLite2-ASN-Test.mmdb`, source: "demo" },
+      checkpointFile: { value: join(scratch, "checkpoints.json"), source: "demo" },
+      deadLetterDir: { value: join(scratch, "dead-letters"), source: "demo" },
+      pageLimit: { value: 500, source: "demo" },
+    },
   );
 }
 
@@ -35,7 +43,7 @@ function line(name: string, s: CollectSummary): string {
  * reads a simulated JumpCloud tenant with the real API client and stores it with the real mapping
  * and Elasticsearch code into an in-process emulation; then runs again, and replays a window.
  */
-export function demoCommand(out: Output): Command {
+export function demoCommand(seams: CliSeams): Command {
   return new Command("demo")
     .description("collect a simulated JumpCloud tenant into an emulated Elasticsearch, no account needed")
     .action(async () => {
@@ -43,55 +51,32 @@ export function demoCommand(out: Output): Command {
       const es = new ElasticsearchEmulator();
       try {
         const scratch = mkdtempSync(join(tmpdir(), "jumpcloud-elastic-demo-"));
-        const mapping = loadMappingConfig({
-          GEOIP_CITY_DB: `${GEOIP}GeoLite2-City-Test.mmdb`,
-          GEOIP_ASN_DB: `${GEOIP}GeoLite2-ASN-Test.mmdb`,
-        });
-        const problems: string[] = [];
-        const mapper = createMapper(mapping, await openGeoIp(mapping, problems));
-        if (problems.length > 0) throw new ConfigurationError(problems);
-        const esClient = await createElasticsearchClient(
-          loadElasticsearchConfig({ ELASTICSEARCH_URL: await es.start() }),
-          undefined,
+        const loaded = demoSettings(seams, apiUrl, await es.start(), scratch);
+        const setup = await setupIndexTemplate(
+          await createElasticsearchClient(loaded.settings, awsClients()),
         );
-        const setup = await setupIndexTemplate(esClient);
-        const settings = loadCollectorConfig({});
-        const collector = (replay?: { start: number; end: number }) =>
-          new Collector(
-            {
-              source: createClient(
-                loadJumpcloudConfig({ JUMPCLOUD_API_URL: apiUrl, JUMPCLOUD_API_KEY: SIMULATED_KEY }),
-              ),
-              store: new FileCheckpointStore(join(scratch, "checkpoints.json")),
-              delivery: new InProcessDelivery({
-                mapper,
-                sink: new ElasticsearchDocumentSink(esClient, { dataStream: mapper.dataStream }),
-                deadLetters: new FileDeadLetterSink(join(scratch, "dead-letters")),
-              }),
-              logger: silentLogger,
-              owner: "demo",
-              now: Date.now,
-              remainingMs: () => Number.POSITIVE_INFINITY,
-            },
-            { ...collectOptions(settings, { services: ["all"], replay }), pageLimit: 500 },
-          ).run();
-
-        const first = await collector();
-        const second = await collector();
+        const collection = await localCollection(loaded, seams, {
+          outDir: scratch,
+          logger: silentLogger,
+          owner: "demo",
+        });
+        const first = await collection.run({});
+        const second = await collection.run({});
         const now = Date.now();
-        const replayed = await collector({ start: now - 3 * 3_600_000, end: now - 3_600_000 });
-        const stored = es.documents(mapper.dataStream);
+        const replayed = await collection.run({
+          replay: { start: now - 3 * 3_600_000, end: now - 3_600_000 },
+        });
+        const stored = es.documents(collection.dataStream);
         const sample = stored.find(
           (d) => (d._source.event as { action?: string }).action === "sso_auth" && d._source.client,
         );
-
-        await out.write(
+        await seams.io.write(
           [
             `JumpCloud (simulated): ${apiUrl}; Elasticsearch (emulated): ${es.url}, template ${setup.action}`,
             line("first run ", first),
             line("second run", second),
             line("replay 3h-1h ago", replayed),
-            `${stored.length} documents in ${mapper.dataStream}: every event once, whatever ran again.`,
+            `${stored.length} documents in ${collection.dataStream}: every event once, whatever ran again.`,
             "One stored document:",
             JSON.stringify(sample?._source, null, 2),
             "",

@@ -1,11 +1,12 @@
-/** Where the CLI writes: data to stdout (with backpressure), messages to stderr. */
-export interface Output {
+/** Where the CLI reads and writes: data on stdout (with backpressure), messages on stderr, input on stdin. */
+export interface CliIo {
   write(chunk: string): Promise<void>;
   log(message: string): void;
+  readStdin(): Promise<string>;
 }
 
-/** Output on the process's own streams. */
-export const processOutput: Output = {
+/** The process's own streams. */
+export const processIo: CliIo = {
   write(chunk) {
     return new Promise((resolve, reject) => {
       process.stdout.write(chunk, (error) => (error ? reject(error) : resolve()));
@@ -14,11 +15,9 @@ export const processOutput: Output = {
   log(message) {
     process.stderr.write(`${message}\n`);
   },
+  async readStdin() {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  },
 };
-
-/** Reads all of stdin as UTF-8. */
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
-}

@@ -1,12 +1,8 @@
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Command } from "commander";
-import { readSecretString } from "../lib/aws/secrets.ts";
-import type { Environment } from "../lib/config.ts";
-import { createElasticsearchClient, resolveCredentials } from "../lib/elasticsearch/client.ts";
-import { hasCluster, loadElasticsearchConfig } from "../lib/elasticsearch/config.ts";
+import { awsClients } from "../lib/compose/aws.ts";
+import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
 import { setupIndexTemplate } from "../lib/elasticsearch/template.ts";
-import { ConfigurationError } from "../lib/errors.ts";
-import type { Output } from "./io.ts";
+import { type CliSeams, commandSettings } from "./settings.ts";
 
 const OUTCOMES = {
   installed: "installed the index template",
@@ -17,19 +13,14 @@ const OUTCOMES = {
 } as const;
 
 /** `setup`: installs the index template for logs-jumpcloud.events-* (idempotent). */
-export function setupCommand(env: Environment, out: Output): Command {
+export function setupCommand(seams: CliSeams): Command {
   return new Command("setup")
     .description("install the index template for logs-jumpcloud.events-* (safe to run again)")
     .action(async () => {
-      const config = loadElasticsearchConfig(env);
-      if (!hasCluster(config))
-        throw new ConfigurationError(["set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID"]);
-      const credentials = await resolveCredentials(config.auth, (arn) =>
-        readSecretString(new SecretsManagerClient({}), arn),
-      );
-      const client = await createElasticsearchClient(config, credentials);
+      const { settings } = commandSettings(seams, {}, ["cluster"]);
+      const client = await createElasticsearchClient(settings, seams.aws ?? awsClients());
       const result = await setupIndexTemplate(client);
-      await out.write(
+      await seams.io.write(
         `${OUTCOMES[result.action]}: ${result.template}${result.withEcsMappings ? " (composed with ecs@mappings)" : ""}\n`,
       );
     });

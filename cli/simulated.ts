@@ -1,3 +1,4 @@
+import type { Overrides } from "../lib/settings/load.ts";
 import { ingestionDelays, JumpcloudSimulator } from "../simulators/jumpcloud/server.ts";
 import { generateTenantEvents } from "../simulators/jumpcloud/tenant.ts";
 
@@ -32,4 +33,18 @@ export async function startSimulatedTenant(
     now: () => end,
   });
   return { simulator, apiUrl: await simulator.start() };
+}
+
+/** Overrides that point a command at the simulated tenant, whatever credentials the environment holds. */
+export function simulatedOverrides(apiUrl: string): Overrides {
+  const source = "--simulate";
+  return {
+    jumpcloudApiUrl: { value: apiUrl, source },
+    jumpcloudApiKey: { value: SIMULATED_KEY, source },
+    jumpcloudClientId: { value: undefined, source },
+    jumpcloudClientSecret: { value: undefined, source },
+    jumpcloudSecretArn: { value: undefined, source },
+    jumpcloudTokenUrl: { value: undefined, source },
+    jumpcloudOrgIds: { value: [], source },
+  };
 }

@@ -32,20 +32,3 @@ export function formatDuration(ms: number): string {
   }
   return out;
 }
-
-/** Reads a duration variable, recording a problem when it is unreadable. */
-export function readDuration(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-  fallbackMs: number,
-  problems: string[],
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return fallbackMs;
-  const ms = parseDuration(raw);
-  if (ms === undefined) {
-    problems.push(`${name} must be a duration such as 30s, 5m, 2h or 15d, not "${raw}"`);
-    return fallbackMs;
-  }
-  return ms;
-}

@@ -16,6 +16,9 @@ export class ConfigurationError extends JumpcloudElasticError {
   }
 }
 
+/** A command used wrongly (a missing or contradictory flag): the CLI exits 2, as for configuration. */
+export class UsageError extends JumpcloudElasticError {}
+
 /** Input that holds no usable event at all (as opposed to one bad event, which is mapped as an error document). */
 export class InputError extends JumpcloudElasticError {}
 

@@ -1,3 +1,5 @@
+import type { Logger } from "./logger.ts";
+
 /** How hard to try a transient failure again: bounded in attempts and in total time. */
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -53,4 +55,83 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** The seams of a retry loop: real timers in production, controllable ones in tests. */
+export interface RetrySeams {
+  retry: RetryPolicy;
+  logger: Logger;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random: () => number;
+  now: () => number;
+}
+
+/** What one attempt came to: done, or a transient failure worth another attempt. */
+export type Attempt<T> =
+  | { done: true; value: T }
+  | {
+      done: false;
+      /** Names the failure in logs and in the error given up with. */
+      failure: string;
+      /** How long the server asked to wait (`Retry-After`); backoff when absent. */
+      retryAfterMs?: number | undefined;
+      /** More fields for the retry's log line. */
+      fields?: Record<string, unknown>;
+    };
+
+/** Where a retry loop stopped, for the caller's own "gave up" error. */
+export interface GaveUp {
+  attempts: number;
+  elapsedMs: number;
+  failure: string;
+}
+
+/** One retry loop: its seams, its log line and how it gives up. */
+export interface RetryLoop extends RetrySeams {
+  /** Message of the warning logged before each retry. */
+  message: string;
+  /** Fields of every such warning. */
+  fields?: Record<string, unknown>;
+  signal?: AbortSignal | undefined;
+  /** Epoch ms: no attempt is started, and no wait begun, that would end after it. */
+  deadline?: number | undefined;
+  /** The longest one attempt can take, for the deadline (0 when unknown). */
+  attemptMs?: number;
+  /** The typed error to throw when the loop gives up. */
+  giveUp: (state: GaveUp) => Error;
+}
+
+/**
+ * Runs `attempt` until it is done, within the policy's attempts and elapsed time: between attempts
+ * it waits the server's `Retry-After` or a full-jitter backoff, and a wait past the budget ends now.
+ */
+// Written here rather than taken from p-retry: that cannot honour Retry-After per attempt, nor
+// retry only the items of a batch that failed.
+export async function withRetries<T>(
+  attempt: (n: number) => Promise<Attempt<T>>,
+  loop: RetryLoop,
+): Promise<T> {
+  const started = loop.now();
+  const past = (ms: number) => loop.deadline !== undefined && loop.now() + ms > loop.deadline;
+  let failure = "no time left before the deadline";
+  for (let n = 1; ; n++) {
+    loop.signal?.throwIfAborted();
+    if (past(loop.attemptMs ?? 0))
+      throw loop.giveUp({ attempts: n - 1, elapsedMs: loop.now() - started, failure });
+    const result = await attempt(n);
+    if (result.done) return result.value;
+    failure = result.failure;
+    const elapsedMs = loop.now() - started;
+    const delay = result.retryAfterMs ?? backoffDelay(n - 1, loop.retry, loop.random);
+    // A wait longer than the remaining budget ends the call now rather than retrying early.
+    if (
+      n >= loop.retry.maxAttempts ||
+      elapsedMs + delay > loop.retry.maxElapsedMs ||
+      past(delay + (loop.attemptMs ?? 0))
+    ) {
+      throw loop.giveUp({ attempts: n, elapsedMs, failure });
+    }
+    loop.logger.warn(loop.message, { ...loop.fields, attempt: n, failure, ...result.fields, delayMs: delay });
+    await loop.sleep(delay, loop.signal);
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, parseDuration, readDuration } from "../lib/duration.ts";
+import { formatDuration, parseDuration } from "../lib/duration.ts";
 
 describe("durations", () => {
   it.each([
@@ -17,13 +17,5 @@ describe("durations", () => {
 
   it.each(["", "10", "ten s", "5 m", "-5m", "1w", "1.5h"])("refuses %j", (text) => {
     expect(parseDuration(text)).toBeUndefined();
-  });
-
-  it("reads a variable with a fallback and names a bad one", () => {
-    const problems: string[] = [];
-    expect(readDuration({}, "OVERLAP", 60_000, problems)).toBe(60_000);
-    expect(readDuration({ OVERLAP: "2m" }, "OVERLAP", 60_000, problems)).toBe(120_000);
-    expect(readDuration({ OVERLAP: "soon" }, "OVERLAP", 60_000, problems)).toBe(60_000);
-    expect(problems).toStrictEqual(['OVERLAP must be a duration such as 30s, 5m, 2h or 15d, not "soon"']);
   });
 });

@@ -1,18 +1,13 @@
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
-import { S3Client } from "@aws-sdk/client-s3";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { fromPowertools } from "../../lib/aws/powertools-logger.ts";
-import { localCopy } from "../../lib/aws/s3-files.ts";
-import { readSecretString } from "../../lib/aws/secrets.ts";
-import { type Environment, readMappingConfig } from "../../lib/config.ts";
-import { createMapper, openGeoIp } from "../../lib/ecs/from-config.ts";
-import { createElasticsearchClient, resolveCredentials } from "../../lib/elasticsearch/client.ts";
-import { hasCluster, readElasticsearchConfig } from "../../lib/elasticsearch/config.ts";
-import { S3DeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
-import { ElasticsearchDocumentSink } from "../../lib/elasticsearch/sink.ts";
-import { ConfigurationError, ElasticsearchRequestError, InputError } from "../../lib/errors.ts";
+import { type AwsClients, awsClients } from "../../lib/compose/aws.ts";
+import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
+import { createPipeline } from "../../lib/compose/pipeline.ts";
+import type { Counts } from "../../lib/counts.ts";
+import { ElasticsearchRequestError, InputError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { type BatchContext, type IndexEventsDeps, indexEvents } from "../../lib/pipeline/index-events.ts";
+import { type Environment, loadSettings } from "../../lib/settings/load.ts";
 
 /** What the collector sends: a page (or part of one) of raw events. */
 export interface MapperRequest {
@@ -20,13 +15,8 @@ export interface MapperRequest {
   context?: BatchContext;
 }
 
-/** The mapper's answer; the counts add up to `received`. */
-export interface MapperResponse {
-  received: number;
-  indexed: number;
-  duplicates: number;
-  deadLettered: number;
-}
+/** The mapper's answer: the counts of the batch, which add up to `received`. */
+export type MapperResponse = Counts;
 
 /** What the handler needs. */
 export interface MapperDependencies extends IndexEventsDeps {
@@ -48,83 +38,81 @@ export function makeMapperHandler(
     }
     const deps = await dependencies();
     try {
-      const result = await indexEvents(request.events, deps, request.context ?? {});
+      const counts = await indexEvents(request.events, deps, request.context ?? {});
       deps.logger.info("batch stored", {
-        ...result,
+        ...counts,
         orgId: request.context?.orgId,
         window: request.context?.window,
       });
-      const { received, indexed, duplicates, deadLettered } = result;
-      return { received, indexed, duplicates, deadLettered };
+      return counts;
     } catch (error) {
       if (error instanceof ElasticsearchRequestError && (error.status === 401 || error.status === 403))
         onAuthFailure();
-      deps.logger.error("batch not stored", { error: String(error), received: request.events.length });
+      deps.logger.error("batch not stored", { error, received: request.events.length });
       throw error;
     }
   };
 }
 
-/** AWS clients the mapper uses (real ones in Lambda, doubles in tests). */
-export interface MapperAwsClients {
-  s3: S3Client;
-  secrets: SecretsManagerClient;
-}
-
 /**
- * Real dependencies from the environment: Elasticsearch credentials from Secrets Manager, GeoIP
- * databases from a path (a Lambda layer) or `s3://` (copied to /tmp once), dead letters in S3.
+ * Real dependencies from the environment, through the factories: Elasticsearch credentials from
+ * Secrets Manager (read afresh with `fresh`, after a refusal), GeoIP databases from a path or
+ * `s3://` (copied to `tmpDir` once), dead letters in S3.
  */
 export async function buildMapperDependencies(
   env: Environment,
   logger: Logger,
-  aws: MapperAwsClients = { s3: new S3Client({}), secrets: new SecretsManagerClient({}) },
-  tmpDir = "/tmp/geoip",
+  aws: AwsClients = awsClients(),
+  options: { tmpDir?: string; fresh?: boolean } = {},
 ): Promise<MapperDependencies> {
-  const problems: string[] = [];
-  const mapping = readMappingConfig(env, problems);
-  const es = readElasticsearchConfig(env, problems);
-  if (!hasCluster(es)) problems.push("ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID is required");
-  if (!es.deadLetterBucket)
-    problems.push("DEAD_LETTER_BUCKET is required (refused documents must outlive /tmp)");
-  if (problems.length > 0) throw new ConfigurationError(problems);
+  const { settings, warnings, sourceOf } = loadSettings(env, { require: ["cluster", "deadLetterBucket"] });
+  for (const warning of warnings) logger.warn(warning);
+  const client = await createElasticsearchClient(settings, aws, { fresh: options.fresh === true });
+  const pipeline = await createPipeline(settings, {
+    aws,
+    sourceOf,
+    target: { client, logger },
+    ...(options.tmpDir !== undefined && { tmpDir: options.tmpDir }),
+  });
+  return { ...pipeline, logger };
+}
 
-  const local = {
-    ...mapping,
-    geoIpCityDb: mapping.geoIpCityDb && (await localCopy(aws.s3, mapping.geoIpCityDb, tmpDir)),
-    geoIpAsnDb: mapping.geoIpAsnDb && (await localCopy(aws.s3, mapping.geoIpAsnDb, tmpDir)),
-  };
-  const geoIp = await openGeoIp(local, problems);
-  if (problems.length > 0) throw new ConfigurationError(problems);
-  const mapper = createMapper(mapping, geoIp);
-
-  const credentials = await resolveCredentials(es.auth, (arn) => readSecretString(aws.secrets, arn));
-  const client = await createElasticsearchClient(es, credentials);
+/**
+ * Dependencies built once per cold start, again after a failed build, and again with fresh
+ * secrets after Elasticsearch refused the credentials (rotation).
+ */
+export function cachedDependencies(build: (fresh: boolean) => Promise<MapperDependencies>) {
+  let cached: Promise<MapperDependencies> | undefined;
+  let fresh = false;
   return {
-    mapper,
-    sink: new ElasticsearchDocumentSink(client, {
-      dataStream: mapper.dataStream,
-      maxBatchBytes: es.maxBatchBytes,
-      logger,
-    }),
-    deadLetters: new S3DeadLetterSink(aws.s3, es.deadLetterBucket as string, es.deadLetterPrefix),
-    logger,
+    get(): Promise<MapperDependencies> {
+      cached ??= build(fresh).catch((error: unknown) => {
+        cached = undefined;
+        throw error;
+      });
+      fresh = false;
+      return cached;
+    },
+    invalidate(): void {
+      cached = undefined;
+      fresh = true;
+    },
   };
 }
 
-const logger = fromPowertools(new PowertoolsLogger({ serviceName: "jumpcloud-elastic-mapper" }));
-let cached: Promise<MapperDependencies> | undefined;
-
-/** Lambda entry: dependencies are built once per cold start (and again after refused credentials). */
-export const handler = makeMapperHandler(
-  () => {
-    cached ??= buildMapperDependencies(process.env, logger).catch((error: unknown) => {
-      cached = undefined;
-      throw error;
-    });
-    return cached;
-  },
-  () => {
-    cached = undefined;
-  },
+const powertools = new PowertoolsLogger({ serviceName: "jumpcloud-elastic-mapper" });
+const logger = fromPowertools(powertools);
+const aws = awsClients();
+const dependencies = cachedDependencies((fresh) =>
+  buildMapperDependencies(process.env, logger, aws, { fresh }).catch((error: unknown) => {
+    logger.error("cannot start the mapper", { error });
+    throw error;
+  }),
 );
+const inner = makeMapperHandler(dependencies.get, dependencies.invalidate);
+
+/** Lambda entry: every log line carries the request id, function name and cold start. */
+export const handler = (request: MapperRequest, context: Parameters<PowertoolsLogger["addContext"]>[0]) => {
+  powertools.addContext(context);
+  return inner(request);
+};

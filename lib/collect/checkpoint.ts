@@ -1,3 +1,5 @@
+import type { Counts } from "../counts.ts";
+
 /** Progress inside a window: where to resume after the last acknowledged page. */
 export interface WindowProgress {
   start: number;
@@ -13,9 +15,7 @@ export interface RunStats {
   windows: number;
   pages: number;
   fetched: number;
-  indexed: number;
-  duplicates: number;
-  deadLettered: number;
+  counts: Counts;
 }
 
 /** One checkpoint: per (org, services) for the schedule, or per replay window. */

@@ -1,9 +1,13 @@
+import pLimit from "p-limit";
+import { addCounts, type Counts, NO_COUNTS } from "../counts.ts";
 import { JumpcloudBadRequestError } from "../errors.ts";
 import type { EventSource } from "../jumpcloud/client.ts";
 import type { Logger } from "../logger.ts";
-import type { Checkpoint, CheckpointStore, CheckpointUpdate } from "./checkpoint.ts";
-import { addResults, type BatchDelivery, type DeliveryResult, NOTHING } from "./delivery.ts";
-import { advance, backlogWindows, type TimeWindow, type WindowSettings } from "./windows.ts";
+import type { CheckpointStore, RunStats } from "./checkpoint.ts";
+import { Deadline } from "./deadline.ts";
+import type { BatchDelivery } from "./delivery.ts";
+import { Lease } from "./lease.ts";
+import { advance, backlogWindows, slice, type TimeWindow, type WindowSettings } from "./windows.ts";
 
 /** What a collection run needs. */
 export interface CollectorDeps {
@@ -45,9 +49,8 @@ export interface CollectSummary {
   windows: number;
   pages: number;
   fetched: number;
-  indexed: number;
-  duplicates: number;
-  deadLettered: number;
+  /** What the mapper acknowledged. */
+  counts: Counts;
   cursorBefore: string | undefined;
   cursorAfter: string | undefined;
   /** How far the cursor is behind now, in ms. */
@@ -69,22 +72,18 @@ export function checkpointKey(
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-/** Out of time: progress is saved, the next run goes on. */
-class OutOfTime extends Error {}
-
 /**
  * One collection run: takes the checkpoint's lease, reads windows page by page, hands each page
  * to the mapper and records progress only after the mapper acknowledged it, moves the cursor only
  * when a whole window is acknowledged, and stops starting work when time runs short.
  */
 export class Collector {
-  private checkpoint!: Checkpoint;
-  private totals: DeliveryResult = NOTHING;
-  private counts = { windows: 0, pages: 0, fetched: 0 };
+  private lease!: Lease;
+  private deadline!: Deadline;
+  private counts: Counts = NO_COUNTS;
+  private tally = { windows: 0, pages: 0, fetched: 0 };
   private readOverlap = false;
   private startedAt = 0;
-  // Checkpoint writes are conditional on the version: one at a time.
-  private writes: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly deps: CollectorDeps,
@@ -94,96 +93,58 @@ export class Collector {
   async run(): Promise<CollectSummary> {
     const { deps, options } = this;
     this.startedAt = deps.now();
-    const taken = await deps.store.acquire(options.key, deps.owner, options.leaseMs, this.startedAt);
-    if (!taken) {
+    const { store, owner, now } = deps;
+    const { key, leaseMs } = options;
+    const lease = await Lease.acquire({ store, owner, now, key, leaseMs }, this.startedAt);
+    if (!lease) {
       deps.logger.info("another run holds the lease", { key: options.key });
       return this.summary("locked", undefined, undefined);
     }
-    this.checkpoint = taken;
-    const before = taken.cursor;
-    const controller = new AbortController();
-    // Hard stop for requests in flight, half the margin before the end.
-    const timer = setTimeout(
-      () => controller.abort(new OutOfTime("deadline")),
-      Math.max(0, Math.min(deps.remainingMs() - options.safetyMarginMs / 2, 2 ** 31 - 1)),
-    );
-    // The lease is kept alive on a timer too: catching up can go a while between saves.
-    const renewer = setInterval(
-      () => {
-        this.save({}).catch(() => undefined);
-      },
-      Math.max(1_000, options.leaseMs / 3),
-    );
-    let status: CollectSummary["status"] = "caught-up";
+    this.lease = lease;
+    const before = lease.checkpoint.cursor;
+    const deadline = new Deadline(deps.remainingMs, options.safetyMarginMs);
+    this.deadline = deadline;
+    let status: CollectSummary["status"];
     try {
-      status = await this.loop(controller.signal);
+      status = await this.loop(deadline.signal);
     } catch (error) {
-      if (
-        !(error instanceof OutOfTime) &&
-        !(controller.signal.reason instanceof OutOfTime && controller.signal.aborted)
-      ) {
-        throw error;
-      }
+      if (!deadline.isOutOfTime(error)) throw error;
       status = "work-remaining";
     } finally {
-      clearTimeout(timer);
-      clearInterval(renewer);
-      await this.writes.catch(() => undefined);
-      await this.save({
-        stats: {
-          at: new Date(deps.now()).toISOString(),
-          ...this.counts,
-          indexed: this.totals.indexed,
-          duplicates: this.totals.duplicates,
-          deadLettered: this.totals.deadLettered,
-        },
-      }).catch(() => undefined);
-      await deps.store.release(this.checkpoint).catch(() => undefined);
+      deadline.stop();
+      await lease.release(() => ({ stats: this.stats() }));
     }
-    return this.summary(status, before, this.checkpoint.cursor);
-  }
-
-  private timeLeft(): boolean {
-    return this.deps.remainingMs() > this.options.safetyMarginMs;
+    return this.summary(status, before, lease.checkpoint.cursor);
   }
 
   private async loop(signal: AbortSignal): Promise<CollectSummary["status"]> {
     for (;;) {
-      if (!this.timeLeft()) return "work-remaining";
-      const cp = this.checkpoint;
-      if (cp.progress) {
-        const { start, end, searchAfter } = cp.progress;
-        await this.readWindow({ start, end }, searchAfter, signal);
+      if (!this.deadline.timeLeft()) return "work-remaining";
+      const { progress } = this.lease.checkpoint;
+      if (progress) {
+        await this.readWindow({ start: progress.start, end: progress.end }, progress.searchAfter, signal);
         continue;
       }
       const plan = this.plan();
       if (plan.length === 0) return "caught-up";
       // The overlap is read once per run; later windows start at the cursor.
       this.readOverlap = true;
-      if (plan.length > 1 && this.options.backfillConcurrency > 1) {
-        await this.backfill(plan, signal);
-        continue;
-      }
-      await this.readWindow(plan[0] as TimeWindow, undefined, signal);
+      if (plan.length > 1 && this.options.backfillConcurrency > 1) await this.backfill(plan, signal);
+      else await this.readWindow(plan[0] as TimeWindow, undefined, signal);
     }
   }
 
   private plan(): TimeWindow[] {
     const { replay, windows } = this.options;
-    const cursor = this.checkpoint.cursor;
+    const { cursor, done } = this.lease.checkpoint;
     if (!replay) {
       // The overlap is for events that arrived late since the last run: read once, at the start.
       const settings = this.readOverlap ? { ...windows, overlap: 0 } : windows;
       // Planned against the time the run started: a run catches up to then, never chases the clock.
       return backlogWindows(cursor, this.startedAt, settings);
     }
-    if (this.checkpoint.done) return [];
     // A replay reads its own window in maxWindow steps, without overlap.
-    const out: TimeWindow[] = [];
-    for (let start = cursor ?? replay.start; start < replay.end; start += windows.maxWindow) {
-      out.push({ start, end: Math.min(replay.end, start + windows.maxWindow) });
-    }
-    return out;
+    return done ? [] : slice({ start: cursor ?? replay.start, end: replay.end }, windows.maxWindow);
   }
 
   /** Reads one window page by page, saving progress after each acknowledged page. */
@@ -192,14 +153,14 @@ export class Collector {
     resumeAfter: string | undefined,
     signal: AbortSignal,
   ): Promise<void> {
-    let pages = this.checkpoint.progress?.pages ?? 0;
+    let pages = this.lease.checkpoint.progress?.pages ?? 0;
     try {
       for await (const page of this.deps.source.pages(this.query(window, resumeAfter), signal)) {
         await this.deliver(page.events, window, signal);
         pages++;
         if (!page.hasMore) break;
-        await this.save({ progress: { ...window, searchAfter: page.searchAfter, pages } });
-        if (!this.timeLeft()) throw new OutOfTime("safety margin reached mid-window");
+        await this.lease.save({ progress: { ...window, searchAfter: page.searchAfter, pages } });
+        this.deadline.ensureTimeLeft("mid-window");
       }
     } catch (error) {
       // JumpCloud tokens are short-lived: a refused saved position restarts the window (duplicates only).
@@ -208,7 +169,7 @@ export class Collector {
           key: this.options.key,
           requestId: error.requestId,
         });
-        await this.save({ progress: { ...window, searchAfter: undefined, pages: 0 } });
+        await this.lease.save({ progress: { ...window, searchAfter: undefined, pages: 0 } });
         return;
       }
       throw error;
@@ -217,10 +178,10 @@ export class Collector {
   }
 
   private async finishWindow(window: TimeWindow): Promise<void> {
-    this.counts.windows++;
+    this.tally.windows++;
     const replayDone = this.options.replay !== undefined && window.end >= this.options.replay.end;
-    await this.save({
-      cursor: advance(this.checkpoint.cursor, window),
+    await this.lease.save({
+      cursor: advance(this.lease.checkpoint.cursor, window),
       progress: null,
       ...(replayDone && { done: true }),
     });
@@ -231,60 +192,42 @@ export class Collector {
    * cursor order (a window's end becomes the cursor only when every earlier window is done).
    */
   private async backfill(windows: TimeWindow[], signal: AbortSignal): Promise<void> {
-    const done = new Array<boolean>(windows.length).fill(false);
-    let acknowledged = 0;
-    let next = 0;
-    // Acknowledgements run one at a time, in window order, whichever worker finished.
-    let acknowledging: Promise<void> = Promise.resolve();
-    const acknowledge = () => {
-      acknowledging = acknowledging.then(async () => {
-        while (acknowledged < windows.length && done[acknowledged]) {
-          await this.finishWindow(windows[acknowledged] as TimeWindow);
-          acknowledged++;
-        }
-      });
-      return acknowledging;
-    };
+    const acknowledge = inOrder(windows.length, (i) => this.finishWindow(windows[i] as TimeWindow));
     // One failing window stops the others, and nothing runs on after this method returns.
     const stop = new AbortController();
     const both = AbortSignal.any([signal, stop.signal]);
-    const worker = async () => {
-      while (next < windows.length && this.timeLeft() && !both.aborted) {
-        const index = next++;
-        const window = windows[index] as TimeWindow;
-        // Sized just before it is read: no counting of windows a run will never reach.
-        for (const part of await this.split(window, both)) {
-          for await (const page of this.deps.source.pages(this.query(part, undefined), both)) {
-            await this.deliver(page.events, part, both);
-          }
-        }
-        done[index] = true;
-        await acknowledge();
-      }
-    };
-    const results = await Promise.allSettled(
-      Array.from({ length: Math.min(this.options.backfillConcurrency, windows.length) }, () =>
-        worker().catch((error: unknown) => {
-          stop.abort(error);
-          throw error;
-        }),
-      ),
+    const limit = pLimit(this.options.backfillConcurrency);
+    const tasks = windows.map((window, index) =>
+      limit(async () => {
+        // Tasks start in window order; none starts once time is short or after a failure.
+        if (!this.deadline.timeLeft() || both.aborted) return;
+        await this.readInParts(window, both);
+        await acknowledge(index);
+      }).catch((error: unknown) => {
+        stop.abort(error);
+        throw error;
+      }),
     );
+    const results = await Promise.allSettled(tasks);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw signal.aborted ? signal.reason : failed.reason;
+  }
+
+  /** Reads a window without saving positions, in parts when it holds many events. */
+  private async readInParts(window: TimeWindow, signal: AbortSignal): Promise<void> {
+    // Sized just before it is read: no counting of windows a run will never reach.
+    for (const part of await this.split(window, signal)) {
+      for await (const page of this.deps.source.pages(this.query(part, undefined), signal)) {
+        await this.deliver(page.events, part, signal);
+      }
+    }
   }
 
   // A window with more events than maxEventsPerWindow is read in parts (at most 64).
   private async split(window: TimeWindow, signal: AbortSignal): Promise<TimeWindow[]> {
     const count = await this.deps.source.count(this.query(window, undefined), signal);
     const parts = Math.min(64, Math.ceil(count / this.options.maxEventsPerWindow));
-    if (parts <= 1) return [window];
-    const out: TimeWindow[] = [];
-    const step = Math.ceil((window.end - window.start) / parts);
-    for (let start = window.start; start < window.end; start += step) {
-      out.push({ start, end: Math.min(window.end, start + step) });
-    }
-    return out;
+    return parts <= 1 ? [window] : slice(window, Math.ceil((window.end - window.start) / parts));
   }
 
   private query(window: TimeWindow, searchAfter: string | undefined) {
@@ -303,29 +246,20 @@ export class Collector {
     window: TimeWindow,
     signal: AbortSignal,
   ): Promise<void> {
-    this.counts.pages++;
-    this.counts.fetched += events.length;
+    this.tally.pages++;
+    this.tally.fetched += events.length;
     if (events.length === 0) return;
     const context = {
       orgId: this.options.orgId,
       window: { start: iso(window.start) as string, end: iso(window.end) as string },
     };
     const ack = await this.deps.delivery.deliver(events, context, signal);
-    this.totals = addResults(this.totals, ack);
+    // Added after the await: deliveries run concurrently while catching up.
+    this.counts = addCounts(this.counts, ack);
   }
 
-  // Saves (and renews the lease when half of it is used), one write at a time.
-  private save(update: CheckpointUpdate): Promise<Checkpoint> {
-    const write = this.writes.then(async () => {
-      const now = this.deps.now();
-      let cp = this.checkpoint;
-      if ((cp.leaseExpiresAt ?? 0) - now < this.options.leaseMs / 2)
-        cp = await this.deps.store.renew(cp, this.options.leaseMs, now);
-      this.checkpoint = await this.deps.store.save(cp, update);
-      return this.checkpoint;
-    });
-    this.writes = write.catch(() => undefined);
-    return write;
+  private stats(): RunStats {
+    return { at: new Date(this.deps.now()).toISOString(), ...this.tally, counts: this.counts };
   }
 
   private summary(
@@ -337,16 +271,29 @@ export class Collector {
       key: this.options.key,
       orgId: this.options.orgId,
       status,
-      windows: this.counts.windows,
-      pages: this.counts.pages,
-      fetched: this.counts.fetched,
-      indexed: this.totals.indexed,
-      duplicates: this.totals.duplicates,
-      deadLettered: this.totals.deadLettered,
+      ...this.tally,
+      counts: this.counts,
       cursorBefore: iso(before),
       cursorAfter: iso(after),
       lagMs: after === undefined ? undefined : this.deps.now() - after,
       workRemaining: status === "work-remaining",
     };
   }
+}
+
+/** Marks items done in any order; runs `finish` for them one at a time, in index order. */
+function inOrder(count: number, finish: (index: number) => Promise<void>): (index: number) => Promise<void> {
+  const done = new Array<boolean>(count).fill(false);
+  let next = 0;
+  let chain: Promise<void> = Promise.resolve();
+  return (index) => {
+    done[index] = true;
+    chain = chain.then(async () => {
+      while (next < count && done[next]) {
+        await finish(next);
+        next++;
+      }
+    });
+    return chain;
+  };
 }

@@ -1,64 +1,21 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
+import pLimit from "p-limit";
+import { addCounts, type Counts, checkCounts, NO_COUNTS } from "../counts.ts";
 import { MapperInvocationError } from "../errors.ts";
 import { type BatchContext, type IndexEventsDeps, indexEvents } from "../pipeline/index-events.ts";
 
-/** The mapper's acknowledgement of a batch; the counts add up to `received`. */
-export interface DeliveryResult {
-  received: number;
-  indexed: number;
-  duplicates: number;
-  deadLettered: number;
-}
-
 /** Port: hands a page of raw events to the mapper and waits for its acknowledgement. */
 export interface BatchDelivery {
-  deliver(events: readonly unknown[], context: BatchContext, signal?: AbortSignal): Promise<DeliveryResult>;
-}
-
-/** Adds acknowledgements up. */
-export function addResults(a: DeliveryResult, b: DeliveryResult): DeliveryResult {
-  return {
-    received: a.received + b.received,
-    indexed: a.indexed + b.indexed,
-    duplicates: a.duplicates + b.duplicates,
-    deadLettered: a.deadLettered + b.deadLettered,
-  };
-}
-
-export const NOTHING: DeliveryResult = { received: 0, indexed: 0, duplicates: 0, deadLettered: 0 };
-
-/** Checks an acknowledgement: every event of the batch accounted for, exactly. */
-export function checkAcknowledgement(result: unknown, sent: number): DeliveryResult {
-  const r = result as Partial<DeliveryResult> | null;
-  const fields = ["received", "indexed", "duplicates", "deadLettered"] as const;
-  if (!r || !fields.every((f) => Number.isInteger(r[f]) && (r[f] as number) >= 0)) {
-    throw new MapperInvocationError(
-      `the mapper answered without counts: ${JSON.stringify(result)?.slice(0, 200)}`,
-    );
-  }
-  const ack = r as DeliveryResult;
-  if (ack.received !== sent || ack.indexed + ack.duplicates + ack.deadLettered !== sent) {
-    throw new MapperInvocationError(`the mapper acknowledged ${JSON.stringify(ack)} for ${sent} events`);
-  }
-  return ack;
+  deliver(events: readonly unknown[], context: BatchContext, signal?: AbortSignal): Promise<Counts>;
 }
 
 /** The mapper in the same process (the CLI): the same code the mapper Lambda runs. */
 export class InProcessDelivery implements BatchDelivery {
   constructor(private readonly deps: IndexEventsDeps) {}
 
-  async deliver(
-    events: readonly unknown[],
-    context: BatchContext,
-    signal?: AbortSignal,
-  ): Promise<DeliveryResult> {
-    const { received, indexed, duplicates, deadLettered } = await indexEvents(
-      events,
-      this.deps,
-      context,
-      signal,
-    );
-    return checkAcknowledgement({ received, indexed, duplicates, deadLettered }, events.length);
+  deliver(events: readonly unknown[], context: BatchContext, signal?: AbortSignal): Promise<Counts> {
+    // indexEvents checks its own counts.
+    return indexEvents(events, this.deps, context, signal);
   }
 }
 
@@ -93,29 +50,14 @@ export class LambdaDelivery implements BatchDelivery {
     private readonly options: { maxPayloadBytes?: number; concurrency?: number } = {},
   ) {}
 
-  async deliver(
-    events: readonly unknown[],
-    context: BatchContext,
-    signal?: AbortSignal,
-  ): Promise<DeliveryResult> {
+  async deliver(events: readonly unknown[], context: BatchContext, signal?: AbortSignal): Promise<Counts> {
     const chunks = chunkBySize(events, this.options.maxPayloadBytes ?? 5_000_000);
-    const results: DeliveryResult[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++] as unknown[];
-        results.push(await this.invoke(chunk, context, signal));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency ?? 4, chunks.length) }, worker));
-    return results.reduce(addResults, NOTHING);
+    const limit = pLimit(this.options.concurrency ?? 4);
+    const results = await limit.map(chunks, (chunk) => this.invoke(chunk, context, signal));
+    return results.reduce(addCounts, NO_COUNTS);
   }
 
-  private async invoke(
-    events: unknown[],
-    context: BatchContext,
-    signal?: AbortSignal,
-  ): Promise<DeliveryResult> {
+  private async invoke(events: unknown[], context: BatchContext, signal?: AbortSignal): Promise<Counts> {
     let response: InvokeCommandOutput;
     try {
       response = await this.lambda.send(
@@ -148,6 +90,6 @@ export class LambdaDelivery implements BatchDelivery {
     } catch {
       throw new MapperInvocationError(`${this.functionName} answered something that is not JSON`);
     }
-    return checkAcknowledgement(parsed, events.length);
+    return checkCounts(parsed, events.length);
   }
 }

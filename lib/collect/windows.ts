@@ -50,12 +50,17 @@ export function backlogWindows(
 ): TimeWindow[] {
   const first = nextWindow(cursor, now, settings);
   if (!first) return [];
-  const limit = now - settings.sourceLag;
-  const windows = [first];
-  for (let start = first.end; start < limit; start += settings.maxWindow) {
-    windows.push({ start, end: Math.min(limit, start + settings.maxWindow) });
+  return [first, ...slice({ start: first.end, end: now - settings.sourceLag }, settings.maxWindow)];
+}
+
+/** `window` cut into consecutive windows `step` wide (the last one may be narrower); none if it is empty. */
+export function slice(window: TimeWindow, step: number): TimeWindow[] {
+  if (!(step > 0)) throw new RangeError(`a window cannot be cut in steps of ${step} ms`);
+  const out: TimeWindow[] = [];
+  for (let start = window.start; start < window.end; start += step) {
+    out.push({ start, end: Math.min(window.end, start + step) });
   }
-  return windows;
+  return out;
 }
 
 /** The cursor after acknowledging a window: never backwards. */

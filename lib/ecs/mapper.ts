@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { withoutEmpty } from "./clean.ts";
 import { FINGERPRINT_FIELDS, fingerprint } from "./fingerprint.ts";
@@ -43,12 +44,12 @@ export interface MapperOptions {
 }
 
 /**
- * One mapped event: the document, its `_id` (absent when the event has neither id nor timestamp),
- * and whether the pipeline failed. The document shares unchanged branches with the input event:
- * treat both as immutable.
+ * One mapped event: the document, its `_id` (the integration's fingerprint, or `raw-<hash>` for an
+ * event with neither id nor timestamp) and whether the pipeline failed. The document shares
+ * unchanged branches with the input event: treat both as immutable.
  */
 export interface MappedEvent {
-  id: string | undefined;
+  id: string;
   document: JsonObject;
   failed: boolean;
 }
@@ -356,8 +357,20 @@ export class EcsMapper {
       onFailure(run, error);
     }
     if (!run.timestampFromEvent) appendError(run.doc, COLLECTION_TIME_NOTE);
-    return { id: run.id, document: run.doc, failed };
+    return { id: run.id ?? rawId(run), document: run.doc, failed };
   }
+}
+
+/**
+ * The `_id` of an event with neither id nor timestamp (or no event at all): a hash of the raw
+ * input, so a re-send is a 409 and not a second copy. Exactly as earlier versions computed it,
+ * so ids already stored do not change: text hashes as given, a string value too, any other
+ * value as its JSON.
+ */
+function rawId(run: Run): string {
+  const text =
+    run.text ?? (typeof run.value === "string" ? run.value : (JSON.stringify(run.value) ?? "undefined"));
+  return `raw-${createHash("sha256").update(text).digest("base64url").slice(0, 32)}`;
 }
 
 /** The raw event text: as given, or the parsed event serialised. */

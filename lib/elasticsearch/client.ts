@@ -1,7 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { Client, type ClientOptions, errors } from "@elastic/elasticsearch";
+import { errors } from "@elastic/elasticsearch";
 import { ConfigurationError, ElasticsearchRequestError, ElasticsearchUnavailableError } from "../errors.ts";
-import type { ElasticsearchAuth, ElasticsearchConfig } from "./config.ts";
 
 /** Credentials as read from the environment or from a secret. */
 export type ElasticsearchCredentials =
@@ -33,56 +31,6 @@ export function parseElasticsearchSecret(text: string): NonNullable<Elasticsearc
   throw new ConfigurationError([
     'the Elasticsearch secret needs "api_key" (or "apiKey"/"encoded"), or "username" and "password"',
   ]);
-}
-
-/**
- * The official client (8.x: it sends `compatible-with=8`, which Elasticsearch 8 and 9 both
- * serve), with its own retries off: the sink retries with backoff, per item.
- */
-export async function createElasticsearchClient(
-  config: ElasticsearchConfig,
-  credentials: ElasticsearchCredentials,
-): Promise<Client> {
-  if (!config.node && !config.cloudId) {
-    throw new ConfigurationError([
-      "ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID is needed to reach a cluster",
-    ]);
-  }
-  let ca: string | undefined;
-  if (config.caCertPath) {
-    try {
-      ca = await readFile(config.caCertPath, "utf8");
-    } catch (cause) {
-      throw new ConfigurationError([`ELASTICSEARCH_CA_CERT: cannot read ${config.caCertPath}`], { cause });
-    }
-  }
-  const options: ClientOptions = {
-    ...(config.node ? { node: config.node } : { cloud: { id: config.cloudId as string } }),
-    ...(credentials && { auth: credentials }),
-    ...(ca && { tls: { ca } }),
-    requestTimeout: config.requestTimeoutMs,
-    compression: config.compression,
-    maxRetries: 0,
-    name: "jumpcloud-elastic",
-  };
-  return new Client(options);
-}
-
-/** Credentials for the configured auth; `readSecret` fetches a secret's text (Secrets Manager). */
-export async function resolveCredentials(
-  auth: ElasticsearchAuth,
-  readSecret: (arn: string) => Promise<string>,
-): Promise<ElasticsearchCredentials> {
-  switch (auth.kind) {
-    case "apiKey":
-      return { apiKey: auth.apiKey };
-    case "basic":
-      return { username: auth.username, password: auth.password };
-    case "secret":
-      return parseElasticsearchSecret(await readSecret(auth.secretArn));
-    default:
-      return undefined;
-  }
 }
 
 /** One line about an Elasticsearch client error: status, type and reason, never credentials. */

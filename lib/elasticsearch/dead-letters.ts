@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import pLimit from "p-limit";
 import type { JsonObject } from "../ecs/paths.ts";
 import { DeadLetterError } from "../errors.ts";
 
@@ -11,7 +11,8 @@ export interface DeadLetter {
   raw: unknown;
   /** The document that was refused. */
   document: JsonObject;
-  id: string | undefined;
+  /** Its `_id`, as the mapper decided it. */
+  id: string;
   dataStream: string;
   error: { status: number; type: string; reason: string };
   orgId: string | undefined;
@@ -24,13 +25,9 @@ export interface DeadLetterSink {
   write(letters: readonly DeadLetter[]): Promise<void>;
 }
 
-/** A name for a dead letter: its `_id` made safe for keys and file names, or a hash of the raw event. */
+/** A name for a dead letter: its `_id` made safe for keys and file names. */
 export function deadLetterName(letter: DeadLetter): string {
-  if (letter.id) return letter.id.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-  return `sha256-${createHash("sha256")
-    .update(JSON.stringify(letter.raw) ?? "")
-    .digest("hex")
-    .slice(0, 32)}`;
+  return letter.id.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 /** One S3 object per dead letter: `<prefix>dt=YYYY-MM-DD/org=<org>/<id>.json`. */
@@ -47,26 +44,25 @@ export class S3DeadLetterSink implements DeadLetterSink {
 
   async write(letters: readonly DeadLetter[]): Promise<void> {
     // Dead letters are rare; a few at a time keeps S3 calls bounded.
-    for (let i = 0; i < letters.length; i += 8) {
-      const results = await Promise.allSettled(
-        letters.slice(i, i + 8).map((letter) =>
-          this.s3.send(
-            new PutObjectCommand({
-              Bucket: this.bucket,
-              Key: S3DeadLetterSink.key(this.prefix, letter),
-              Body: JSON.stringify(letter),
-              ContentType: "application/json",
-            }),
-          ),
-        ),
-      );
-      const failed = results.find((r) => r.status === "rejected");
-      if (failed) {
-        throw new DeadLetterError(`cannot write dead letters to s3://${this.bucket}/${this.prefix}`, {
-          cause: (failed as PromiseRejectedResult).reason,
-        });
-      }
+    const limit = pLimit(8);
+    const results = await Promise.allSettled(letters.map((letter) => limit(() => this.put(letter))));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) {
+      throw new DeadLetterError(`cannot write dead letters to s3://${this.bucket}/${this.prefix}`, {
+        cause: failed.reason,
+      });
     }
+  }
+
+  private put(letter: DeadLetter): Promise<unknown> {
+    return this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: S3DeadLetterSink.key(this.prefix, letter),
+        Body: JSON.stringify(letter),
+        ContentType: "application/json",
+      }),
+    );
   }
 }
 

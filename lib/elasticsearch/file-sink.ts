@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { DocumentSink, IndexItem, IndexOutcome } from "./sink.ts";
+import { countIndexed, type DocumentSink, emptyOutcome, type IndexItem, type IndexOutcome } from "./sink.ts";
 
 /**
  * Local runs without a cluster: documents appended to `<dir>/<dataStream>.ndjson`, one per line,
@@ -30,17 +30,16 @@ export class FileDocumentSink implements DocumentSink {
     this.loading ??= this.load();
     const ids = await this.loading;
     const fresh = new Set<string>();
-    const outcome: IndexOutcome = { indexed: 0, duplicates: 0, rejected: [] };
+    const outcome = emptyOutcome();
     let lines = "";
     for (const item of items) {
-      const id = item.id as string;
-      if (ids.has(id) || fresh.has(id)) {
+      if (ids.has(item.id) || fresh.has(item.id)) {
         outcome.duplicates++;
         continue;
       }
-      fresh.add(id);
-      lines += `${JSON.stringify({ _id: id, _source: item.document })}\n`;
-      outcome.indexed++;
+      fresh.add(item.id);
+      lines += `${JSON.stringify({ _id: item.id, _source: item.document })}\n`;
+      countIndexed(outcome, item);
     }
     if (lines !== "") {
       await mkdir(this.dir, { recursive: true });

@@ -1,5 +1,4 @@
 import {
-  type ConfigurationError,
   InvalidQueryError,
   type JumpcloudApiError,
   JumpcloudAuthenticationError,
@@ -18,7 +17,7 @@ import {
   sendWithRetry,
   snippet,
 } from "./http.ts";
-import { checkServices } from "./regions.ts";
+import { serviceListProblem } from "./regions.ts";
 
 /** One Directory Insights query: a time window of some services, optionally for one org. */
 export interface EventQuery {
@@ -145,11 +144,8 @@ export class DirectoryInsightsClient implements EventSource {
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)) {
       throw new InvalidQueryError(`limit must be an integer from 1 to ${MAX_LIMIT}, not ${limit}`);
     }
-    try {
-      checkServices(query.services);
-    } catch (error) {
-      throw new InvalidQueryError((error as ConfigurationError).problems.join("; "));
-    }
+    const services = serviceListProblem(query.services);
+    if (services) throw new InvalidQueryError(`the service list ${services}`);
     return {
       service: [...query.services],
       start_time: formatQueryTime(start),

@@ -1,17 +1,19 @@
 import { JumpcloudClientError, JumpcloudUnavailableError } from "../errors.ts";
-import { type Logger, silentLogger } from "../logger.ts";
-import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, type RetryPolicy, sleep } from "../retry.ts";
+import { silentLogger } from "../logger.ts";
+import {
+  type Attempt,
+  DEFAULT_RETRY_POLICY,
+  parseRetryAfter,
+  type RetrySeams,
+  sleep,
+  withRetries,
+} from "../retry.ts";
 
 /** The seams of an HTTP call: real `fetch` and timers in production, controllable ones in tests. */
-export interface HttpSettings {
+export interface HttpSettings extends RetrySeams {
   fetch: typeof fetch;
   /** Per attempt, headers and body included. */
   timeoutMs: number;
-  retry: RetryPolicy;
-  logger: Logger;
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  random: () => number;
-  now: () => number;
 }
 
 /** Production defaults for everything but the logger. */
@@ -131,51 +133,47 @@ export async function sendWithRetry(
   signal?: AbortSignal,
   redact: (text: string) => string = (text) => text,
 ): Promise<HttpResult> {
-  const started = settings.now();
-  const { retry } = settings;
-  for (let n = 1; ; n++) {
-    signal?.throwIfAborted();
-    let wait: number | undefined;
-    let failure: string;
-    let last: HttpResult | undefined;
-    // Building the request (credentials) fails on its own terms: only the exchange is retried here.
-    const init = await raceAbort(Promise.resolve(buildInit()), signal);
-    try {
-      last = await attempt(url, init, settings, signal);
-      if (!isRetryableStatus(last.status)) return last;
-      failure = `status ${last.status}`;
-      wait = parseRetryAfter(last.headers.get("retry-after"), settings.now());
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      const network = networkFailure(error);
-      if (network === undefined) {
-        throw new JumpcloudClientError(`${what}: the request could not be sent (${(error as Error).name})`);
+  let last: HttpResult | undefined;
+  return withRetries(
+    async (): Promise<Attempt<HttpResult>> => {
+      // Building the request (credentials) fails on its own terms: only the exchange is retried here.
+      const init = await raceAbort(Promise.resolve(buildInit()), signal);
+      last = undefined;
+      try {
+        last = await attempt(url, init, settings, signal);
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        const network = networkFailure(error);
+        if (network === undefined) {
+          throw new JumpcloudClientError(`${what}: the request could not be sent (${(error as Error).name})`);
+        }
+        return { done: false, failure: network };
       }
-      failure = network;
-    }
-
-    const elapsed = settings.now() - started;
-    const delay = wait ?? backoffDelay(n - 1, retry, settings.random);
-    // A Retry-After longer than the remaining budget ends the call now rather than retrying early.
-    if (n >= retry.maxAttempts || elapsed + delay > retry.maxElapsedMs) {
-      throw new JumpcloudUnavailableError(
-        `${what} failed after ${n} attempt(s) in ${elapsed} ms: ${failure}`,
-        {
-          status: last?.status,
-          requestId: last?.requestId,
-          apiMessage: last ? redact(snippet(last.body)) : undefined,
-        },
-      );
-    }
-    settings.logger.warn("retrying", {
-      call: what,
-      attempt: n,
-      failure,
-      delayMs: delay,
-      requestId: last?.requestId,
-    });
-    await settings.sleep(delay, signal);
-  }
+      if (!isRetryableStatus(last.status)) return { done: true, value: last };
+      return {
+        done: false,
+        failure: `status ${last.status}`,
+        retryAfterMs: parseRetryAfter(last.headers.get("retry-after"), settings.now()),
+        fields: { requestId: last.requestId },
+      };
+    },
+    {
+      ...settings,
+      message: "retrying",
+      fields: { call: what },
+      signal,
+      attemptMs: settings.timeoutMs,
+      giveUp: ({ attempts, elapsedMs, failure }) =>
+        new JumpcloudUnavailableError(
+          `${what} failed after ${attempts} attempt(s) in ${elapsedMs} ms: ${failure}`,
+          {
+            status: last?.status,
+            requestId: last?.requestId,
+            apiMessage: last ? redact(snippet(last.body)) : undefined,
+          },
+        ),
+    },
+  );
 }
 
 /** The start of a body, on one line, for error messages. */

@@ -42,33 +42,40 @@ export const KNOWN_SERVICES = [
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
- * Checks an API or token URL: HTTPS, or plain HTTP only on loopback (simulators), so a key is
- * never sent in clear over a network. Returns the URL without a trailing slash.
+ * The problem with an API or token URL, or `undefined`: HTTPS, or plain HTTP only on loopback
+ * (simulators), so a key is never sent in clear over a network. Problems name the origin only:
+ * a URL's user info or query may hold a credential.
  */
-export function checkServiceUrl(name: string, value: string, problems: string[]): string {
+export function serviceUrlProblem(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    problems.push(`${name} is not a URL`);
-    return value;
+    return "must be a URL";
   }
-  // Problems name the origin only: a URL's user info or query may hold a credential.
+  if (url.username || url.password) return "must not carry credentials";
   if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
-    problems.push(
-      `${name} must use https (plain http is accepted only on localhost), got ${url.protocol}//${url.host}`,
-    );
+    return `must use https (plain http is accepted only on localhost), got ${url.protocol}//${url.host}`;
   }
-  if (url.username || url.password) problems.push(`${name} must not carry credentials`);
+  return undefined;
+}
+
+/** Checks a URL (see serviceUrlProblem), recording a problem named `name`; returns it without a trailing slash. */
+export function checkServiceUrl(name: string, value: string, problems: string[]): string {
+  const problem = serviceUrlProblem(value);
+  if (problem) problems.push(`${name} ${problem}`);
   return value.replace(/\/+$/, "");
+}
+
+/** A region name's API base URL, or `undefined` when `value` is not a region name. */
+export function regionApiUrl(value: string): string | undefined {
+  return REGIONS[value.trim().toLowerCase() as Region]?.apiUrl;
 }
 
 /** Resolves a region name or URL into the API base URL; problems are collected. */
 export function resolveApiUrl(value: string | undefined, problems: string[]): string {
   if (value === undefined || value.trim() === "") return REGIONS.us.apiUrl;
-  const preset = REGIONS[value.trim().toLowerCase() as Region];
-  if (preset) return preset.apiUrl;
-  return checkServiceUrl("JUMPCLOUD_API_URL", value.trim(), problems);
+  return regionApiUrl(value) ?? checkServiceUrl("JUMPCLOUD_API_URL", value.trim(), problems);
 }
 
 /**
@@ -80,15 +87,24 @@ export function tokenUrlFor(apiUrl: string): string | undefined {
   return undefined;
 }
 
-/** Validates a service list the way the API does; throws ConfigurationError naming the problem. */
+/** What the API would refuse in a service list for certain: none at all, or `all` mixed with names. */
+export function serviceListProblem(services: readonly string[]): string | undefined {
+  if (services.length === 0) return "needs at least one service (or `all`)";
+  if (services.includes("all") && services.length > 1) return "cannot combine `all` with named services";
+  return undefined;
+}
+
+/**
+ * Services this project does not know. JumpCloud adds services over time, so they are a warning
+ * and still sent: the API's own answer decides.
+ */
+export function unknownServices(services: readonly string[]): string[] {
+  return services.filter((s) => !(KNOWN_SERVICES as readonly string[]).includes(s));
+}
+
+/** Checks a service list the way the API surely would; throws ConfigurationError naming the problem. */
 export function checkServices(services: readonly string[]): string[] {
-  const problems: string[] = [];
-  if (services.length === 0) problems.push("at least one service is needed (or `all`)");
-  const unknown = services.filter((s) => !(KNOWN_SERVICES as readonly string[]).includes(s));
-  if (unknown.length > 0)
-    problems.push(`unknown service(s): ${unknown.join(", ")} (known: ${KNOWN_SERVICES.join(", ")})`);
-  if (services.includes("all") && services.length > 1)
-    problems.push("`all` cannot be combined with named services");
-  if (problems.length > 0) throw new ConfigurationError(problems.map((p) => `JUMPCLOUD_SERVICES: ${p}`));
+  const problem = serviceListProblem(services);
+  if (problem) throw new ConfigurationError([`JUMPCLOUD_SERVICES ${problem}`]);
   return [...services];
 }

@@ -1,23 +1,12 @@
+import { type Counts, checkCounts } from "../counts.ts";
 import type { EcsMapper } from "../ecs/mapper.ts";
 import type { DeadLetter, DeadLetterSink } from "../elasticsearch/dead-letters.ts";
-import { documentId } from "../elasticsearch/ndjson.ts";
 import type { DocumentSink, IndexItem } from "../elasticsearch/sink.ts";
-import { JumpcloudElasticError } from "../errors.ts";
 
 /** Where a batch came from (logged, and kept with dead letters). */
 export interface BatchContext {
   orgId?: string;
   window?: { start: string; end: string };
-}
-
-/** The mapper's answer: the counts add up to `received`. */
-export interface BatchResult {
-  received: number;
-  indexed: number;
-  duplicates: number;
-  deadLettered: number;
-  /** Of those stored, how many are pipeline-error documents. */
-  pipelineErrors: number;
 }
 
 /** What indexing needs. */
@@ -37,13 +26,11 @@ export async function indexEvents(
   deps: IndexEventsDeps,
   context: BatchContext = {},
   signal?: AbortSignal,
-): Promise<BatchResult> {
+): Promise<Counts> {
   const collectedAt = deps.now?.() ?? new Date();
-  let pipelineErrors = 0;
   const items: IndexItem[] = events.map((raw) => {
-    const mapped = deps.mapper.mapValue(raw, collectedAt);
-    if (mapped.failed) pipelineErrors++;
-    return { id: documentId(mapped, raw), document: mapped.document, raw };
+    const { id, document, failed } = deps.mapper.mapValue(raw, collectedAt);
+    return { id, document, raw, pipelineError: failed };
   });
   const outcome = await deps.sink.index(items, signal);
   const at = (deps.now?.() ?? new Date()).toISOString();
@@ -57,15 +44,12 @@ export async function indexEvents(
     at,
   }));
   await deps.deadLetters.write(letters);
-  const result = {
+  const counts = {
     received: events.length,
     indexed: outcome.indexed,
     duplicates: outcome.duplicates,
     deadLettered: letters.length,
-    pipelineErrors,
+    pipelineErrors: outcome.pipelineErrors,
   };
-  if (result.indexed + result.duplicates + result.deadLettered !== result.received) {
-    throw new JumpcloudElasticError(`accounting mismatch: ${JSON.stringify(result)}`);
-  }
-  return result;
+  return checkCounts(counts, events.length);
 }

@@ -101,12 +101,11 @@ function describeStore(
         windows: 1,
         pages: 2,
         fetched: 3,
-        indexed: 2,
-        duplicates: 1,
-        deadLettered: 0,
+        counts: { received: 3, indexed: 2, duplicates: 1, deadLettered: 0, pipelineErrors: 1 },
       };
       await store.save(taken, { stats, done: true });
       expect(await store.get(k)).toMatchObject({ stats, done: true });
+      expect((await store.get(k))?.stats).toStrictEqual(stats);
     });
   });
 }

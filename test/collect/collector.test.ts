@@ -127,15 +127,16 @@ describe("collector", () => {
       expect(first).toMatchObject({
         status: "caught-up",
         fetched: 1_234,
-        indexed: 1_234,
-        duplicates: 0,
+        counts: { indexed: 1_234, duplicates: 0 },
         workRemaining: false,
       });
       expect(first.cursorAfter).toBe(new Date(NOW - MINUTE).toISOString());
+      const saved = await w.store.get(checkpointKey(ORG, ["all"]));
+      expect(saved?.stats).toMatchObject({ windows: first.windows, fetched: 1_234, counts: first.counts });
       expect(w.stored()).toStrictEqual(ids(events));
 
       const second = await w.run();
-      expect(second.indexed).toBe(0);
+      expect(second.counts.indexed).toBe(0);
       expect(second.windows).toBe(1); // only the overlap is read again
     } finally {
       await w.stop();
@@ -178,8 +179,8 @@ describe("collector", () => {
         expect(rest.status).toBe("caught-up");
         expect(w.stored()).toStrictEqual(ids(events));
         // At most the page in flight when cut off comes again.
-        expect(cutOff.indexed + rest.indexed).toBe(1_500);
-        expect(rest.duplicates).toBeLessThanOrEqual(OPTIONS.pageLimit);
+        expect(cutOff.counts.indexed + rest.counts.indexed).toBe(1_500);
+        expect(rest.counts.duplicates).toBeLessThanOrEqual(OPTIONS.pageLimit);
       } finally {
         await w.stop();
       }
@@ -249,7 +250,7 @@ describe("collector", () => {
       w.deliveries = -1_000;
       const rest = await w.run();
       expect(rest.status).toBe("caught-up");
-      expect(rest.duplicates).toBeGreaterThanOrEqual(200);
+      expect(rest.counts.duplicates).toBeGreaterThanOrEqual(200);
       expect(w.stored()).toStrictEqual(ids(events));
     } finally {
       await w.stop();
@@ -296,8 +297,8 @@ describe("collector", () => {
       w.deliveries = -1_000;
       const rest = await w.run({ replay });
       expect(rest.status).toBe("caught-up");
-      expect(cut.duplicates + rest.duplicates).toBeGreaterThanOrEqual(inReplay);
-      expect(cut.indexed + rest.indexed).toBe(0);
+      expect(cut.counts.duplicates + rest.counts.duplicates).toBeGreaterThanOrEqual(inReplay);
+      expect(cut.counts.indexed + rest.counts.indexed).toBe(0);
       expect((await w.store.get(checkpointKey(ORG, ["all"], replay)))?.done).toBe(true);
       expect(await w.store.get(checkpointKey(ORG, ["all"]))).toMatchObject({ cursor: scheduled?.cursor });
       const again = await w.run({ replay });
@@ -321,7 +322,7 @@ describe("collector", () => {
       expect(summary.windows).toBeGreaterThanOrEqual(30);
       // Busy windows were read in parts: more pages than windows although one page holds a window.
       expect(w.stored()).toStrictEqual(ids(events));
-      expect(summary.indexed).toBe(6_000);
+      expect(summary.counts.indexed).toBe(6_000);
       expect(w.sim.requests.some((r) => r.path === "/events/count")).toBe(true);
       expect(summary.pages).toBeGreaterThan(summary.windows);
     } finally {
@@ -373,7 +374,7 @@ describe("collector lease on DynamoDB (dynalite)", () => {
       const statuses = [a, b].map((s: CollectSummary) => s.status).sort();
       expect(statuses).toStrictEqual(["caught-up", "locked"]);
       expect(w.stored()).toStrictEqual(ids(events));
-      expect(a.indexed + b.indexed).toBe(700);
+      expect(a.counts.indexed + b.counts.indexed).toBe(700);
     } finally {
       await w.stop();
     }

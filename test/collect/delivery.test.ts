@@ -1,8 +1,7 @@
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { describe, expect, it } from "vitest";
-import { loadCollectorConfig } from "../../lib/collect/config.ts";
 import { chunkBySize, LambdaDelivery } from "../../lib/collect/delivery.ts";
-import { type ConfigurationError, MapperInvocationError } from "../../lib/errors.ts";
+import { MapperInvocationError } from "../../lib/errors.ts";
 
 /** A Lambda client double answering with `answer(payload)`. */
 function fakeLambda(
@@ -30,7 +29,13 @@ function fakeLambda(
 }
 
 const ack = (p: { events: unknown[] }) => ({
-  Payload: { received: p.events.length, indexed: p.events.length, duplicates: 0, deadLettered: 0 },
+  Payload: {
+    received: p.events.length,
+    indexed: p.events.length,
+    duplicates: 0,
+    deadLettered: 0,
+    pipelineErrors: 0,
+  },
 });
 
 describe("LambdaDelivery", () => {
@@ -40,7 +45,13 @@ describe("LambdaDelivery", () => {
     const lambda = fakeLambda(ack);
     const delivery = new LambdaDelivery(lambda.client, "mapper", { maxPayloadBytes: 50_000, concurrency: 3 });
     const result = await delivery.deliver(events, { orgId: "o" });
-    expect(result).toStrictEqual({ received: 300, indexed: 300, duplicates: 0, deadLettered: 0 });
+    expect(result).toStrictEqual({
+      received: 300,
+      indexed: 300,
+      duplicates: 0,
+      deadLettered: 0,
+      pipelineErrors: 0,
+    });
     expect(lambda.calls.length).toBeGreaterThan(5);
     for (const call of lambda.calls)
       expect(Buffer.byteLength(JSON.stringify(call))).toBeLessThanOrEqual(50_000);
@@ -63,7 +74,7 @@ describe("LambdaDelivery", () => {
 
   it("does not acknowledge counts that do not add up", async () => {
     const lambda = fakeLambda((p) => ({
-      Payload: { received: p.events.length, indexed: 0, duplicates: 0, deadLettered: 0 },
+      Payload: { received: p.events.length, indexed: 0, duplicates: 0, deadLettered: 0, pipelineErrors: 0 },
     }));
     await expect(
       new LambdaDelivery(lambda.client, "mapper").deliver(events.slice(0, 2), {}),
@@ -73,23 +84,5 @@ describe("LambdaDelivery", () => {
   it("keeps an oversized event alone in its payload", () => {
     const chunks = chunkBySize([{ a: "x".repeat(100) }, { b: "y".repeat(10_000) }, { c: 1 }], 1_000);
     expect(chunks.map((c) => c.length)).toStrictEqual([1, 1, 1]);
-  });
-});
-
-describe("collector configuration", () => {
-  it("reads durations and limits, naming every problem at once", () => {
-    expect(
-      loadCollectorConfig({ SOURCE_LAG: "2m", OVERLAP: "10m", BACKFILL_CONCURRENCY: "8" }),
-    ).toMatchObject({
-      windows: { sourceLag: 120_000, overlap: 600_000 },
-      backfillConcurrency: 8,
-    });
-    let error: ConfigurationError | undefined;
-    try {
-      loadCollectorConfig({ SOURCE_LAG: "soon", PAGE_LIMIT: "20000", INITIAL_LOOKBACK: "120d" });
-    } catch (e) {
-      error = e as ConfigurationError;
-    }
-    expect(error?.problems).toHaveLength(3);
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { advance, backlogWindows, DEFAULT_WINDOW_SETTINGS, nextWindow } from "../../lib/collect/windows.ts";
+import {
+  advance,
+  backlogWindows,
+  DEFAULT_WINDOW_SETTINGS,
+  nextWindow,
+  slice,
+} from "../../lib/collect/windows.ts";
 
 const M = 60_000;
 const settings = { sourceLag: M, overlap: 5 * M, maxWindow: 60 * M, initialLookback: 24 * 60 * M };
@@ -32,6 +38,18 @@ describe("window planning", () => {
     expect(windows.at(-1)?.end).toBe(NOW - M);
     for (let i = 1; i < windows.length; i++) expect(windows[i]?.start).toBe(windows[i - 1]?.end);
     for (const w of windows) expect(w.end - w.start).toBeLessThanOrEqual(60 * M);
+  });
+
+  it("slices a window into consecutive steps, the last one narrower, and an empty window into none", () => {
+    expect(slice({ start: 0, end: 25 }, 10)).toStrictEqual([
+      { start: 0, end: 10 },
+      { start: 10, end: 20 },
+      { start: 20, end: 25 },
+    ]);
+    expect(slice({ start: 0, end: 20 }, 10)).toHaveLength(2);
+    expect(slice({ start: 5, end: 5 }, 10)).toStrictEqual([]);
+    expect(slice({ start: 6, end: 5 }, 10)).toStrictEqual([]);
+    expect(() => slice({ start: 0, end: 5 }, 0)).toThrow(RangeError);
   });
 
   it("never moves the cursor backwards", () => {

@@ -13,7 +13,7 @@ interface MappingCase {
   absent?: string[];
   failed?: boolean;
   errors?: string[];
-  id?: string | null;
+  id?: string;
 }
 
 const cases = readJsonFixture<MappingCase[]>("mapping/cases.json");
@@ -38,7 +38,7 @@ describe("mapping rules (test/fixtures/mapping/cases.json)", () => {
     }
     for (const path of c.absent ?? []) expect(getPath(mapped.document, path), path).toBeUndefined();
     if (c.errors) expect(getPath(mapped.document, "error.message")).toStrictEqual(c.errors);
-    if (c.id !== undefined) expect(mapped.id ?? null).toBe(c.id);
+    if (c.id !== undefined) expect(mapped.id).toBe(c.id);
     if (mapped.failed) {
       expect(getPath(mapped.document, "event.kind")).toBe("pipeline_error");
       expect(getPath(mapped.document, "event.original")).toEqual(expect.any(String));

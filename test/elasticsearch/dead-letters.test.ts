@@ -36,11 +36,12 @@ function fakeS3(fail = false) {
 describe("dead letters", () => {
   it("puts one S3 object per letter, keyed by date, org and a key-safe _id", async () => {
     const { client, puts } = fakeS3();
-    const noId = { ...letter, id: undefined, orgId: undefined };
-    await new S3DeadLetterSink(client, "bucket", "dl/").write([letter, noId]);
+    // An event with neither id nor timestamp: the mapper's raw-hash _id (base64url, key-safe as is).
+    const idless = { ...letter, id: "raw-069t7TQO_BCxNdvb6HZYxcNonWLjU_38", orgId: undefined };
+    await new S3DeadLetterSink(client, "bucket", "dl/").write([letter, idless]);
     expect(puts.map((p) => p.Key)).toStrictEqual([
       "dl/dt=2026-03-04/org=org1/-n2ZBv39b9wASQ0vnepOMg.json",
-      expect.stringMatching(/^dl\/dt=2026-03-04\/org=default\/sha256-[0-9a-f]{32}\.json$/),
+      "dl/dt=2026-03-04/org=default/raw-069t7TQO_BCxNdvb6HZYxcNonWLjU_38.json",
     ]);
     expect(JSON.parse(puts[0]?.Body as string)).toStrictEqual(letter);
   });

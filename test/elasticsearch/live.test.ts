@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { EcsMapper } from "../../lib/ecs/mapper.ts";
-import { createElasticsearchClient, resolveCredentials } from "../../lib/elasticsearch/client.ts";
-import { loadElasticsearchConfig } from "../../lib/elasticsearch/config.ts";
+import { awsClients } from "../../lib/compose/aws.ts";
+import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
 import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
 import { ElasticsearchDocumentSink } from "../../lib/elasticsearch/sink.ts";
 import { setupIndexTemplate } from "../../lib/elasticsearch/template.ts";
+import { loadSettings } from "../../lib/settings/load.ts";
 import { indexEvents } from "../../lib/pipeline/index-events.ts";
 import { readJsonFixture } from "../helpers/fixtures.ts";
 
@@ -15,11 +16,7 @@ if (!url) console.warn("live Elasticsearch suite skipped: set ELASTICSEARCH_URL 
 
 describe.skipIf(!url)("live Elasticsearch", () => {
   it("sets up, indexes the fixture events once, and a re-send gives only duplicates", async () => {
-    const config = loadElasticsearchConfig(process.env);
-    const client = await createElasticsearchClient(
-      config,
-      await resolveCredentials(config.auth, async () => ""),
-    );
+    const client = await createElasticsearchClient(loadSettings(process.env).settings, awsClients());
     const setup = await setupIndexTemplate(client);
     expect(["installed", "updated", "unchanged", "left-integration-alone"]).toContain(setup.action);
     const mapper = new EcsMapper({ namespace: "jumpcloudelastictest" });

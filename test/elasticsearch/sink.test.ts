@@ -15,6 +15,7 @@ const items = itemsFor(raw);
 const REJECTED_ID = items[7]?.id as string;
 
 function accounted(outcome: IndexOutcome): number {
+  expect(outcome.pipelineErrors).toBeLessThanOrEqual(outcome.indexed);
   return outcome.indexed + outcome.duplicates + outcome.rejected.length;
 }
 
@@ -110,15 +111,26 @@ describe("ElasticsearchDocumentSink against the emulation, with the real client"
 
   it("stores documents without id or timestamp once, even when an answer is lost after they were stored", async () => {
     const idless = itemsFor([{ event_type: "a" }, { event_type: "b" }, "not an event"]);
-    const { documentId } = await import("../../lib/elasticsearch/ndjson.ts");
-    const { EcsMapper } = await import("../../lib/ecs/mapper.ts");
-    const mapper = new EcsMapper();
-    const withIds = idless.map((i) => ({ ...i, id: documentId(mapper.mapValue(i.raw), i.raw) }));
+    for (const item of idless) expect(item.id).toMatch(/^raw-[\w-]{32}$/);
     es.inject({ kind: "store-then-reset" }, 1, "/_bulk");
-    const outcome = await testSink(client).index(withIds);
+    const outcome = await testSink(client).index(idless);
     expect(outcome).toMatchObject({ indexed: 0, duplicates: 3 });
-    await testSink(client).index(withIds);
+    await testSink(client).index(idless);
     expect(stored()).toBe(3);
+  });
+
+  it("counts pipeline-error documents among the indexed only", async () => {
+    const mixed = itemsFor(["not an event", raw[0], "[1]"]);
+    expect(await testSink(client).index(mixed)).toMatchObject({
+      indexed: 3,
+      pipelineErrors: 2,
+      duplicates: 0,
+    });
+    expect(await testSink(client).index(mixed)).toMatchObject({
+      indexed: 0,
+      pipelineErrors: 0,
+      duplicates: 3,
+    });
   });
 
   it("fails the batch, without dead letters, when items are refused for missing privileges", async () => {

@@ -3,32 +3,34 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  buildCollectorDependencies,
   type CollectorDependencies,
   type CollectorRequest,
-  cachedSecret,
   makeCollectorHandler,
-  parseJumpcloudSecret,
 } from "../../functions/collector/handler.ts";
+import { SecretsManagerSecrets } from "../../lib/aws/secrets.ts";
 import { checkpointKey } from "../../lib/collect/collector.ts";
-import { loadCollectorConfig } from "../../lib/collect/config.ts";
 import { InProcessDelivery } from "../../lib/collect/delivery.ts";
 import { FileCheckpointStore } from "../../lib/collect/file-checkpoint-store.ts";
+import { createEventSource, parseJumpcloudSecret } from "../../lib/compose/jumpcloud.ts";
 import { EcsMapper } from "../../lib/ecs/mapper.ts";
 import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
 import { FileDocumentSink } from "../../lib/elasticsearch/file-sink.ts";
 import { ConfigurationError, InputError } from "../../lib/errors.ts";
 import { ApiKeyAuthenticator } from "../../lib/jumpcloud/auth.ts";
 import { DirectoryInsightsClient } from "../../lib/jumpcloud/client.ts";
-import { loadJumpcloudConfig } from "../../lib/jumpcloud/config.ts";
-import type { Logger } from "../../lib/logger.ts";
+import { type Logger, silentLogger } from "../../lib/logger.ts";
+import { loadSettings } from "../../lib/settings/load.ts";
 import { JumpcloudSimulator } from "../../simulators/jumpcloud/server.ts";
 import { generateTenantEvents } from "../../simulators/jumpcloud/tenant.ts";
+import { fakeAws, fakeSecrets } from "../helpers/aws.ts";
 
 const ORG_A = "5f0d0d0d0d0d0d0d0d0d0d0a";
 const ORG_B = "5f0d0d0d0d0d0d0d0d0d0d0b";
 const KEY = "handler-secret-key-987654";
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const HOUR = 3_600_000;
+const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jumpcloud-AbCdEf";
 
 describe("collector Lambda handler", () => {
   const events = generateTenantEvents({
@@ -64,9 +66,12 @@ describe("collector Lambda handler", () => {
     const mapper = new EcsMapper();
     sink = new FileDocumentSink(dir, mapper.dataStream);
     deps = {
-      config: loadCollectorConfig({ INITIAL_LOOKBACK: "6h", PAGE_LIMIT: "100" }),
-      jumpcloud: loadJumpcloudConfig({ JUMPCLOUD_API_KEY: KEY }),
-      orgs: [ORG_A, ORG_B],
+      settings: loadSettings({
+        INITIAL_LOOKBACK: "6h",
+        PAGE_LIMIT: "100",
+        JUMPCLOUD_API_KEY: KEY,
+        JUMPCLOUD_ORG_IDS: `${ORG_A},${ORG_B}`,
+      }).settings,
       source: new DirectoryInsightsClient({ apiUrl, auth: new ApiKeyAuthenticator(KEY) }),
       store: new FileCheckpointStore(join(dir, "cp.json")),
       delivery: new InProcessDelivery({
@@ -95,9 +100,14 @@ describe("collector Lambda handler", () => {
     const first = await handler()({ orgId: ORG_A }, context);
     expect(first.mode).toBe("collected");
     const [summary] = first.mode === "collected" ? first.summaries : [];
-    expect(summary).toMatchObject({ orgId: ORG_A, status: "caught-up", fetched: 400, indexed: 400 });
+    expect(summary).toMatchObject({
+      orgId: ORG_A,
+      status: "caught-up",
+      fetched: 400,
+      counts: { indexed: 400 },
+    });
     const second = await handler()({ orgId: ORG_A }, context);
-    expect(second.mode === "collected" && second.summaries[0]?.indexed).toBe(0);
+    expect(second.mode === "collected" && second.summaries[0]?.counts.indexed).toBe(0);
   });
 
   it("replays a window on its own checkpoint (all duplicates), leaving the scheduled cursor alone", async () => {
@@ -106,8 +116,8 @@ describe("collector Lambda handler", () => {
     const end = new Date(NOW - 3 * HOUR).toISOString();
     const result = await handler()({ replay: { start, end, orgId: ORG_A } }, context);
     const [summary] = result.mode === "collected" ? result.summaries : [];
-    expect(summary?.indexed).toBe(0);
-    expect(summary?.duplicates).toBe(
+    expect(summary?.counts.indexed).toBe(0);
+    expect(summary?.counts.duplicates).toBe(
       events.filter((g) => g.at >= Date.parse(start) && g.at < Date.parse(end)).length,
     );
     expect(summary?.key).toContain("#replay#");
@@ -156,6 +166,30 @@ describe("collector Lambda handler", () => {
   });
 });
 
+describe("collector Lambda wiring", () => {
+  it.each([
+    [{ SOURCE_LAG: "2h", INITIAL_LOOKBACK: "1h" }, /SOURCE_LAG \(2h\) must be shorter than INITIAL_LOOKBACK/],
+    [{ JUMPCLOUD_SECRET_ARN: "jc-secret" }, /JUMPCLOUD_SECRET_ARN must be a Secrets Manager secret ARN/],
+    [{ JUMPCLOUD_SERVICES: "all,sso" }, /JUMPCLOUD_SERVICES cannot combine `all`/],
+  ])("fails with one ConfigurationError naming the variable: %j", async (bad, message) => {
+    const env = {
+      JUMPCLOUD_SECRET_ARN: ARN,
+      CHECKPOINT_TABLE: "cp",
+      MAPPER_FUNCTION_NAME: "mapper",
+      AWS_LAMBDA_FUNCTION_NAME: "collector",
+      ...bad,
+    };
+    const error = await buildCollectorDependencies(env, silentLogger, fakeAws({})).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toStrictEqual([expect.stringMatching(message)]);
+  });
+
+  it("names everything Lambda needs at once", async () => {
+    const error = await buildCollectorDependencies({}, silentLogger, fakeAws({})).catch((e: unknown) => e);
+    expect((error as ConfigurationError).problems).toHaveLength(4);
+  });
+});
+
 describe("JumpCloud secret", () => {
   it.each([
     ["k-123", { apiKey: "k-123" }],
@@ -177,18 +211,39 @@ describe("JumpCloud secret", () => {
     expect(String(error)).not.toContain("very-secret-value");
   });
 
-  it("caches for the TTL and reads afresh when asked", async () => {
-    let reads = 0;
-    let clock = 0;
-    const secret = cachedSecret(
-      async () => `v${++reads}`,
-      () => clock,
-      1_000,
-    );
-    expect(await secret()).toBe("v1");
-    expect(await secret()).toBe("v1");
-    expect(await secret(true)).toBe("v2");
-    clock = 5_000;
-    expect(await secret()).toBe("v3");
+  it("caches for the TTL (Powertools Parameters) and reads afresh when asked", async () => {
+    const secrets = fakeSecrets(["v1", "v2", "v3"]);
+    const reader = new SecretsManagerSecrets(secrets.client, 300);
+    expect(await reader.read(ARN)).toBe("v1");
+    expect(await reader.read(ARN)).toBe("v1");
+    expect(await reader.read(ARN, { fresh: true })).toBe("v2");
+    expect(await reader.read(ARN)).toBe("v2");
+    expect(secrets.reads).toHaveLength(2);
+  });
+
+  it("reads the key from the secret's own region, and afresh after a 401 (rotation)", async () => {
+    const secrets = fakeSecrets(["old-key-0001", "new-key-0002"]);
+    const regions: string[] = [];
+    const aws = {
+      ...fakeAws({ secrets: secrets.client }),
+      secrets: (region: string) => (regions.push(region), new SecretsManagerSecrets(secrets.client)),
+    };
+    const sim = new JumpcloudSimulator({
+      tenants: [{ orgId: ORG_A, events: [] }],
+      keys: [{ key: "new-key-0002", orgs: [ORG_A] }],
+      now: () => NOW,
+    });
+    const apiUrl = await sim.start();
+    try {
+      const { settings } = loadSettings({ JUMPCLOUD_SECRET_ARN: ARN, JUMPCLOUD_API_URL: apiUrl });
+      const client = await createEventSource(settings, { aws, logger: silentLogger });
+      await expect(
+        client.count({ services: ["all"], start: new Date(NOW - HOUR), end: new Date(NOW) }),
+      ).resolves.toBe(0);
+      expect(regions).toStrictEqual(["eu-west-1"]);
+      expect(secrets.reads).toHaveLength(2);
+    } finally {
+      await sim.stop();
+    }
   });
 });

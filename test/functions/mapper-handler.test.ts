@@ -38,9 +38,21 @@ describe("mapper Lambda handler (emulated Elasticsearch, local dead letters)", (
 
   it("answers counts that add up to what it received, and a re-sent batch is all duplicates", async () => {
     const first = await handler({ events: raw, context: { orgId: "org-a" } });
-    expect(first).toStrictEqual({ received: 40, indexed: 39, duplicates: 0, deadLettered: 1 });
+    expect(first).toStrictEqual({
+      received: 40,
+      indexed: 39,
+      duplicates: 0,
+      deadLettered: 1,
+      pipelineErrors: 0,
+    });
     const again = await handler({ events: raw, context: { orgId: "org-a" } });
-    expect(again).toStrictEqual({ received: 40, indexed: 0, duplicates: 39, deadLettered: 1 });
+    expect(again).toStrictEqual({
+      received: 40,
+      indexed: 0,
+      duplicates: 39,
+      deadLettered: 1,
+      pipelineErrors: 0,
+    });
     expect(es.documents("logs-jumpcloud.events-default")).toHaveLength(39);
   });
 
@@ -64,7 +76,13 @@ describe("mapper Lambda handler (emulated Elasticsearch, local dead letters)", (
 
   it("maps unusable events to error documents instead of failing the batch", async () => {
     const result = await handler({ events: ["not an event", { id: "only-id" }, null] });
-    expect(result).toStrictEqual({ received: 3, indexed: 3, duplicates: 0, deadLettered: 0 });
+    expect(result).toStrictEqual({
+      received: 3,
+      indexed: 3,
+      duplicates: 0,
+      deadLettered: 0,
+      pipelineErrors: 2,
+    });
   });
 
   it("fails the invocation when Elasticsearch cannot take the batch", async () => {

@@ -1,49 +1,18 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
-import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildMapperDependencies,
-  type MapperDependencies,
+  cachedDependencies,
   makeMapperHandler,
 } from "../../functions/mapper/handler.ts";
 import { ConfigurationError, ElasticsearchRequestError } from "../../lib/errors.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
+import { fakeAws, fakeS3, fakeSecrets } from "../helpers/aws.ts";
 import { rawEvents } from "../helpers/elasticsearch.ts";
 import { fixturePath } from "../helpers/fixtures.ts";
-
-/** S3 double: serves the test GeoIP databases and records dead letters. */
-function fakeS3() {
-  const puts: { Bucket?: string; Key?: string; Body?: string }[] = [];
-  const gets: string[] = [];
-  const client = {
-    send: async (command: { constructor: { name: string }; input: Record<string, string> }) => {
-      if (command.constructor.name === "GetObjectCommand") {
-        gets.push(`${command.input.Bucket}/${command.input.Key}`);
-        const bytes = readFileSync(fixturePath(`geoip/${command.input.Key?.split("/").pop()}`));
-        return { Body: { transformToByteArray: async () => new Uint8Array(bytes) } };
-      }
-      puts.push(command.input);
-      return {};
-    },
-  } as unknown as S3Client;
-  return { client, puts, gets };
-}
-
-/** Secrets Manager double answering from a list, one value per read. */
-function fakeSecrets(values: string[]) {
-  const reads: string[] = [];
-  const client = {
-    send: async (command: { input: { SecretId: string } }) => {
-      reads.push(command.input.SecretId);
-      return { SecretString: values[Math.min(reads.length - 1, values.length - 1)] };
-    },
-  } as unknown as SecretsManagerClient;
-  return { client, reads };
-}
 
 describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
   const raw = rawEvents(25, 21);
@@ -56,7 +25,7 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
   beforeAll(async () => {
     env = {
       ELASTICSEARCH_URL: await es.start(),
-      ELASTICSEARCH_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:1:secret:es",
+      ELASTICSEARCH_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:es",
       DEAD_LETTER_BUCKET: "dead-letter-bucket",
       GEOIP_CITY_DB: "s3://geo-bucket/layers/GeoLite2-City-Test.mmdb",
       GEOIP_ASN_DB: fixturePath("geoip/GeoLite2-ASN-Test.mmdb"),
@@ -71,12 +40,20 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
     const secrets = fakeSecrets(['{"api_key":"right-key"}']);
     const tmp = mkdtempSync(join(tmpdir(), "geo-"));
     const handler = makeMapperHandler(() =>
-      buildMapperDependencies(env, silentLogger, { s3: s3.client, secrets: secrets.client }, tmp),
+      buildMapperDependencies(env, silentLogger, fakeAws({ s3: s3.client, secrets: secrets.client }), {
+        tmpDir: tmp,
+      }),
     );
 
     const result = await handler({ events: raw, context: { orgId: "org-x" } });
 
-    expect(result).toStrictEqual({ received: 25, indexed: 24, duplicates: 0, deadLettered: 1 });
+    expect(result).toStrictEqual({
+      received: 25,
+      indexed: 24,
+      duplicates: 0,
+      deadLettered: 1,
+      pipelineErrors: 0,
+    });
     expect(secrets.reads).toStrictEqual([env.ELASTICSEARCH_SECRET_ARN]);
     expect(s3.gets).toStrictEqual(["geo-bucket/layers/GeoLite2-City-Test.mmdb"]);
     expect(s3.puts).toHaveLength(1);
@@ -88,30 +65,52 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
 
   it("reads the secret again after Elasticsearch refuses it (rotation)", async () => {
     const secrets = fakeSecrets(['{"api_key":"old-key"}', '{"api_key":"right-key"}']);
-    let cached: Promise<MapperDependencies> | undefined;
-    const handler = makeMapperHandler(
-      () => {
-        cached ??= buildMapperDependencies(env, silentLogger, {
-          s3: fakeS3().client,
-          secrets: secrets.client,
-        });
-        return cached;
-      },
-      () => {
-        cached = undefined;
-      },
+    const aws = fakeAws({ s3: fakeS3().client, secrets: secrets.client });
+    const dependencies = cachedDependencies((fresh) =>
+      buildMapperDependencies(env, silentLogger, aws, { fresh, tmpDir: mkdtempSync(join(tmpdir(), "geo-")) }),
     );
+    const handler = makeMapperHandler(dependencies.get, dependencies.invalidate);
     await expect(handler({ events: raw.slice(0, 2) })).rejects.toBeInstanceOf(ElasticsearchRequestError);
     await expect(handler({ events: raw.slice(0, 2) })).resolves.toMatchObject({ received: 2 });
+    expect(secrets.reads).toHaveLength(2);
+    // Warm invocations use the cached secret (Powertools' TTL cache): no third read.
+    await expect(handler({ events: raw.slice(2, 4) })).resolves.toMatchObject({ received: 2 });
     expect(secrets.reads).toHaveLength(2);
   });
 
   it("names every missing setting at once", async () => {
-    const error = await buildMapperDependencies({ DATA_STREAM_NAMESPACE: "Bad NS" }, silentLogger, {
-      s3: fakeS3().client,
-      secrets: fakeSecrets([]).client,
-    }).catch((e: unknown) => e);
+    const error = await buildMapperDependencies(
+      { DATA_STREAM_NAMESPACE: "Bad NS" },
+      silentLogger,
+      fakeAws({ s3: fakeS3().client, secrets: fakeSecrets([]).client }),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).problems).toHaveLength(3);
+  });
+
+  it.each([
+    [{ ELASTICSEARCH_CLOUD_ID: "garbage" }, [], /^ELASTICSEARCH_CLOUD_ID must be a Cloud ID/],
+    [
+      { ELASTICSEARCH_SECRET_ARN: "es-secret" },
+      [],
+      /^ELASTICSEARCH_SECRET_ARN must be a Secrets Manager secret ARN/,
+    ],
+    [{}, [{ errorName: "CredentialsProviderError" }], /cannot read the secret .*: no AWS credentials/],
+    [{}, [{ errorName: "ResourceNotFoundException" }], /cannot read the secret .*: it does not exist/],
+    [{}, [{ errorName: "AccessDeniedException" }], /secretsmanager:GetSecretValue/],
+    [
+      { GEOIP_CITY_DB: fixturePath("geoip/GeoLite2-ASN-Test.mmdb") },
+      [],
+      /^GEOIP_CITY_DB: .* expected a City database/,
+    ],
+  ])("fails with one ConfigurationError, not a stack trace: %j", async (extra, secretAnswers, message) => {
+    const secrets = fakeSecrets(secretAnswers.length > 0 ? secretAnswers : ['{"api_key":"right-key"}']);
+    const error = await buildMapperDependencies(
+      { ...env, GEOIP_CITY_DB: "", GEOIP_ASN_DB: "", ...extra },
+      silentLogger,
+      fakeAws({ s3: fakeS3().client, secrets: secrets.client }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toStrictEqual([expect.stringMatching(message)]);
   });
 });

@@ -1,9 +1,10 @@
 import type { Client } from "@elastic/elasticsearch";
+import { awsClients } from "../../lib/compose/aws.ts";
+import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
 import { EcsMapper } from "../../lib/ecs/mapper.ts";
-import { createElasticsearchClient } from "../../lib/elasticsearch/client.ts";
-import { loadElasticsearchConfig } from "../../lib/elasticsearch/config.ts";
 import { ElasticsearchDocumentSink, type IndexItem } from "../../lib/elasticsearch/sink.ts";
 import type { RetryPolicy } from "../../lib/retry.ts";
+import { loadSettings } from "../../lib/settings/load.ts";
 import { generateTenantEvents } from "../../simulators/jumpcloud/tenant.ts";
 import { COLLECTED_AT } from "./fixtures.ts";
 
@@ -17,10 +18,8 @@ export const FAST_RETRY: RetryPolicy = {
 
 /** The real client against a URL, with a short request timeout. */
 export function testClient(url: string, env: Record<string, string> = {}): Promise<Client> {
-  return createElasticsearchClient(
-    loadElasticsearchConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: "400ms", ...env }),
-    undefined,
-  );
+  const settingsEnv = { ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: "400ms", ...env };
+  return createElasticsearchClient(loadSettings(settingsEnv).settings, awsClients());
 }
 
 /** A sink with test retry settings. */
@@ -44,6 +43,6 @@ export function itemsFor(raw: readonly unknown[]): IndexItem[] {
   const mapper = new EcsMapper();
   return raw.map((r) => {
     const mapped = mapper.mapValue(r, COLLECTED_AT);
-    return { id: mapped.id, document: mapped.document, raw: r };
+    return { id: mapped.id, document: mapped.document, raw: r, pipelineError: mapped.failed };
   });
 }

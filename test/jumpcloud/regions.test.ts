@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../lib/errors.ts";
-import { checkServices, REGIONS, resolveApiUrl, tokenUrlFor } from "../../lib/jumpcloud/regions.ts";
+import { checkServices, REGIONS, resolveApiUrl, tokenUrlFor, unknownServices } from "../../lib/jumpcloud/regions.ts";
 
 describe("regions and URLs", () => {
   it.each([
@@ -32,10 +32,11 @@ describe("regions and URLs", () => {
     expect(tokenUrlFor("https://proxy.example.com")).toBeUndefined();
   });
 
-  it("checks service lists like the API", () => {
+  it("checks service lists like the API, leaving unknown names to the API", () => {
     expect(checkServices(["sso", "radius"])).toStrictEqual(["sso", "radius"]);
     expect(() => checkServices(["all", "sso"])).toThrow(ConfigurationError);
-    expect(() => checkServices(["bogus"])).toThrow(/unknown service/);
+    expect(checkServices(["privileged_access"])).toStrictEqual(["privileged_access"]);
+    expect(unknownServices(["sso", "privileged_access"])).toStrictEqual(["privileged_access"]);
     expect(() => checkServices([])).toThrow(/at least one/);
   });
 });

@@ -1,0 +1,62 @@
+import { Option } from "commander";
+import type { AwsClients } from "../lib/compose/aws.ts";
+import { ConfigurationError } from "../lib/errors.ts";
+import { type Environment, type LoadedSettings, loadSettings, type Overrides } from "../lib/settings/load.ts";
+import type { Requirement } from "../lib/settings/rules.ts";
+import { SETTINGS, type SettingName } from "../lib/settings/schema.ts";
+import type { CliIo } from "./io.ts";
+
+/** What every command gets: the environment, its streams, and (tests) AWS clients. */
+export interface CliSeams {
+  env: Environment;
+  io: CliIo;
+  aws?: AwsClients;
+}
+
+/** A command option for a setting, described from the schema: the flag wins over the variable. */
+export function settingOption(name: SettingName, description?: string): Option {
+  const spec = SETTINGS[name];
+  const flag = spec.flag as string;
+  const takesValue = typeof spec.default !== "boolean";
+  const shown = spec.defaultText ?? (spec.default === undefined ? undefined : String(spec.default));
+  return new Option(
+    takesValue ? `${flag} <value>` : flag,
+    `${description ?? spec.description} [env ${spec.env}${shown === undefined ? "" : `, default: ${shown}`}]`,
+  );
+}
+
+// Commander keys an option by its flag in camelCase (`--geoip-city` → `geoipCity`).
+const optionKey = (flag: string) =>
+  flag.replace(/^--/, "").replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** The overrides given by flags: only those the user set. */
+export function flagOverrides(options: object, names: readonly SettingName[]): Overrides {
+  const overrides: Record<string, { value: unknown }> = {};
+  for (const name of names) {
+    const value = (options as Record<string, unknown>)[optionKey(SETTINGS[name].flag as string)];
+    if (value !== undefined) overrides[name] = { value };
+  }
+  return overrides as Overrides;
+}
+
+/** Settings for a command: parsed once, warnings printed, problems thrown as one ConfigurationError. */
+export function commandSettings(
+  seams: CliSeams,
+  overrides: Overrides,
+  require: readonly Requirement[] = [],
+): LoadedSettings {
+  const loaded = loadSettings(seams.env, { overrides, require });
+  for (const warning of loaded.warnings) seams.io.log(`warning: ${warning}`);
+  return loaded;
+}
+
+/** Runs `load`, recording a ConfigurationError's problems instead of throwing, so they join others. */
+export function collectingProblems<T>(problems: string[], load: () => T): T | undefined {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
+  }
+}

@@ -1,0 +1,65 @@
+import { readFileSync } from "node:fs";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { SecretsManagerSecrets } from "../../lib/aws/secrets.ts";
+import type { AwsClients } from "../../lib/compose/aws.ts";
+import { fixturePath } from "./fixtures.ts";
+
+/** S3 double: serves the test GeoIP databases by file name and records dead letters. */
+export function fakeS3() {
+  const puts: { Bucket?: string; Key?: string; Body?: string }[] = [];
+  const gets: string[] = [];
+  const client = {
+    send: async (command: { constructor: { name: string }; input: Record<string, string> }) => {
+      if (command.constructor.name === "GetObjectCommand") {
+        gets.push(`${command.input.Bucket}/${command.input.Key}`);
+        const bytes = readFileSync(fixturePath(`geoip/${command.input.Key?.split("/").pop()}`));
+        return { Body: { transformToByteArray: async () => new Uint8Array(bytes) } };
+      }
+      puts.push(command.input);
+      return {};
+    },
+  } as unknown as S3Client;
+  return { client, puts, gets };
+}
+
+/**
+ * A real Secrets Manager client (Powertools checks that it is one) whose `send` answers from a
+ * list, one value per read, or throws an error of the given name (as the SDK names them).
+ */
+export function fakeSecrets(values: (string | { errorName: string })[]) {
+  const reads: string[] = [];
+  const client = new SecretsManagerClient({
+    region: "eu-west-1",
+    credentials: { accessKeyId: "a", secretAccessKey: "b" },
+  });
+  client.send = (async (command: { input: { SecretId: string } }) => {
+    reads.push(command.input.SecretId);
+    const value = values[Math.min(reads.length - 1, values.length - 1)];
+    if (typeof value === "object")
+      throw Object.assign(new Error(`${value.errorName} happened`), { name: value.errorName });
+    return { SecretString: value };
+  }) as never;
+  return { client, reads };
+}
+
+/** AWS clients for factories in tests: the doubles given, and a clear failure for any other. */
+export function fakeAws(parts: {
+  s3?: S3Client;
+  secrets?: SecretsManagerClient;
+  lambda?: LambdaClient;
+  dynamodb?: DynamoDBDocumentClient;
+}): AwsClients {
+  const missing = (what: string) => () => {
+    throw new Error(`this test gave no ${what} double`);
+  };
+  const reader = parts.secrets && new SecretsManagerSecrets(parts.secrets);
+  return {
+    s3: parts.s3 ? () => parts.s3 as S3Client : missing("S3"),
+    lambda: parts.lambda ? () => parts.lambda as LambdaClient : missing("Lambda"),
+    dynamodb: parts.dynamodb ? () => parts.dynamodb as DynamoDBDocumentClient : missing("DynamoDB"),
+    secrets: reader ? () => reader : missing("Secrets Manager"),
+  };
+}

@@ -1,0 +1,367 @@
+import { describe, expect, it } from "vitest";
+import { collectOptions } from "../../lib/compose/collect.ts";
+import { ConfigurationError } from "../../lib/errors.ts";
+import { type Environment, loadSettings, type Overrides } from "../../lib/settings/load.ts";
+import { SETTINGS, type SettingName } from "../../lib/settings/schema.ts";
+
+const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jc-AbCdEf";
+const CLOUD_ID = `prod:${Buffer.from("eu-west-1.aws.found.io:443$es1234$kb5678").toString("base64")}`;
+
+/** The problems loading `env` (and overrides) reports, or [] when it loads. */
+function problemsOf(
+  env: Environment,
+  overrides: Overrides = {},
+  require: Parameters<typeof loadSettings>[1] = {},
+) {
+  try {
+    loadSettings(env, { overrides, ...require });
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return [...(error as ConfigurationError).problems];
+  }
+}
+
+// Every setting: a good text and what it parses to, a bad text and what the message says.
+// `extra` completes a combination the cross-field rules need (a pair, say).
+const CASES: Record<
+  SettingName,
+  { good: string; value: unknown; bad?: string; message?: RegExp; extra?: Record<string, string> }
+> = {
+  jumpcloudApiUrl: {
+    good: "EU",
+    value: "https://api.eu.jumpcloud.com/insights/directory/v1",
+    bad: "http://api.example.com",
+    message: /must use https/,
+  },
+  jumpcloudTokenUrl: {
+    good: "https://id.example.com/oauth2/token/",
+    value: "https://id.example.com/oauth2/token",
+    bad: "not a url",
+    message: /must be a URL/,
+  },
+  jumpcloudApiKey: {
+    good: " k-123 ",
+    value: "k-123",
+    bad: "k 123",
+    message: /must be printable ASCII without spaces/,
+  },
+  jumpcloudClientId: { good: "id", value: "id", extra: { JUMPCLOUD_CLIENT_SECRET: "s" } },
+  jumpcloudClientSecret: { good: "s", value: "s", extra: { JUMPCLOUD_CLIENT_ID: "id" } },
+  jumpcloudSecretArn: {
+    good: ARN,
+    value: ARN,
+    bad: "jc-secret",
+    message: /must be a Secrets Manager secret ARN/,
+  },
+  jumpcloudOrgIds: { good: "o1, o2,,", value: ["o1", "o2"] },
+  jumpcloudServices: {
+    good: "sso, radius",
+    value: ["sso", "radius"],
+    bad: "all,sso",
+    message: /cannot combine `all`/,
+  },
+  jumpcloudTimeout: {
+    good: "10s",
+    value: 10_000,
+    bad: "forever",
+    message: /must be a duration .* from 1s to 10m, not "forever"/,
+  },
+  sourceLag: {
+    good: "2m",
+    value: 120_000,
+    bad: "soon",
+    message: /must be a duration such as 30s, 5m, 2h or 15d/,
+  },
+  overlap: {
+    good: "2m",
+    value: 120_000,
+    bad: "soon",
+    message: /OVERLAP must be a duration such as 30s, 5m, 2h or 15d, from 0s to 1d, not "soon"/,
+  },
+  maxWindow: { good: "30m", value: 1_800_000, bad: "500ms", message: /from 1s to 7d/ },
+  initialLookback: { good: "15d", value: 1_296_000_000, bad: "120d", message: /from 1m to 90d/ },
+  safetyMargin: { good: "30s", value: 30_000, bad: "1s", message: /from 5s to 10m/ },
+  leaseDuration: { good: "5m", value: 300_000, bad: "10s", message: /from 30s to 2h/ },
+  pageLimit: {
+    good: "500",
+    value: 500,
+    bad: "abc",
+    message: /must be a whole number from 1 to 10000, not "abc"/,
+  },
+  backfillConcurrency: { good: "8", value: 8, bad: "0", message: /from 1 to 32, not "0"/ },
+  maxEventsPerWindow: { good: "1000", value: 1_000, bad: "1.5", message: /whole number/ },
+  orgConcurrency: { good: "2", value: 2, bad: "65", message: /from 1 to 64/ },
+  checkpointTable: { good: "cp", value: "cp" },
+  checkpointFile: { good: "/tmp/cp.json", value: "/tmp/cp.json" },
+  mapperFunctionName: { good: "mapper", value: "mapper" },
+  namespace: { good: "prod_eu", value: "prod_eu", bad: "Prod-1", message: /must be lowercase/ },
+  tags: { good: "a, b,,", value: ["a", "b"] },
+  preserveOriginalEvent: {
+    good: "TRUE",
+    value: true,
+    bad: "maybe",
+    message: /must be true or false, not "maybe"/,
+  },
+  preserveDuplicateCustomFields: { good: "1", value: true, bad: "2", message: /must be true or false/ },
+  geoIpCityDb: { good: "/opt/City.mmdb", value: "/opt/City.mmdb" },
+  geoIpAsnDb: { good: "s3://b/ASN.mmdb", value: "s3://b/ASN.mmdb" },
+  elasticsearchUrl: {
+    good: "https://es.example.com:9243/",
+    value: "https://es.example.com:9243",
+    bad: "https://u:p@es.example.com",
+    message: /must not carry credentials/,
+  },
+  elasticsearchCloudId: { good: CLOUD_ID, value: CLOUD_ID, bad: "garbage", message: /must be a Cloud ID/ },
+  elasticsearchApiKey: { good: "es-key", value: "es-key", bad: "es\nkey", message: /printable ASCII/ },
+  elasticsearchUsername: { good: "elastic", value: "elastic", extra: { ELASTICSEARCH_PASSWORD: "pw" } },
+  elasticsearchPassword: { good: "pw", value: "pw", extra: { ELASTICSEARCH_USERNAME: "elastic" } },
+  elasticsearchSecretArn: { good: ARN, value: ARN, bad: "arn:aws:s3:::bucket", message: /secret ARN/ },
+  elasticsearchCaCert: { good: "/etc/ca.pem", value: "/etc/ca.pem" },
+  elasticsearchRequestTimeout: { good: "5s", value: 5_000, bad: "0s", message: /from 100ms to 10m/ },
+  elasticsearchCompression: { good: "off", value: false, bad: "gzip", message: /true or false/ },
+  elasticsearchBulkMaxMb: { good: "2.5", value: 2.5, bad: "0", message: /megabytes above 0, at most 100/ },
+  deadLetterBucket: { good: "dl", value: "dl" },
+  deadLetterPrefix: { good: "x/", value: "x/" },
+  deadLetterDir: { good: "/tmp/dl", value: "/tmp/dl" },
+  lambdaFunctionName: { good: "collector", value: "collector" },
+  awsRegion: { good: "eu-west-1", value: "eu-west-1" },
+};
+
+describe("settings schema", () => {
+  it("covers every setting, each with a description, a kind and the functions that read it", () => {
+    expect(Object.keys(CASES).sort()).toStrictEqual(Object.keys(SETTINGS).sort());
+    for (const spec of Object.values(SETTINGS)) {
+      expect(spec.description.length).toBeGreaterThan(10);
+      expect(spec.env).toMatch(/^[A-Z][A-Z0-9_]+$/);
+      if (spec.providedByLambda) expect(spec.env).toMatch(/^AWS_/);
+    }
+  });
+
+  it("has the documented defaults", () => {
+    const { settings, warnings } = loadSettings({});
+    expect(warnings).toStrictEqual([]);
+    expect(settings).toMatchObject({
+      jumpcloudApiUrl: "https://api.jumpcloud.com/insights/directory/v1",
+      jumpcloudTokenUrl: undefined,
+      jumpcloudApiKey: undefined,
+      jumpcloudOrgIds: [],
+      jumpcloudServices: ["all"],
+      jumpcloudTimeout: 30_000,
+      sourceLag: 60_000,
+      overlap: 300_000,
+      maxWindow: 3_600_000,
+      initialLookback: 86_400_000,
+      pageLimit: 1_000,
+      namespace: "default",
+      tags: ["forwarded"],
+      preserveOriginalEvent: false,
+      preserveDuplicateCustomFields: false,
+      geoIpCityDb: undefined,
+      geoIpAsnDb: undefined,
+      elasticsearchCompression: true,
+      elasticsearchBulkMaxMb: 5,
+      deadLetterPrefix: "dead-letters/",
+      checkpointFile: ".jumpcloud-elastic/checkpoints.json",
+    });
+  });
+
+  it("treats an empty variable as unset", () => {
+    expect(loadSettings({ OVERLAP: "", DATA_STREAM_NAMESPACE: "  " }).settings).toMatchObject({
+      overlap: 300_000,
+      namespace: "default",
+    });
+  });
+
+  describe.each(Object.entries(CASES) as [SettingName, (typeof CASES)[SettingName]][])("%s", (name, c) => {
+    const spec = SETTINGS[name];
+    it(`reads ${spec.env}`, () => {
+      expect(loadSettings({ ...c.extra, [spec.env]: c.good }).settings[name]).toStrictEqual(c.value);
+    });
+
+    it.runIf(c.bad !== undefined)(`names ${spec.env} when it is wrong`, () => {
+      const problems = problemsOf({ ...c.extra, [spec.env]: c.bad as string });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^${spec.env}\\b`));
+      expect(problems[0]).toMatch(c.message as RegExp);
+      if (spec.secret) expect(problems[0]).not.toContain(JSON.stringify(c.bad));
+    });
+
+    it.runIf(spec.flag !== undefined && c.bad !== undefined)(
+      `names ${spec.flag} when the flag is wrong`,
+      () => {
+        const problems = problemsOf({ [spec.env]: c.good }, { [name]: { value: c.bad } } as Overrides);
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(new RegExp(`^${spec.flag}\\b`));
+        expect(problems[0]).not.toContain(spec.env);
+      },
+    );
+  });
+
+  it("lets a flag win over the variable", () => {
+    const { settings } = loadSettings(
+      { DATA_STREAM_NAMESPACE: "env_ns" },
+      { overrides: { namespace: { value: "flag_ns" } } },
+    );
+    expect(settings.namespace).toBe("flag_ns");
+  });
+
+  it("takes typed overrides, and an undefined override unsets what the environment says", () => {
+    const { settings } = loadSettings(
+      { JUMPCLOUD_API_KEY: "real-key", JUMPCLOUD_ORG_IDS: "o1" },
+      {
+        overrides: {
+          pageLimit: { value: 20 },
+          jumpcloudApiKey: { value: undefined },
+          jumpcloudOrgIds: { value: [] },
+        },
+      },
+    );
+    expect(settings).toMatchObject({ pageLimit: 20, jumpcloudApiKey: undefined, jumpcloudOrgIds: [] });
+    expect(problemsOf({}, { pageLimit: { value: 0, source: "--limit" } })).toStrictEqual([
+      "--limit must be a whole number from 1 to 10000, not 0",
+    ]);
+  });
+
+  it("reports every problem at once, in one error, without echoing secrets", () => {
+    const problems = problemsOf({
+      JUMPCLOUD_API_URL: "http://api.example.com",
+      JUMPCLOUD_API_KEY: "very-secret-key",
+      JUMPCLOUD_CLIENT_ID: "id",
+      JUMPCLOUD_SERVICES: "all,sso",
+      JUMPCLOUD_TIMEOUT: "forever",
+      DATA_STREAM_NAMESPACE: "Prod-1",
+      PRESERVE_ORIGINAL_EVENT: "maybe",
+      PRESERVE_DUPLICATE_CUSTOM_FIELDS: "2",
+      ELASTICSEARCH_PASSWORD: "hunter2-password",
+    });
+    const text = problems.join("\n");
+    expect(problems).toHaveLength(8);
+    for (const name of [
+      "JUMPCLOUD_API_URL",
+      "JUMPCLOUD_TIMEOUT",
+      "JUMPCLOUD_SERVICES",
+      "DATA_STREAM_NAMESPACE",
+      "PRESERVE_ORIGINAL_EVENT",
+      "PRESERVE_DUPLICATE_CUSTOM_FIELDS",
+      "ELASTICSEARCH_USERNAME + ELASTICSEARCH_PASSWORD",
+    ]) {
+      expect(text).toContain(name);
+    }
+    expect(text).toMatch(
+      /set one of JUMPCLOUD_API_KEY, or JUMPCLOUD_CLIENT_ID \+ JUMPCLOUD_CLIENT_SECRET, not several/,
+    );
+    expect(text).not.toContain("very-secret-key");
+    expect(text).not.toContain("hunter2-password");
+  });
+
+  it.each(["a".repeat(101), "with space", "a/b", "a#b", "UPPER"])("refuses the namespace %j", (ns) => {
+    expect(problemsOf({ DATA_STREAM_NAMESPACE: ns })[0]).toMatch(/^DATA_STREAM_NAMESPACE must/);
+  });
+});
+
+describe("collector settings (moved from the collector configuration test)", () => {
+  it("reads durations and limits into the collector's options, naming every problem at once", () => {
+    const { settings } = loadSettings({ SOURCE_LAG: "2m", OVERLAP: "10m", BACKFILL_CONCURRENCY: "8" });
+    expect(collectOptions(settings, {})).toMatchObject({
+      windows: { sourceLag: 120_000, overlap: 600_000 },
+      backfillConcurrency: 8,
+    });
+    expect(problemsOf({ SOURCE_LAG: "soon", PAGE_LIMIT: "20000", INITIAL_LOOKBACK: "120d" })).toHaveLength(3);
+  });
+
+  it("reads a duration with a default and names a bad one", () => {
+    expect(loadSettings({}).settings.overlap).toBe(300_000);
+    expect(loadSettings({ OVERLAP: "2m" }).settings.overlap).toBe(120_000);
+    expect(problemsOf({ OVERLAP: "soon" })).toStrictEqual([
+      'OVERLAP must be a duration such as 30s, 5m, 2h or 15d, from 0s to 1d, not "soon"',
+    ]);
+  });
+});
+
+describe("rules across settings", () => {
+  it.each([
+    [
+      { SOURCE_LAG: "2h", INITIAL_LOOKBACK: "1h" },
+      /^SOURCE_LAG \(2h\) must be shorter than INITIAL_LOOKBACK \(1h\): .*nothing would ever be collected/,
+    ],
+    [
+      { SOURCE_LAG: "1h", INITIAL_LOOKBACK: "1h" },
+      /^SOURCE_LAG \(1h\) must be shorter than INITIAL_LOOKBACK/,
+    ],
+    [
+      { OVERLAP: "12h", INITIAL_LOOKBACK: "6h" },
+      /^OVERLAP \(12h\) must be shorter than INITIAL_LOOKBACK \(6h\)/
+    ],
+    [{ OVERLAP: "1d" }, /^OVERLAP \(1d\) must be shorter than INITIAL_LOOKBACK \(1d\)/],
+    [
+      { JUMPCLOUD_API_KEY: "k", JUMPCLOUD_SECRET_ARN: ARN },
+      /^set one of JUMPCLOUD_API_KEY, or JUMPCLOUD_SECRET_ARN, not several/,
+    ],
+    [{ JUMPCLOUD_CLIENT_SECRET: "s" }, /^JUMPCLOUD_CLIENT_ID \+ JUMPCLOUD_CLIENT_SECRET go together/],
+    [
+      {
+        JUMPCLOUD_API_URL: "https://proxy.example.com",
+        JUMPCLOUD_CLIENT_ID: "i",
+        JUMPCLOUD_CLIENT_SECRET: "s",
+      },
+      /^JUMPCLOUD_TOKEN_URL is required with a service account and a custom JUMPCLOUD_API_URL/,
+    ],
+    [
+      { ELASTICSEARCH_URL: "https://es.example.com", ELASTICSEARCH_CLOUD_ID: CLOUD_ID },
+      /^set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID, not both/,
+    ],
+    [
+      { ELASTICSEARCH_API_KEY: "k", ELASTICSEARCH_SECRET_ARN: ARN },
+      /^set one of ELASTICSEARCH_API_KEY, or ELASTICSEARCH_SECRET_ARN, not several/,
+    ],
+    [{ ELASTICSEARCH_USERNAME: "u" }, /^ELASTICSEARCH_USERNAME \+ ELASTICSEARCH_PASSWORD go together/],
+    [{ JUMPCLOUD_SERVICES: "," }, /^JUMPCLOUD_SERVICES needs at least one service/],
+  ])("%j", (env, message) => {
+    const problems = problemsOf(env as Environment);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it("names the flag in a rule when the setting came from one", () => {
+    expect(
+      problemsOf({ INITIAL_LOOKBACK: "1h" }, { sourceLag: { value: "2h", source: "--lag" } })[0],
+    ).toMatch(/^--lag \(2h\) must be shorter than INITIAL_LOOKBACK/);
+  });
+
+  it("skips a rule whose settings did not parse (the parse problem is enough)", () => {
+    expect(problemsOf({ SOURCE_LAG: "soon", INITIAL_LOOKBACK: "1h" })).toHaveLength(1);
+  });
+
+  it("warns about a service it does not know, and sends it", () => {
+    const { settings, warnings } = loadSettings({ JUMPCLOUD_SERVICES: "sso,privileged_access" });
+    expect(settings.jumpcloudServices).toStrictEqual(["sso", "privileged_access"]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^JUMPCLOUD_SERVICES: privileged_access not among the services known here .*sent anyway/,
+    );
+    const flagged = loadSettings({}, { overrides: { jumpcloudServices: { value: "bogus" } } });
+    expect(flagged.warnings[0]).toMatch(/^--services: bogus/);
+  });
+
+  it.each([
+    ["jumpcloudCredentials", {}, /JumpCloud credentials are missing: set JUMPCLOUD_API_KEY/],
+    ["cluster", {}, /set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID/],
+    ["deadLetterBucket", {}, /DEAD_LETTER_BUCKET is required/],
+    ["checkpointTable", {}, /CHECKPOINT_TABLE is required/],
+    ["mapperFunctionName", {}, /MAPPER_FUNCTION_NAME is required/],
+    ["lambdaFunctionName", {}, /AWS_LAMBDA_FUNCTION_NAME is not set/],
+  ] as const)("requires %s where the entry point needs it", (requirement, env, message) => {
+    expect(problemsOf(env, {}, { require: [requirement] })).toStrictEqual([expect.stringMatching(message)]);
+  });
+
+  it("accepts each credential way on its own", () => {
+    for (const env of [
+      { JUMPCLOUD_API_KEY: "k" },
+      { JUMPCLOUD_CLIENT_ID: "i", JUMPCLOUD_CLIENT_SECRET: "s" },
+      { JUMPCLOUD_SECRET_ARN: ARN },
+    ]) {
+      expect(problemsOf(env, {}, { require: ["jumpcloudCredentials"] })).toStrictEqual([]);
+    }
+  });
+});
