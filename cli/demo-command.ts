@@ -51,7 +51,7 @@ export function demoCommand(seams: CliSeams): Command {
       const es = new ElasticsearchEmulator();
       try {
         const scratch = mkdtempSync(join(tmpdir(), "jumpcloud-elastic-demo-"));
-        const loaded = demoSettings(seams, apiUrl, await es.start(), scratch);
+        const loaded = await demoSettings(seams, apiUrl, await es.start(), scratch);
         const setup = await setupIndexTemplate(
           await createElasticsearchClient(loaded.settings, awsClients()),
         );

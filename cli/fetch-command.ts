@@ -1,16 +1,9 @@
 import { Command } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createEventSource } from "../lib/compose/jumpcloud.ts";
-import { ConfigurationError } from "../lib/errors.ts";
 import { jsonLogger } from "../lib/logger.ts";
 import type { Overrides } from "../lib/settings/load.ts";
-import {
-  type CliSeams,
-  collectingProblems,
-  commandSettings,
-  flagOverrides,
-  settingOption,
-} from "./settings.ts";
+import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
 import { simulatedOverrides, startSimulatedTenant } from "./simulated.ts";
 import { parseTimeOption } from "./time-options.ts";
 
@@ -26,17 +19,16 @@ interface FetchFlags {
 const FETCH_FLAGS = ["jumpcloudServices", "jumpcloudOrgIds", "pageLimit"] as const;
 
 // Times and settings are checked together, so every problem is told at once.
-function fetchPlan(flags: FetchFlags, seams: CliSeams, overrides: Overrides) {
+async function fetchPlan(flags: FetchFlags, seams: CliSeams, overrides: Overrides) {
   const now = Date.now();
-  const problems: string[] = [];
-  const loaded = collectingProblems(problems, () =>
-    commandSettings(seams, overrides, ["jumpcloudCredentials"]),
-  );
-  const start = parseTimeOption("--start", flags.start, now, problems);
-  const end = flags.end === undefined ? new Date(now) : parseTimeOption("--end", flags.end, now, problems);
-  if (problems.length === 0 && start >= end)
-    problems.push(`--start (${start.toISOString()}) must be before --end (${end.toISOString()})`);
-  if (loaded === undefined || problems.length > 0) throw new ConfigurationError(problems);
+  let start = new Date(now);
+  let end = start;
+  const loaded = await commandSettings(seams, overrides, ["jumpcloudCredentials"], async (_, problems) => {
+    start = parseTimeOption("--start", flags.start, now, problems);
+    end = flags.end === undefined ? new Date(now) : parseTimeOption("--end", flags.end, now, problems);
+    if (problems.length === 0 && start >= end)
+      problems.push(`--start (${start.toISOString()}) must be before --end (${end.toISOString()})`);
+  });
   return { settings: loaded.settings, start, end };
 }
 
@@ -57,7 +49,7 @@ export function fetchCommand(seams: CliSeams): Command {
           ...flagOverrides(flags, FETCH_FLAGS),
           ...(simulated && simulatedOverrides(simulated.apiUrl)),
         };
-        const { settings, start, end } = fetchPlan(flags, seams, overrides);
+        const { settings, start, end } = await fetchPlan(flags, seams, overrides);
         const logger = jsonLogger((line) => seams.io.log(line.trimEnd()));
         const client = await createEventSource(settings, { aws: seams.aws ?? awsClients(), logger });
         const query = { services: settings.jumpcloudServices, start, end, limit: settings.pageLimit };

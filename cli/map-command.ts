@@ -8,7 +8,13 @@ import { InputError } from "../lib/errors.ts";
 import { type RawEvent, readEvents } from "../lib/input/read-events.ts";
 import type { SettingName } from "../lib/settings/schema.ts";
 import type { CliIo } from "./io.ts";
-import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
+import {
+  type CliSeams,
+  collectingProblems,
+  commandSettings,
+  flagOverrides,
+  settingOption,
+} from "./settings.ts";
 
 const MAPPING_FLAGS: readonly SettingName[] = [
   "namespace",
@@ -34,9 +40,13 @@ export function mapCommand(seams: CliSeams): Command {
     );
   for (const name of MAPPING_FLAGS) command.addOption(settingOption(name));
   return command.action(async (file: string | undefined, flags: { format: "bulk" | "docs" }) => {
-    const { settings, sourceOf } = commandSettings(seams, flagOverrides(flags, MAPPING_FLAGS));
     // Every configuration problem, GeoIP files included, before any input is read.
-    const mapper = await createMapper(settings, { aws: seams.aws ?? awsClients(), sourceOf });
+    let mapper: EcsMapper | undefined;
+    await commandSettings(seams, flagOverrides(flags, MAPPING_FLAGS), [], async (loaded, problems) => {
+      const deps = { aws: seams.aws ?? awsClients(), sourceOf: loaded.sourceOf };
+      mapper = await collectingProblems(problems, () => createMapper(loaded.settings, deps));
+    });
+    if (mapper === undefined) return;
     const events = readEvents(await readInput(file, seams.io));
     const failed = await writeMapped(events, mapper, flags.format, seams.io);
     seams.io.log(`mapped ${events.length} event(s) for ${mapper.dataStream}; ${failed} pipeline error(s)`);

@@ -37,7 +37,7 @@ export function runCommand(seams: CliSeams): Command {
       if (!flags.once) throw new UsageError("run needs --once (schedule it, or deploy the collector Lambda)");
       const simulated = flags.simulate ? await startSimulatedTenant() : undefined;
       try {
-        const loaded = commandSettings(seams, simulated ? simulatedOverrides(simulated.apiUrl) : {}, [
+        const loaded = await commandSettings(seams, simulated ? simulatedOverrides(simulated.apiUrl) : {}, [
           "jumpcloudCredentials",
         ]);
         const logger = jsonLogger((line) => seams.io.log(line.trimEnd()));

@@ -1,7 +1,12 @@
 import { Option } from "commander";
 import type { AwsClients } from "../lib/compose/aws.ts";
 import { ConfigurationError } from "../lib/errors.ts";
-import { type Environment, type LoadedSettings, loadSettings, type Overrides } from "../lib/settings/load.ts";
+import {
+  type Environment,
+  type LoadedSettings,
+  type Overrides,
+  parseSettings,
+} from "../lib/settings/load.ts";
 import type { Requirement } from "../lib/settings/rules.ts";
 import { SETTINGS, type SettingName } from "../lib/settings/schema.ts";
 import type { CliIo } from "./io.ts";
@@ -39,21 +44,30 @@ export function flagOverrides(options: object, names: readonly SettingName[]): O
   return overrides as Overrides;
 }
 
-/** Settings for a command: parsed once, warnings printed, problems thrown as one ConfigurationError. */
-export function commandSettings(
+/**
+ * Settings for a command: parsed once, warnings printed, problems thrown as one
+ * ConfigurationError, with those `more` finds on the parsed settings (files it opens, say).
+ */
+export async function commandSettings(
   seams: CliSeams,
   overrides: Overrides,
   require: readonly Requirement[] = [],
-): LoadedSettings {
-  const loaded = loadSettings(seams.env, { overrides, require });
+  more?: (loaded: LoadedSettings, problems: string[]) => Promise<void>,
+): Promise<LoadedSettings> {
+  const { problems, ...loaded } = parseSettings(seams.env, { overrides, require });
   for (const warning of loaded.warnings) seams.io.log(`warning: ${warning}`);
+  await more?.(loaded, problems);
+  if (problems.length > 0) throw new ConfigurationError(problems);
   return loaded;
 }
 
 /** Runs `load`, recording a ConfigurationError's problems instead of throwing, so they join others. */
-export function collectingProblems<T>(problems: string[], load: () => T): T | undefined {
+export async function collectingProblems<T>(
+  problems: string[],
+  load: () => Promise<T>,
+): Promise<T | undefined> {
   try {
-    return load();
+    return await load();
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     problems.push(...error.problems);

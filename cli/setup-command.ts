@@ -17,7 +17,7 @@ export function setupCommand(seams: CliSeams): Command {
   return new Command("setup")
     .description("install the index template for logs-jumpcloud.events-* (safe to run again)")
     .action(async () => {
-      const { settings } = commandSettings(seams, {}, ["cluster"]);
+      const { settings } = await commandSettings(seams, {}, ["cluster"]);
       const client = await createElasticsearchClient(settings, seams.aws ?? awsClients());
       const result = await setupIndexTemplate(client);
       await seams.io.write(

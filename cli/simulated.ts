@@ -5,11 +5,13 @@ import { generateTenantEvents } from "../simulators/jumpcloud/tenant.ts";
 /** The embedded tenant used when no JumpCloud account is configured (demo, `--simulate`). */
 export const SIMULATED_ORG = "5e0000000000000000000001";
 export const SIMULATED_KEY = "simulated-local-key";
+const TENANT_SETTLED_MS = 120_000;
 
 /**
- * Starts the JumpCloud simulator with a day of events for one tenant, ending now. The simulator's
- * clock is frozen at that instant: which late events are visible never depends on how long a run
- * takes, so a second run over the same tenant really finds nothing new.
+ * Starts the JumpCloud simulator with a day of events for one tenant. The simulator's clock is
+ * frozen when it starts, and the events end two minutes before that, behind the horizon of a
+ * first run with the default SOURCE_LAG (1m): which events are visible, and which a first run reads, never
+ * depend on how long a run takes, so a second run really finds nothing new.
  */
 export async function startSimulatedTenant(
   count = 2_000,
@@ -22,7 +24,7 @@ export async function startSimulatedTenant(
         events: generateTenantEvents({
           seed: 2026,
           start: end - 86_400_000,
-          end,
+          end: end - TENANT_SETTLED_MS,
           count,
           organization: SIMULATED_ORG,
         }),

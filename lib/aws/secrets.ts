@@ -1,5 +1,5 @@
-import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ConfigurationError, JumpcloudElasticError } from "../errors.ts";
 
 /** The parts of a Secrets Manager secret ARN. */
@@ -53,7 +53,10 @@ export class SecretsManagerSecrets implements SecretReader {
   async read(arn: string, options: { fresh?: boolean } = {}): Promise<string> {
     let value: unknown;
     try {
-      value = await this.provider.get(arn, { maxAge: this.maxAgeSeconds, forceFetch: options.fresh === true });
+      value = await this.provider.get(arn, {
+        maxAge: this.maxAgeSeconds,
+        forceFetch: options.fresh === true,
+      });
     } catch (error) {
       const what = CONFIGURATION_FAILURES[failureName(error) ?? ""];
       if (what) throw new ConfigurationError([`cannot read the secret ${arn}: ${what}`], { cause: error });

@@ -53,6 +53,11 @@ function describe(issue: z.core.$ZodIssue, input: Input, spec: SettingSpec<unkno
   return `${input.source} must be ${spec.kind.expects}${shown}`;
 }
 
+/** Settings with the problems found, not thrown: a setting with a problem has its default. */
+export interface ParsedSettings extends LoadedSettings {
+  problems: string[];
+}
+
 /**
  * Parses every setting from the environment plus typed overrides, checks the rules across
  * settings and what the entry point requires, and throws one ConfigurationError naming every
@@ -62,6 +67,16 @@ export function loadSettings(
   env: Environment,
   options: { overrides?: Overrides; require?: readonly Requirement[] } = {},
 ): LoadedSettings {
+  const { problems, ...loaded } = parseSettings(env, options);
+  if (problems.length > 0) throw new ConfigurationError(problems);
+  return loaded;
+}
+
+/** As loadSettings, but answers the problems, so a caller can add its own (files it opens) first. */
+export function parseSettings(
+  env: Environment,
+  options: { overrides?: Overrides; require?: readonly Requirement[] } = {},
+): ParsedSettings {
   const overrides = options.overrides ?? {};
   const values: Record<string, unknown> = {};
   const inputs = new Map<SettingName, Input>();
@@ -81,6 +96,7 @@ export function loadSettings(
       values[name] = result.data;
       parsed.add(name);
     } else {
+      values[name] = spec.default;
       const first = result.error.issues.find((i) => i.code === "custom" && i.message !== "");
       problems.push(describe(first ?? (result.error.issues[0] as z.core.$ZodIssue), input, spec));
     }
@@ -93,6 +109,10 @@ export function loadSettings(
   };
   const findings = checkRules(ruleInput);
   problems.push(...findings.problems, ...checkRequirements(ruleInput, options.require ?? []));
-  if (problems.length > 0) throw new ConfigurationError(problems);
-  return { settings: values as Settings, warnings: findings.warnings, sourceOf: ruleInput.sourceOf };
+  return {
+    settings: values as Settings,
+    warnings: findings.warnings,
+    sourceOf: ruleInput.sourceOf,
+    problems,
+  };
 }

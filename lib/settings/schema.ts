@@ -274,7 +274,10 @@ const mapping = {
   namespace: spec({
     env: "DATA_STREAM_NAMESPACE",
     description: "data stream namespace: documents go to `logs-jumpcloud.events-<namespace>`",
-    kind: checked(textValue("a namespace"), namespaceProblem),
+    kind: checked(textValue("a namespace"), (ns) => {
+      const problem = namespaceProblem(ns);
+      return problem && `${problem}, not ${JSON.stringify(ns)}`;
+    }),
     default: "default",
     flag: "--namespace",
     usedBy: MAPPER,
@@ -459,3 +462,13 @@ export type Settings = {
     ? ValueOf<(typeof SETTINGS)[K]>
     : ValueOf<(typeof SETTINGS)[K]> | undefined;
 };
+
+/**
+ * The variables a function's environment may carry, for the CDK stack: those `role` reads, less
+ * what Lambda itself provides (Lambda refuses reserved keys at deploy).
+ */
+export function functionVariables(role: FunctionRole): string[] {
+  return Object.values(SETTINGS as Record<string, SettingSpec<unknown>>)
+    .filter((spec) => spec.usedBy.includes(role) && !spec.providedByLambda)
+    .map((spec) => spec.env);
+}

@@ -74,9 +74,12 @@ export function durationValue(min: number, max: number): ValueKind<number> {
       ms,
       z
         .string()
-        .transform(
-          (text, ctx) => parseDuration(text) ?? (ctx.addIssue({ code: "custom", message: "" }), z.NEVER),
-        )
+        .transform((text, ctx) => {
+          const ms = parseDuration(text);
+          // An empty message: the loader words it from `expects`.
+          if (ms === undefined) ctx.addIssue({ code: "custom", message: "" });
+          return ms ?? z.NEVER;
+        })
         .pipe(ms),
     ]),
   };

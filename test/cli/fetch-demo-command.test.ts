@@ -1,29 +1,14 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { cliProcess, cli as inProcess } from "../helpers/cli.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", ...args],
-      { cwd: root, env: { PATH: process.env.PATH, ...env }, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => inProcess(args, { env });
 
 describe("cli fetch", () => {
-  it("pages a simulated tenant to NDJSON, filtered by service", async () => {
-    const { code, stdout, stderr } = await cli([
+  it("pages a simulated tenant to NDJSON, filtered by service (as a process of its own)", async () => {
+    const { code, stdout, stderr } = await cliProcess([
       "fetch",
       "--simulate",
       "--start",
@@ -46,21 +31,65 @@ describe("cli fetch", () => {
   });
 
   it.each([
-    [["fetch"], {}, /credentials are missing/],
-    [["fetch"], { JUMPCLOUD_API_KEY: "k", JUMPCLOUD_API_URL: "http://api.example.com" }, /must use https/],
-    [["fetch", "--simulate", "--start", "yesterday"], {}, /--start must be an ISO 8601 time/],
-    [["fetch", "--simulate", "--start", "1h", "--end", "2h"], {}, /is not before its end/],
-    [["fetch", "--simulate", "--limit", "20000"], {}, /limit must be an integer from 1 to 10000/],
-  ])("fails clearly: %j", async (args, env, message) => {
-    const { code, stderr } = await cli(args, env as Record<string, string>);
-    expect(code).toBe(1);
+    [["fetch"], {}, /^error: JumpCloud credentials are missing/],
+    [
+      ["fetch"],
+      { JUMPCLOUD_API_KEY: "k", JUMPCLOUD_API_URL: "http://api.example.com" },
+      /^error: JUMPCLOUD_API_URL must use https/,
+    ],
+    [["fetch", "--simulate", "--start", "yesterday"], {}, /^error: --start must be an ISO 8601 time/],
+    [
+      ["fetch", "--simulate", "--start", "1h", "--end", "2h"],
+      {},
+      /^error: --start \(.*\) must be before --end/,
+    ],
+    [
+      ["fetch", "--simulate", "--limit", "20000"],
+      {},
+      /^error: --limit must be a whole number from 1 to 10000, not "20000"$/m,
+    ],
+    [
+      ["fetch", "--simulate", "--limit", "abc"],
+      {},
+      /^error: --limit must be a whole number from 1 to 10000, not "abc"$/m,
+    ],
+    [
+      ["fetch", "--services", "all,sso"],
+      { JUMPCLOUD_API_KEY: "k" },
+      /^error: --services cannot combine `all`/,
+    ],
+    [
+      ["fetch"],
+      { JUMPCLOUD_API_KEY: "k", JUMPCLOUD_SERVICES: "all,sso" },
+      /^error: JUMPCLOUD_SERVICES cannot combine/,
+    ],
+    [
+      ["fetch", "--start", "soon"],
+      { PAGE_LIMIT: "0", JUMPCLOUD_TIMEOUT: "x" },
+      /invalid configuration:\n {2}- JUMPCLOUD_TIMEOUT[\s\S]*- PAGE_LIMIT[\s\S]*credentials are missing[\s\S]*- --start/,
+    ],
+  ])("fails clearly, with exit status 2: %j", async (args, env, message) => {
+    const { code, stderr, stdout } = await cli(args, env as Record<string, string>);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
     expect(stderr).toMatch(message);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("warns about a service it does not know, sends it, and reports the API's answer", async () => {
+    const { code, stderr } = await cli(["fetch", "--simulate", "--services", "bogus"]);
+    expect(stderr).toMatch(/^warning: --services: bogus not among the services known here/m);
+    expect(stderr).toMatch(/^error: .*status 400.*invalid service: bogus/m);
+    expect(code).toBe(1);
   });
 });
 
 describe("cli demo", () => {
   it("runs the collector into the emulated cluster: every event once, a second run and a replay add nothing", async () => {
-    const { code, stdout } = await cli(["demo"]);
+    const { code, stdout } = await cli(["demo"], {
+      CHECKPOINT_TABLE: "a-real-table",
+      ELASTICSEARCH_URL: "https://real.example.com",
+    });
     expect(code).toBe(0);
     const first =
       /first run : caught-up, \d+ window\(s\), \d+ page\(s\), (\d+) fetched, (\d+) indexed, 0 duplicates/.exec(
@@ -72,6 +101,12 @@ describe("cli demo", () => {
     expect(stdout).toMatch(/replay 3h-1h ago: caught-up, .*, 0 indexed, [1-9]\d* duplicates/);
     expect(stdout).toContain(`${first?.[1]} documents in logs-jumpcloud.events-default`);
   });
+
+  it("runs as a process of its own", async () => {
+    const { code, stdout } = await cliProcess(["demo"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/second run: caught-up, .* 0 indexed/);
+  });
 });
 
 describe("cli setup", () => {
@@ -80,7 +115,9 @@ describe("cli setup", () => {
     const es = new ElasticsearchEmulator({ authorizations: ["ApiKey k1"] });
     const url = await es.start();
     try {
-      const first = await cli(["setup"], { ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: "k1" });
+      const first = await cliProcess(["setup"], {
+        env: { ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: "k1" },
+      });
       expect(first.stdout).toMatch(/^installed the index template: jumpcloud-elastic-logs-jumpcloud\.events/);
       const second = await cli(["setup"], { ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: "k1" });
       expect(second.stdout).toMatch(/up to date/);
@@ -93,10 +130,22 @@ describe("cli setup", () => {
     }
   });
 
-  it("needs a cluster", async () => {
-    const { code, stderr } = await cli(["setup"]);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID/);
+  it.each([
+    [{}, /^error: set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID$/m],
+    [{ ELASTICSEARCH_CLOUD_ID: "garbage" }, /^error: ELASTICSEARCH_CLOUD_ID must be a Cloud ID/m],
+    [
+      { ELASTICSEARCH_URL: "https://es.example.com", ELASTICSEARCH_SECRET_ARN: "es" },
+      /^error: ELASTICSEARCH_SECRET_ARN must be a Secrets Manager secret ARN/m,
+    ],
+    [
+      { ELASTICSEARCH_URL: "https://es.example.com", ELASTICSEARCH_CA_CERT: "/nope/ca.pem" },
+      /^error: ELASTICSEARCH_CA_CERT: cannot read \/nope\/ca\.pem \(ENOENT\)$/m,
+    ],
+  ])("fails clearly on configuration, exit 2: %j", async (env, message) => {
+    const { code, stderr } = await cli(["setup"], env);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr).not.toMatch(/\n\s+at /);
   });
 });
 
@@ -130,7 +179,7 @@ describe("cli run --once", () => {
       DEAD_LETTER_DIR: join(dir, "dead"),
     };
     try {
-      const first = await cli(["run", "--once", "--out", join(dir, "out")], env);
+      const first = await cliProcess(["run", "--once", "--out", join(dir, "out")], { env });
       expect(first.code).toBe(0);
       const summary = JSON.parse(first.stdout);
       expect(summary.total).toMatchObject({ fetched: 500, indexed: 500, deadLettered: 0 });
@@ -153,7 +202,28 @@ describe("cli run --once", () => {
 
   it("fails clearly, naming every problem", async () => {
     const { code, stderr } = await cli(["run", "--once"], { OVERLAP: "lots", PAGE_LIMIT: "0" });
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stderr).toMatch(/OVERLAP[\s\S]*PAGE_LIMIT[\s\S]*credentials are missing/);
+  });
+
+  it.each([
+    [
+      { SOURCE_LAG: "2h", INITIAL_LOOKBACK: "1h" },
+      /^error: SOURCE_LAG \(2h\) must be shorter than INITIAL_LOOKBACK \(1h\)/m,
+    ],
+    [
+      { JUMPCLOUD_SERVICES: "all,sso" },
+      /^error: JUMPCLOUD_SERVICES cannot combine `all` with named services$/m,
+    ],
+  ])("refuses settings that could never collect, exit 2: %j", async (env, message) => {
+    const { code, stderr } = await cli(["run", "--once"], { JUMPCLOUD_API_KEY: "k", ...env });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it("needs --once (exit 2)", async () => {
+    const { code, stderr } = await cli(["run"], { JUMPCLOUD_API_KEY: "k" });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^error: run needs --once/);
   });
 });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { EcsMapper } from "../../lib/ecs/mapper.ts";
 import { awsClients } from "../../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
+import { EcsMapper } from "../../lib/ecs/mapper.ts";
 import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
 import { ElasticsearchDocumentSink } from "../../lib/elasticsearch/sink.ts";
 import { setupIndexTemplate } from "../../lib/elasticsearch/template.ts";
-import { loadSettings } from "../../lib/settings/load.ts";
 import { indexEvents } from "../../lib/pipeline/index-events.ts";
+import { loadSettings } from "../../lib/settings/load.ts";
 import { readJsonFixture } from "../helpers/fixtures.ts";
 
 // Against a real cluster, only when ELASTICSEARCH_URL is set (with ELASTICSEARCH_API_KEY or

@@ -1,5 +1,9 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Client } from "@elastic/elasticsearch";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FileDocumentSink } from "../../lib/elasticsearch/file-sink.ts";
 import { ElasticsearchDocumentSink, type IndexOutcome } from "../../lib/elasticsearch/sink.ts";
 import {
   ElasticsearchRequestError,
@@ -211,5 +215,24 @@ describe("ElasticsearchDocumentSink against the emulation, with the real client"
     );
     expect(bulkRequests()[0]?.headers["content-encoding"]).toBe("gzip");
     expect(stored()).toBe(3);
+  });
+});
+
+describe("FileDocumentSink", () => {
+  it("stores each _id once and counts pipeline-error documents among the indexed only", async () => {
+    const sink = new FileDocumentSink(mkdtempSync(join(tmpdir(), "docs-")), STREAM);
+    const mixed = itemsFor(["not an event", raw[0], "[1]", raw[0]]);
+    expect(await sink.index(mixed)).toStrictEqual({
+      indexed: 3,
+      pipelineErrors: 2,
+      duplicates: 1,
+      rejected: [],
+    });
+    expect(await sink.index(mixed)).toStrictEqual({
+      indexed: 0,
+      pipelineErrors: 0,
+      duplicates: 4,
+      rejected: [],
+    });
   });
 });

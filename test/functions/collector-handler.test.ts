@@ -226,7 +226,10 @@ describe("JumpCloud secret", () => {
     const regions: string[] = [];
     const aws = {
       ...fakeAws({ secrets: secrets.client }),
-      secrets: (region: string) => (regions.push(region), new SecretsManagerSecrets(secrets.client)),
+      secrets: (region: string) => {
+        regions.push(region);
+        return new SecretsManagerSecrets(secrets.client);
+      },
     };
     const sim = new JumpcloudSimulator({
       tenants: [{ orgId: ORG_A, events: [] }],

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { ConfigurationError } from "../../lib/errors.ts";
-import { checkServices, REGIONS, resolveApiUrl, tokenUrlFor, unknownServices } from "../../lib/jumpcloud/regions.ts";
+import {
+  checkServices,
+  REGIONS,
+  resolveApiUrl,
+  tokenUrlFor,
+  unknownServices,
+} from "../../lib/jumpcloud/regions.ts";
 
 describe("regions and URLs", () => {
   it.each([

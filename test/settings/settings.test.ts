@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { collectOptions } from "../../lib/compose/collect.ts";
 import { ConfigurationError } from "../../lib/errors.ts";
 import { type Environment, loadSettings, type Overrides } from "../../lib/settings/load.ts";
-import { SETTINGS, type SettingName } from "../../lib/settings/schema.ts";
+import { functionVariables, SETTINGS, type SettingName } from "../../lib/settings/schema.ts";
 
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jc-AbCdEf";
 const CLOUD_ID = `prod:${Buffer.from("eu-west-1.aws.found.io:443$es1234$kb5678").toString("base64")}`;
@@ -291,7 +291,7 @@ describe("rules across settings", () => {
     ],
     [
       { OVERLAP: "12h", INITIAL_LOOKBACK: "6h" },
-      /^OVERLAP \(12h\) must be shorter than INITIAL_LOOKBACK \(6h\)/
+      /^OVERLAP \(12h\) must be shorter than INITIAL_LOOKBACK \(6h\)/,
     ],
     [{ OVERLAP: "1d" }, /^OVERLAP \(1d\) must be shorter than INITIAL_LOOKBACK \(1d\)/],
     [
@@ -362,6 +362,30 @@ describe("rules across settings", () => {
       { JUMPCLOUD_SECRET_ARN: ARN },
     ]) {
       expect(problemsOf(env, {}, { require: ["jumpcloudCredentials"] })).toStrictEqual([]);
+    }
+  });
+});
+
+describe("function environments (for the CDK stack)", () => {
+  it("lists what each function reads, never what Lambda provides", () => {
+    const collector = functionVariables("collector");
+    const mapper = functionVariables("mapper");
+    expect(collector).toEqual(
+      expect.arrayContaining([
+        "CHECKPOINT_TABLE",
+        "MAPPER_FUNCTION_NAME",
+        "JUMPCLOUD_SECRET_ARN",
+        "LEASE_DURATION",
+      ]),
+    );
+    expect(mapper).toEqual(
+      expect.arrayContaining(["ELASTICSEARCH_SECRET_ARN", "DEAD_LETTER_BUCKET", "DATA_STREAM_NAMESPACE"]),
+    );
+    for (const names of [collector, mapper]) {
+      expect(names).not.toContain("AWS_REGION");
+      expect(names).not.toContain("AWS_LAMBDA_FUNCTION_NAME");
+      expect(names).not.toContain("JUMPCLOUD_API_KEY");
+      expect(names).not.toContain("ELASTICSEARCH_PASSWORD");
     }
   });
 });

@@ -1,0 +1,6 @@
+// Rewrites the README's configuration table from the settings schema (`npm run docs:settings`).
+import { readFileSync, writeFileSync } from "node:fs";
+import { withSettingsTable } from "../lib/settings/docs.ts";
+
+const path = new URL("../README.md", import.meta.url);
+writeFileSync(path, withSettingsTable(readFileSync(path, "utf8")));

@@ -1,0 +1,58 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { CliIo } from "../../cli/io.ts";
+import { runCli } from "../../cli/program.ts";
+import type { AwsClients } from "../../lib/compose/aws.ts";
+
+/** The repository root (where `npm run cli` runs). */
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** What a CLI run printed and answered. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+interface CliOptions {
+  env?: Record<string, string>;
+  stdin?: string;
+  aws?: AwsClients;
+}
+
+/** Runs the CLI in this process through its seams: the environment, the streams, AWS clients. */
+export async function cli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = {
+    write: async (chunk) => {
+      stdout += chunk;
+    },
+    log: (message) => {
+      stderr += `${message}\n`;
+    },
+    readStdin: async () => options.stdin ?? "",
+  };
+  const code = await runCli(args, { env: options.env ?? {}, io, ...(options.aws && { aws: options.aws }) });
+  return { code, stdout, stderr };
+}
+
+/** Runs the CLI as a user would, a process of its own (`npm run cli -- ...` runs the same entry point). */
+export function cliProcess(args: string[], options: Omit<CliOptions, "aws"> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", "cli/main.ts", ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, ...options.env }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(options.stdin ?? "");
+  });
+}
+
+/** NDJSON text as values. */
+export const ndjson = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l));
