@@ -14,10 +14,25 @@ export const silentLogger: Logger = {
   error() {},
 };
 
+/** An error as a log field: name, message, stack and its causes, as Powertools' Logger writes them. */
+export function describeError(error: Error): Record<string, unknown> {
+  return {
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    ...(error.cause !== undefined && {
+      cause: error.cause instanceof Error ? describeError(error.cause) : error.cause,
+    }),
+  };
+}
+
+// JSON.stringify writes an Error as {}: errors in fields keep what they say.
+const withErrors = (_key: string, value: unknown) => (value instanceof Error ? describeError(value) : value);
+
 /** One JSON object per line, `{level, message, ...fields}`, written by `write`. */
 export function jsonLogger(write: (line: string) => void, minimum: "debug" | "info" = "info"): Logger {
   const log = (level: string) => (message: string, fields?: Record<string, unknown>) =>
-    write(`${JSON.stringify({ level, time: new Date().toISOString(), message, ...fields })}\n`);
+    write(`${JSON.stringify({ level, time: new Date().toISOString(), message, ...fields }, withErrors)}\n`);
   return {
     debug: minimum === "debug" ? log("debug") : () => {},
     info: log("info"),

@@ -108,6 +108,7 @@ export function makeCollectorHandler(dependencies: () => Promise<CollectorDepend
       return { mode: "fanned-out", orgs };
     }
     const { orgId, services, window } = resolveTarget(payload, orgsToCollect(deps.settings), deps.logger);
+    const options = collectOptions(deps.settings, { orgId, services, replay: window });
     const summary = await new Collector(
       {
         source: deps.source,
@@ -119,8 +120,16 @@ export function makeCollectorHandler(dependencies: () => Promise<CollectorDepend
         now: deps.now,
         remainingMs: () => context.getRemainingTimeInMillis(),
       },
-      collectOptions(deps.settings, { orgId, services, replay: window }),
-    ).run();
+      options,
+    )
+      .run()
+      .catch((error: unknown) => {
+        deps.logger.error("collection failed; the checkpoint stays behind every unacknowledged event", {
+          error,
+          key: options.key,
+        });
+        throw error;
+      });
     deps.logger.info("collection run", { ...summary });
     return { mode: "collected", summaries: [summary] };
   };
