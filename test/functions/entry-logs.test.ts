@@ -56,7 +56,7 @@ describe("Lambda entry points", () => {
         cold_start: expect.any(Boolean),
         error: { name: "ConfigurationError", message: expect.stringMatching(message) },
       });
-      expect((logged[0]?.error as { stack?: string }).stack).toMatch(/\n\s+at /);
+      expect((logged[0]?.error as { stack?: string } | undefined)?.stack).toMatch(/\n\s+at /);
     },
   );
 });
