@@ -28,15 +28,18 @@ export function settingsTable(): string {
       defaultOf(spec),
       spec.kind.expects,
       readBy(spec),
-    ]
-      .map(cell)
-      .join(" | "),
+    ].map(cell),
   );
-  return [
-    "| variable | flag | meaning | default | accepts | read by |",
-    "| --- | --- | --- | --- | --- | --- |",
-    ...rows.map((row) => `| ${row} |`),
-  ].join("\n");
+  return formatTable(["variable", "flag", "meaning", "default", "accepts", "read by"], rows);
+}
+
+// Padded as the README's formatter (Biome) lays tables out, so the generated text is stable.
+function formatTable(header: string[], rows: string[][]): string {
+  const width = (text: string) => [...text].length;
+  const widths = header.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ""))));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => c + " ".repeat((widths[i] ?? 0) - width(c))).join(" | ")} |`;
+  return [line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line)].join("\n");
 }
 
 /** `readme` with its table replaced by the current one; throws when the markers are missing. */
