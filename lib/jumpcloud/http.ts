@@ -147,7 +147,8 @@ export async function sendWithRetry(
         if (network === undefined) {
           throw new JumpcloudClientError(`${what}: the request could not be sent (${(error as Error).name})`);
         }
-        return { done: false, failure: network };
+        // The host (never the path or query) tells a user which address to check.
+        return { done: false, failure: `${network} reaching ${new URL(url).host}` };
       }
       if (!isRetryableStatus(last.status)) return { done: true, value: last };
       return {

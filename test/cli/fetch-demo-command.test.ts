@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { fakeAws, fakeSecrets } from "../helpers/aws.ts";
 import { cliProcess, cli as inProcess } from "../helpers/cli.ts";
 
 const cli = (args: string[], env: Record<string, string> = {}) => inProcess(args, { env });
@@ -146,6 +147,17 @@ describe("cli setup", () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+  it("names what to fix when a secret cannot be read (no AWS credentials here), exit 2", async () => {
+    const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:es-AbCdEf";
+    const { code, stderr } = await inProcess(["setup"], {
+      env: { ELASTICSEARCH_URL: "https://es.example.com", ELASTICSEARCH_SECRET_ARN: arn },
+      aws: fakeAws({ secrets: fakeSecrets([{ errorName: "CredentialsProviderError" }]).client }),
+    });
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      `error: cannot read the secret ${arn}: no AWS credentials (set AWS_PROFILE, or run where a role provides them)\n`,
+    );
   });
 });
 

@@ -184,6 +184,12 @@ describe("collector Lambda wiring", () => {
     expect((error as ConfigurationError).problems).toStrictEqual([expect.stringMatching(message)]);
   });
 
+  it("needs credentials to build a client", async () => {
+    await expect(
+      createEventSource(loadSettings({}).settings, { aws: fakeAws({}), logger: silentLogger }),
+    ).rejects.toThrow(/JUMPCLOUD_API_KEY/);
+  });
+
   it("names everything Lambda needs at once", async () => {
     const error = await buildCollectorDependencies({}, silentLogger, fakeAws({})).catch((e: unknown) => e);
     expect((error as ConfigurationError).problems).toHaveLength(4);
