@@ -20,6 +20,19 @@ export function parseSecretArn(text: string): SecretArn | undefined {
   return { partition, region, account, name };
 }
 
+/** What a secret the stack creates holds until it is filled: recognisable, never a usable value. */
+export const SECRET_PLACEHOLDER = "REPLACE-ME: secret not filled yet";
+
+/** Refuses a secret still holding the stack's placeholder, saying how to fill it. */
+export function checkFilled(arn: string, text: string, example: string): string {
+  if (text.includes(SECRET_PLACEHOLDER)) {
+    throw new ConfigurationError([
+      `secret not filled yet: aws secretsmanager put-secret-value --secret-id ${arn} --secret-string '${example}'`,
+    ]);
+  }
+  return text;
+}
+
 /** Reads a secret's text: cached up to a TTL, or afresh (after the service refused what it held). */
 export interface SecretReader {
   read(arn: string, options?: { fresh?: boolean }): Promise<string>;

@@ -1,29 +1,76 @@
 import { readFile } from "node:fs/promises";
 import { Client, type ClientOptions } from "@elastic/elasticsearch";
-import { parseSecretArn } from "../aws/secrets.ts";
-import { type ElasticsearchCredentials, parseElasticsearchSecret } from "../elasticsearch/client.ts";
+import { checkFilled, parseSecretArn } from "../aws/secrets.ts";
+import {
+  type ElasticsearchCredentials,
+  type ElasticsearchSecret,
+  parseElasticsearchSecret,
+} from "../elasticsearch/client.ts";
 import { ConfigurationError } from "../errors.ts";
+import { serviceUrlProblem } from "../jumpcloud/regions.ts";
 import type { Settings } from "../settings/schema.ts";
+import { cloudIdProblem } from "../settings/schema.ts";
 import type { AwsClients } from "./aws.ts";
 
-/** True when the settings name a cluster (URL or Cloud ID). */
+/** True when the settings name a cluster (URL or Cloud ID, here or in the Elasticsearch secret). */
 export function hasCluster(settings: Settings): boolean {
-  return settings.elasticsearchUrl !== undefined || settings.elasticsearchCloudId !== undefined;
+  return (
+    settings.elasticsearchUrl !== undefined ||
+    settings.elasticsearchCloudId !== undefined ||
+    settings.elasticsearchSecretArn !== undefined
+  );
 }
 
-/** The credentials the settings give, reading the secret (afresh after a refusal, for rotation). */
-export async function elasticsearchCredentials(
+/** How `put-secret-value` should fill the Elasticsearch secret (in the "secret not filled yet" message). */
+export const ELASTICSEARCH_SECRET_EXAMPLE = '{"url":"https://<cluster>:443","api_key":"<encoded API key>"}';
+
+/** The secret's content, read afresh after a refusal (rotation). */
+async function readSecret(
   settings: Settings,
   aws: AwsClients,
-  options: { fresh?: boolean } = {},
-): Promise<ElasticsearchCredentials> {
-  if (settings.elasticsearchApiKey !== undefined) return { apiKey: settings.elasticsearchApiKey };
-  if (settings.elasticsearchUsername !== undefined && settings.elasticsearchPassword !== undefined)
-    return { username: settings.elasticsearchUsername, password: settings.elasticsearchPassword };
+  fresh: boolean,
+): Promise<ElasticsearchSecret | undefined> {
   const arn = settings.elasticsearchSecretArn;
   if (arn === undefined) return undefined;
   const reader = aws.secrets((parseSecretArn(arn) as { region: string }).region);
-  return parseElasticsearchSecret(await reader.read(arn, options));
+  return parseElasticsearchSecret(
+    checkFilled(arn, await reader.read(arn, { fresh }), ELASTICSEARCH_SECRET_EXAMPLE),
+  );
+}
+
+/** The cluster: the settings' URL or Cloud ID, else the secret's, checked like the settings. */
+function endpoint(
+  settings: Settings,
+  secret: ElasticsearchSecret | undefined,
+): { node: string } | { cloudId: string } {
+  if (settings.elasticsearchUrl !== undefined) return { node: settings.elasticsearchUrl };
+  if (settings.elasticsearchCloudId !== undefined) return { cloudId: settings.elasticsearchCloudId };
+  const where = `"url" in the secret ${settings.elasticsearchSecretArn}`;
+  if (secret?.url !== undefined) {
+    const problem = serviceUrlProblem(secret.url);
+    if (problem) throw new ConfigurationError([`${where} ${problem}`]);
+    return { node: secret.url.replace(/\/+$/, "") };
+  }
+  if (secret?.cloudId !== undefined) {
+    const problem = cloudIdProblem(secret.cloudId);
+    if (problem)
+      throw new ConfigurationError([
+        `"cloud_id" in the secret ${settings.elasticsearchSecretArn} ${problem}`,
+      ]);
+    return { cloudId: secret.cloudId };
+  }
+  throw new ConfigurationError([
+    secret === undefined
+      ? "set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID"
+      : `set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID, or ${where}`,
+  ]);
+}
+
+function credentials(settings: Settings, secret: ElasticsearchSecret | undefined): ElasticsearchCredentials {
+  if (settings.elasticsearchApiKey !== undefined) return { apiKey: settings.elasticsearchApiKey };
+  if (settings.elasticsearchUsername !== undefined && settings.elasticsearchPassword !== undefined)
+    return { username: settings.elasticsearchUsername, password: settings.elasticsearchPassword };
+  return secret?.credentials;
 }
 
 async function readCaCert(path: string | undefined): Promise<string | undefined> {
@@ -45,14 +92,13 @@ export async function createElasticsearchClient(
   aws: AwsClients,
   options: { fresh?: boolean } = {},
 ): Promise<Client> {
-  const { elasticsearchUrl: node, elasticsearchCloudId: cloudId } = settings;
-  if (node === undefined && cloudId === undefined)
-    throw new ConfigurationError(["set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID"]);
-  const credentials = await elasticsearchCredentials(settings, aws, options);
+  const secret = await readSecret(settings, aws, options.fresh === true);
+  const target = endpoint(settings, secret);
+  const auth = credentials(settings, secret);
   const ca = await readCaCert(settings.elasticsearchCaCert);
   const clientOptions: ClientOptions = {
-    ...(node !== undefined ? { node } : { cloud: { id: cloudId as string } }),
-    ...(credentials && { auth: credentials }),
+    ...("node" in target ? { node: target.node } : { cloud: { id: target.cloudId } }),
+    ...(auth && { auth }),
     ...(ca && { tls: { ca } }),
     requestTimeout: settings.elasticsearchRequestTimeout,
     compression: settings.elasticsearchCompression,

@@ -1,4 +1,4 @@
-import { parseSecretArn } from "../aws/secrets.ts";
+import { checkFilled, parseSecretArn } from "../aws/secrets.ts";
 import { ConfigurationError } from "../errors.ts";
 import {
   ApiKeyAuthenticator,
@@ -12,6 +12,9 @@ import { tokenUrlFor } from "../jumpcloud/regions.ts";
 import type { Logger } from "../logger.ts";
 import type { Settings } from "../settings/schema.ts";
 import type { AwsClients } from "./aws.ts";
+
+/** How `put-secret-value` should fill the JumpCloud secret (in the "secret not filled yet" message). */
+export const JUMPCLOUD_SECRET_EXAMPLE = '{"api_key":"<JumpCloud API key>"}';
 
 /** The JumpCloud secret: a bare API key, or JSON with `api_key`, or `client_id` + `client_secret`. */
 export function parseJumpcloudSecret(text: string): { apiKey: string } | ClientCredentials {
@@ -51,8 +54,9 @@ async function secretAuthenticator(
   http: HttpSettings,
 ): Promise<Authenticator> {
   const reader = aws.secrets((parseSecretArn(arn) as { region: string }).region);
-  const first = parseJumpcloudSecret(await reader.read(arn));
-  const read = async () => parseJumpcloudSecret(await reader.read(arn, { fresh: true }));
+  const parse = (text: string) => parseJumpcloudSecret(checkFilled(arn, text, JUMPCLOUD_SECRET_EXAMPLE));
+  const first = parse(await reader.read(arn));
+  const read = async () => parse(await reader.read(arn, { fresh: true }));
   if ("apiKey" in first) {
     let initial: string | undefined = first.apiKey;
     return new ApiKeyAuthenticator(async () => {

@@ -7,22 +7,16 @@ export type ElasticsearchCredentials =
   | { username: string; password: string }
   | undefined;
 
-/**
- * Reads a secret's text: a bare API key, or JSON with `api_key`/`apiKey` (also `encoded`, as
- * Kibana shows it), or `username` + `password`.
- */
-export function parseElasticsearchSecret(text: string): NonNullable<ElasticsearchCredentials> {
-  const trimmed = text.trim();
-  if (!trimmed.startsWith("{")) {
-    if (trimmed === "") throw new ConfigurationError(["the Elasticsearch secret is empty"]);
-    return { apiKey: trimmed };
-  }
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(trimmed) as Record<string, unknown>;
-  } catch {
-    throw new ConfigurationError(["the Elasticsearch secret is neither an API key nor valid JSON"]);
-  }
+/** What the Elasticsearch secret holds: credentials, and optionally the cluster itself. */
+export interface ElasticsearchSecret {
+  credentials: NonNullable<ElasticsearchCredentials>;
+  /** `url` in the secret: used when ELASTICSEARCH_URL is not set (fill one secret after deploying). */
+  url?: string;
+  /** `cloud_id` in the secret, likewise. */
+  cloudId?: string;
+}
+
+function credentialsOf(parsed: Record<string, unknown>): NonNullable<ElasticsearchCredentials> {
   const apiKey = parsed.api_key ?? parsed.apiKey ?? parsed.encoded;
   if (typeof apiKey === "string" && apiKey !== "") return { apiKey };
   if (typeof parsed.username === "string" && typeof parsed.password === "string") {
@@ -31,6 +25,31 @@ export function parseElasticsearchSecret(text: string): NonNullable<Elasticsearc
   throw new ConfigurationError([
     'the Elasticsearch secret needs "api_key" (or "apiKey"/"encoded"), or "username" and "password"',
   ]);
+}
+
+/**
+ * Reads a secret's text: a bare API key, or JSON with `api_key`/`apiKey` (also `encoded`, as
+ * Kibana shows it), or `username` + `password`; JSON may add `url` or `cloud_id`.
+ */
+export function parseElasticsearchSecret(text: string): ElasticsearchSecret {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("{")) {
+    if (trimmed === "") throw new ConfigurationError(["the Elasticsearch secret is empty"]);
+    return { credentials: { apiKey: trimmed } };
+  }
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(trimmed) as Record<string, unknown>;
+  } catch {
+    throw new ConfigurationError(["the Elasticsearch secret is neither an API key nor valid JSON"]);
+  }
+  const url = parsed.url;
+  const cloudId = parsed.cloud_id ?? parsed.cloudId;
+  return {
+    credentials: credentialsOf(parsed),
+    ...(typeof url === "string" && url !== "" && { url }),
+    ...(typeof cloudId === "string" && cloudId !== "" && { cloudId }),
+  };
 }
 
 /** One line about an Elasticsearch client error: status, type and reason, never credentials. */

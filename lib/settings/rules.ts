@@ -149,10 +149,13 @@ const REQUIREMENTS: Record<Requirement, (input: RuleInput) => string | undefined
     JUMPCLOUD_WAYS.some((way) => givenOf(input, way).length > 0)
       ? undefined
       : "JumpCloud credentials are missing: set JUMPCLOUD_API_KEY, or JUMPCLOUD_CLIENT_ID and JUMPCLOUD_CLIENT_SECRET, or JUMPCLOUD_SECRET_ARN",
+  // The secret may hold the cluster's `url` (filled after deploying); it is checked when read.
   cluster: (input) =>
-    input.isSet("elasticsearchUrl") || input.isSet("elasticsearchCloudId")
+    input.isSet("elasticsearchUrl") ||
+    input.isSet("elasticsearchCloudId") ||
+    input.isSet("elasticsearchSecretArn")
       ? undefined
-      : "set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID",
+      : "set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID (or ELASTICSEARCH_SECRET_ARN with a url in the secret)",
   deadLetterBucket: (input) =>
     input.isSet("deadLetterBucket")
       ? undefined

@@ -132,7 +132,10 @@ describe("cli setup", () => {
   });
 
   it.each([
-    [{}, /^error: set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID$/m],
+    [
+      {},
+      /^error: set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID \(or ELASTICSEARCH_SECRET_ARN with a url in the secret\)$/m,
+    ],
     [{ ELASTICSEARCH_CLOUD_ID: "garbage" }, /^error: ELASTICSEARCH_CLOUD_ID must be a Cloud ID/m],
     [
       { ELASTICSEARCH_URL: "https://es.example.com", ELASTICSEARCH_SECRET_ARN: "es" },

@@ -8,7 +8,7 @@ import {
   type CollectorRequest,
   makeCollectorHandler,
 } from "../../functions/collector/handler.ts";
-import { SecretsManagerSecrets } from "../../lib/aws/secrets.ts";
+import { SECRET_PLACEHOLDER, SecretsManagerSecrets } from "../../lib/aws/secrets.ts";
 import { checkpointKey } from "../../lib/collect/collector.ts";
 import { InProcessDelivery } from "../../lib/collect/delivery.ts";
 import { FileCheckpointStore } from "../../lib/collect/file-checkpoint-store.ts";
@@ -188,6 +188,19 @@ describe("collector Lambda wiring", () => {
     await expect(
       createEventSource(loadSettings({}).settings, { aws: fakeAws({}), logger: silentLogger }),
     ).rejects.toThrow(/JUMPCLOUD_API_KEY/);
+  });
+
+  it("says how to fill a secret the stack created and nobody filled yet", async () => {
+    const secrets = fakeSecrets([`{"placeholder":"${SECRET_PLACEHOLDER}"}`]);
+    const { settings } = loadSettings({ JUMPCLOUD_SECRET_ARN: ARN });
+    const error = await createEventSource(settings, {
+      aws: fakeAws({ secrets: secrets.client }),
+      logger: silentLogger,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toStrictEqual([
+      `secret not filled yet: aws secretsmanager put-secret-value --secret-id ${ARN} --secret-string '{"api_key":"<JumpCloud API key>"}'`,
+    ]);
   });
 
   it("names everything Lambda needs at once", async () => {

@@ -7,6 +7,7 @@ import {
   cachedDependencies,
   makeMapperHandler,
 } from "../../functions/mapper/handler.ts";
+import { SECRET_PLACEHOLDER } from "../../lib/aws/secrets.ts";
 import { ConfigurationError, ElasticsearchRequestError } from "../../lib/errors.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
@@ -86,6 +87,38 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).problems).toHaveLength(3);
+  });
+
+  it("takes the cluster from the secret when no URL is configured (one secret to fill after deploying)", async () => {
+    const secrets = fakeSecrets([JSON.stringify({ url: env.ELASTICSEARCH_URL, api_key: "right-key" })]);
+    const { ELASTICSEARCH_URL: _, ...withoutUrl } = env;
+    const deps = await buildMapperDependencies(
+      { ...withoutUrl, GEOIP_CITY_DB: "", GEOIP_ASN_DB: "" },
+      silentLogger,
+      fakeAws({ s3: fakeS3().client, secrets: secrets.client }),
+    );
+    await expect(makeMapperHandler(async () => deps)({ events: rawEvents(2, 77) })).resolves.toMatchObject({
+      received: 2,
+      indexed: 2,
+    });
+  });
+
+  it.each([
+    [
+      `{"placeholder":"${SECRET_PLACEHOLDER}"}`,
+      /^secret not filled yet: aws secretsmanager put-secret-value --secret-id arn:\S+ --secret-string '\{"url":/,
+    ],
+    ['{"api_key":"k"}', /^set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID, or "url" in the secret arn:/],
+    ['{"api_key":"k","url":"http://es.example.com"}', /^"url" in the secret arn:\S+ must use https/],
+  ])("says what to fix in the secret: %s", async (value, message) => {
+    const { ELASTICSEARCH_URL: _, ...withoutUrl } = env;
+    const error = await buildMapperDependencies(
+      { ...withoutUrl, GEOIP_CITY_DB: "", GEOIP_ASN_DB: "" },
+      silentLogger,
+      fakeAws({ s3: fakeS3().client, secrets: fakeSecrets([value]).client }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).problems).toStrictEqual([expect.stringMatching(message)]);
   });
 
   it.each([
