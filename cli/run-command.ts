@@ -6,12 +6,12 @@ import { JumpcloudElasticError, UsageError } from "../lib/errors.ts";
 import { jsonLogger } from "../lib/logger.ts";
 import { collectOrgs, localCollection } from "./local-collection.ts";
 import { type CliSeams, commandSettings } from "./settings.ts";
-import { simulatedOverrides, startSimulatedTenant } from "./simulated.ts";
+import { isolatedSimulationOverrides, SIMULATED_DIR, startSimulatedTenant } from "./simulated.ts";
 
 interface RunFlags {
   once?: boolean;
   simulate?: boolean;
-  out: string;
+  out?: string;
 }
 
 /** The run's JSON summary: each org, and the totals. */
@@ -31,17 +31,23 @@ export function runCommand(seams: CliSeams): Command {
       "--once",
       "collect until caught up, then exit (the only mode: schedule it with cron, or deploy the Lambda)",
     )
-    .option("--simulate", "collect from the embedded JumpCloud simulator instead of the real API")
-    .option("--out <dir>", "where documents go when no cluster is configured", ".jumpcloud-elastic/out")
+    .option(
+      "--simulate",
+      `collect from the embedded JumpCloud simulator; its checkpoint, output and dead letters live apart, under ${SIMULATED_DIR}, and it never writes to a cluster`,
+    )
+    .option(
+      "--out <dir>",
+      "where documents go when no cluster is configured (default: .jumpcloud-elastic/out)",
+    )
     .action(async (flags: RunFlags) => {
       if (!flags.once) throw new UsageError("run needs --once (schedule it, or deploy the collector Lambda)");
       const simulated = flags.simulate ? await startSimulatedTenant() : undefined;
       try {
-        const loaded = await commandSettings(seams, simulated ? simulatedOverrides(simulated.apiUrl) : {}, [
-          "jumpcloudCredentials",
-        ]);
+        const overrides = simulated ? isolatedSimulationOverrides(simulated.apiUrl) : {};
+        const loaded = await commandSettings(seams, overrides, ["jumpcloudCredentials"]);
         const logger = jsonLogger((line) => seams.io.log(line.trimEnd()));
-        const collection = await localCollection(loaded, seams, { outDir: flags.out, logger });
+        const outDir = flags.out ?? (simulated ? `${SIMULATED_DIR}/out` : ".jumpcloud-elastic/out");
+        const collection = await localCollection(loaded, seams, { outDir, logger });
         if (!collection.toCluster)
           seams.io.log(`no ELASTICSEARCH_URL: documents go to ${collection.destination}`);
         const orgs = orgsToCollect(loaded.settings);

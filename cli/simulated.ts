@@ -50,3 +50,27 @@ export function simulatedOverrides(apiUrl: string): Overrides {
     jumpcloudOrgIds: { value: [], source },
   };
 }
+
+/** Where simulated runs keep their state and output: never where real runs keep theirs. */
+export const SIMULATED_DIR = ".jumpcloud-elastic/simulated";
+
+/**
+ * A simulated collection, isolated from real ones: its own checkpoint file (so a real run never
+ * takes over a simulated cursor), its own dead letters and namespace, and no cluster at all.
+ */
+export function isolatedSimulationOverrides(apiUrl: string): Overrides {
+  const source = "--simulate";
+  return {
+    ...simulatedOverrides(apiUrl),
+    checkpointTable: { value: undefined, source },
+    checkpointFile: { value: `${SIMULATED_DIR}/checkpoints.json`, source },
+    deadLetterDir: { value: `${SIMULATED_DIR}/dead-letters`, source },
+    namespace: { value: "simulated", source },
+    elasticsearchUrl: { value: undefined, source },
+    elasticsearchCloudId: { value: undefined, source },
+    elasticsearchSecretArn: { value: undefined, source },
+    elasticsearchApiKey: { value: undefined, source },
+    elasticsearchUsername: { value: undefined, source },
+    elasticsearchPassword: { value: undefined, source },
+  };
+}

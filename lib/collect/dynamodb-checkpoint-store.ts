@@ -3,6 +3,9 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk
 import { LeaseLostError } from "../errors.ts";
 import type { Checkpoint, CheckpointStore, CheckpointUpdate } from "./checkpoint.ts";
 
+/** How long a finished replay's item stays before the table's TTL (`expiresAt`) removes it. */
+export const REPLAY_KEPT_SECONDS = 30 * 86_400;
+
 /** Partition key attribute of the checkpoint table. */
 export const CHECKPOINT_KEY_ATTRIBUTE = "pk";
 
@@ -84,6 +87,11 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
     if (update.done !== undefined) {
       change.sets.push("done = :done");
       change.values[":done"] = update.done;
+      // A finished replay is kept a while for `status`, then DynamoDB's TTL removes it.
+      if (update.done) {
+        change.sets.push("expiresAt = :expires");
+        change.values[":expires"] = Math.floor(Date.now() / 1000) + REPLAY_KEPT_SECONDS;
+      }
     }
     if (update.stats !== undefined) {
       change.sets.push("stats = :stats");

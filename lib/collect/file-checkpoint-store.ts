@@ -1,4 +1,5 @@
-import { open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { LeaseLostError } from "../errors.ts";
 import { sleep } from "../retry.ts";
 import type { Checkpoint, CheckpointStore, CheckpointUpdate } from "./checkpoint.ts";
@@ -10,6 +11,8 @@ type Stored = Record<string, Checkpoint>;
  * the DynamoDB store. A lock file serialises writers; writes replace the file atomically.
  */
 export class FileCheckpointStore implements CheckpointStore {
+  private folder: Promise<void> | undefined;
+
   constructor(private readonly path: string) {}
 
   async acquire(key: string, owner: string, leaseMs: number, now: number): Promise<Checkpoint | undefined> {
@@ -99,6 +102,9 @@ export class FileCheckpointStore implements CheckpointStore {
 
   private async transaction<T>(work: (all: Stored) => T): Promise<T> {
     const lock = `${this.path}.lock`;
+    // A fresh checkout has no folder yet; everything after this assumes one.
+    this.folder ??= mkdir(dirname(this.path), { recursive: true }).then(() => undefined);
+    await this.folder;
     for (let attempt = 0; ; attempt++) {
       try {
         const handle = await open(lock, "wx");

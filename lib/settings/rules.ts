@@ -1,5 +1,5 @@
 import { formatDuration } from "../duration.ts";
-import { serviceListProblem, tokenUrlFor, unknownServices } from "../jumpcloud/regions.ts";
+import { KNOWN_SERVICES, serviceListProblem, tokenUrlFor, unknownServices } from "../jumpcloud/regions.ts";
 import type { SettingName, Settings } from "./schema.ts";
 
 /** What a rule sees: the parsed values, and the name the user set each one by. */
@@ -90,8 +90,9 @@ const RULES: readonly Rule[] = [
     "the first window would end before it starts, and nothing would ever be collected",
   ),
   shorter("overlap", "initialLookback", "every run would re-read more than the first run reads"),
+  // Which settings were given is known even when a value did not parse: these always run.
   {
-    uses: JUMPCLOUD_WAYS.flat(),
+    uses: [],
     check(input, out) {
       oneWay(JUMPCLOUD_WAYS, input, out);
     },
@@ -114,23 +115,31 @@ const RULES: readonly Rule[] = [
       const problem = serviceListProblem(services);
       if (problem) out.problems.push(`${input.sourceOf("jumpcloudServices")} ${problem}`);
       const unknown = unknownServices(services);
-      if (unknown.length > 0) {
+      if (!problem && unknown.length > 0) {
         out.warnings.push(
           `${input.sourceOf("jumpcloudServices")}: ${unknown.join(", ")} not among the services known here ` +
-            "(see `JUMPCLOUD_SERVICES` in the README); sent anyway, JumpCloud's answer decides",
+            `(${KNOWN_SERVICES.join(", ")}); sent anyway, JumpCloud's answer decides`,
         );
       }
     },
   },
   {
-    uses: ["elasticsearchUrl", "elasticsearchCloudId", ...ELASTICSEARCH_WAYS.flat()],
+    uses: [],
     check(input, out) {
-      if (input.isSet("elasticsearchUrl") && input.isSet("elasticsearchCloudId")) {
+      const url = input.isSet("elasticsearchUrl");
+      const cloudId = input.isSet("elasticsearchCloudId");
+      if (url && cloudId) {
         out.problems.push(
           `set ${input.sourceOf("elasticsearchUrl")} or ${input.sourceOf("elasticsearchCloudId")}, not both`,
         );
       }
-      oneWay(ELASTICSEARCH_WAYS, input, out);
+      const way = oneWay(ELASTICSEARCH_WAYS, input, out);
+      // Credentials for no cluster are a typo in the cluster's name, not a wish for NDJSON files.
+      if (way && way[0] !== "elasticsearchSecretArn" && !url && !cloudId) {
+        out.problems.push(
+          `${sources(input, way)} is set but no cluster is: set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID (or unset the credentials to write NDJSON files)`,
+        );
+      }
     },
   },
 ];

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -213,6 +213,24 @@ describe("cli run --once", () => {
     } finally {
       await sim.stop();
     }
+  });
+
+  it("--simulate on a fresh folder: works, and never touches the real checkpoint, cluster or output", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "fresh-"));
+    const env = {
+      CHECKPOINT_FILE: join(cwd, "real", "checkpoints.json"),
+      ELASTICSEARCH_URL: "https://real-cluster.example.com",
+      ELASTICSEARCH_API_KEY: "real-key",
+    };
+    const { code, stdout, stderr } = await cliProcess(["run", "--once", "--simulate"], { cwd, env });
+    expect(stderr).not.toMatch(/error/);
+    expect(code).toBe(0);
+    const { total } = JSON.parse(stdout);
+    expect(total.indexed).toBeGreaterThan(1_900);
+    expect(existsSync(join(cwd, "real"))).toBe(false);
+    const out = join(cwd, ".jumpcloud-elastic", "simulated", "out", "logs-jumpcloud.events-simulated.ndjson");
+    expect(readFileSync(out, "utf8").trim().split("\n")).toHaveLength(total.indexed);
+    expect(existsSync(join(cwd, ".jumpcloud-elastic", "simulated", "checkpoints.json"))).toBe(true);
   });
 
   it("fails clearly, naming every problem", async () => {

@@ -1,9 +1,10 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CheckpointStore } from "../../lib/collect/checkpoint.ts";
-import { DynamoDbCheckpointStore } from "../../lib/collect/dynamodb-checkpoint-store.ts";
+import type { Checkpoint, CheckpointStore } from "../../lib/collect/checkpoint.ts";
+import { DynamoDbCheckpointStore, REPLAY_KEPT_SECONDS } from "../../lib/collect/dynamodb-checkpoint-store.ts";
 import { FileCheckpointStore } from "../../lib/collect/file-checkpoint-store.ts";
 import { LeaseLostError } from "../../lib/errors.ts";
 import { startDynalite } from "../helpers/dynalite.ts";
@@ -119,3 +120,31 @@ describeStore("FileCheckpointStore", async () => ({
   store: new FileCheckpointStore(join(mkdtempSync(join(tmpdir(), "cp-")), "checkpoints.json")),
   stop: async () => {},
 }));
+
+describe("DynamoDbCheckpointStore: finished replays expire", () => {
+  it("gives a finished replay's item an expiry for the table's TTL, and a scheduled one none", async () => {
+    const db = await startDynalite();
+    try {
+      const store = new DynamoDbCheckpointStore(db.client, db.table);
+      const replay = (await store.acquire("o#all#replay#a#b", "run-1", LEASE, T0)) as Checkpoint;
+      await store.save(replay, { done: true });
+      const scheduled = (await store.acquire("o#all#scheduled", "run-1", LEASE, T0)) as Checkpoint;
+      await store.save(scheduled, { cursor: 5 });
+      const item = async (pk: string) =>
+        (await db.client.send(new GetCommand({ TableName: db.table, Key: { pk } }))).Item ?? {};
+      const expected = Math.floor(Date.now() / 1000) + REPLAY_KEPT_SECONDS;
+      expect(Math.abs(Number((await item("o#all#replay#a#b")).expiresAt) - expected)).toBeLessThan(60);
+      expect((await item("o#all#scheduled")).expiresAt).toBeUndefined();
+    } finally {
+      await db.stop();
+    }
+  });
+});
+
+describe("FileCheckpointStore on a fresh checkout", () => {
+  it("creates the checkpoint file's folder", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "cp-")), "not", "there", "checkpoints.json");
+    const store = new FileCheckpointStore(path);
+    expect(await store.acquire("k", "run-1", LEASE, T0)).toMatchObject({ key: "k", leaseOwner: "run-1" });
+  });
+});

@@ -122,7 +122,11 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
   });
 
   it.each([
-    [{ ELASTICSEARCH_CLOUD_ID: "garbage" }, [], /^ELASTICSEARCH_CLOUD_ID must be a Cloud ID/],
+    [
+      { ELASTICSEARCH_URL: "", ELASTICSEARCH_CLOUD_ID: "garbage" },
+      [],
+      /^ELASTICSEARCH_CLOUD_ID must be a Cloud ID/,
+    ],
     [
       { ELASTICSEARCH_SECRET_ARN: "es-secret" },
       [],

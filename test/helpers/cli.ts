@@ -1,11 +1,15 @@
 import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CliIo } from "../../cli/io.ts";
 import { runCli } from "../../cli/program.ts";
 import type { AwsClients } from "../../lib/compose/aws.ts";
 
 /** The repository root (where `npm run cli` runs). */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+// Resolved from the repository, so a process started in another folder still finds tsx.
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 /** What a CLI run printed and answered. */
 export interface CliResult {
@@ -37,13 +41,23 @@ export async function cli(args: string[], options: CliOptions = {}): Promise<Cli
   return { code, stdout, stderr };
 }
 
-/** Runs the CLI as a user would, a process of its own (`npm run cli -- ...` runs the same entry point). */
-export function cliProcess(args: string[], options: Omit<CliOptions, "aws"> = {}): Promise<CliResult> {
+/**
+ * Runs the CLI as a user would, a process of its own (`npm run cli -- ...` runs the same entry
+ * point), in the repository or in `cwd` (a fresh folder, as a new user's).
+ */
+export function cliProcess(
+  args: string[],
+  options: Omit<CliOptions, "aws"> & { cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      ["--import", "tsx", "cli/main.ts", ...args],
-      { cwd: ROOT, env: { PATH: process.env.PATH, ...options.env }, maxBuffer: 64 * 1024 * 1024 },
+      ["--import", TSX, `${ROOT}cli/main.ts`, ...args],
+      {
+        cwd: options.cwd ?? ROOT,
+        env: { PATH: process.env.PATH, ...options.env },
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     );
     child.stdin?.end(options.stdin ?? "");

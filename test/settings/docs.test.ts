@@ -26,3 +26,11 @@ describe("the README's configuration table", () => {
     expect(strangers.filter((n) => !n.endsWith("_") && !["UPDATE_GOLDEN"].includes(n))).toStrictEqual([]);
   });
 });
+
+describe("the README's list of known services", () => {
+  it("is the one the code knows", async () => {
+    const { KNOWN_SERVICES } = await import("../../lib/jumpcloud/regions.ts");
+    const readme = readFileSync(`${ROOT}/README.md`, "utf8").replace(/\s+/g, " ");
+    expect(readme).toContain(`Known here: ${KNOWN_SERVICES.map((s) => `\`${s}\``).join(", ")}.`);
+  });
+});

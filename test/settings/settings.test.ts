@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { collectOptions } from "../../lib/compose/collect.ts";
 import { ConfigurationError } from "../../lib/errors.ts";
-import { type Environment, loadSettings, type Overrides } from "../../lib/settings/load.ts";
+import { type Environment, loadSettings, type Overrides, parseSettings } from "../../lib/settings/load.ts";
 import { functionVariables, SETTINGS, type SettingName } from "../../lib/settings/schema.ts";
 
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jc-AbCdEf";
@@ -113,9 +113,23 @@ const CASES: Record<
     message: /must not carry credentials/,
   },
   elasticsearchCloudId: { good: CLOUD_ID, value: CLOUD_ID, bad: "garbage", message: /must be a Cloud ID/ },
-  elasticsearchApiKey: { good: "es-key", value: "es-key", bad: "es\nkey", message: /printable ASCII/ },
-  elasticsearchUsername: { good: "elastic", value: "elastic", extra: { ELASTICSEARCH_PASSWORD: "pw" } },
-  elasticsearchPassword: { good: "pw", value: "pw", extra: { ELASTICSEARCH_USERNAME: "elastic" } },
+  elasticsearchApiKey: {
+    good: "es-key",
+    value: "es-key",
+    bad: "es\nkey",
+    message: /printable ASCII/,
+    extra: { ELASTICSEARCH_URL: "https://es.example.com" },
+  },
+  elasticsearchUsername: {
+    good: "elastic",
+    value: "elastic",
+    extra: { ELASTICSEARCH_PASSWORD: "pw", ELASTICSEARCH_URL: "https://es.example.com" },
+  },
+  elasticsearchPassword: {
+    good: "pw",
+    value: "pw",
+    extra: { ELASTICSEARCH_USERNAME: "elastic", ELASTICSEARCH_URL: "https://es.example.com" },
+  },
   elasticsearchSecretArn: { good: ARN, value: ARN, bad: "arn:aws:s3:::bucket", message: /secret ARN/ },
   elasticsearchCaCert: { good: "/etc/ca.pem", value: "/etc/ca.pem" },
   elasticsearchRequestTimeout: { good: "5s", value: 5_000, bad: "0s", message: /from 100ms to 10m/ },
@@ -321,6 +335,51 @@ describe("rules across settings", () => {
     const problems = problemsOf(env as Environment);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(message);
+  });
+
+  it("tells credential and cluster conflicts even when a value of theirs did not parse", () => {
+    const problems = problemsOf({
+      JUMPCLOUD_API_KEY: "a b",
+      JUMPCLOUD_CLIENT_ID: "x",
+      ELASTICSEARCH_URL: "http://es.example.com",
+      ELASTICSEARCH_CLOUD_ID: "garbage",
+      ELASTICSEARCH_API_KEY: "a b",
+      ELASTICSEARCH_USERNAME: "u",
+    }).join("\n");
+    for (const expected of [
+      /JUMPCLOUD_API_KEY must be printable ASCII/,
+      /set one of JUMPCLOUD_API_KEY, or JUMPCLOUD_CLIENT_ID \+ JUMPCLOUD_CLIENT_SECRET, not several/,
+      /ELASTICSEARCH_URL must use https/,
+      /ELASTICSEARCH_CLOUD_ID must be a Cloud ID/,
+      /set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID, not both/,
+      /set one of ELASTICSEARCH_API_KEY, or ELASTICSEARCH_USERNAME \+ ELASTICSEARCH_PASSWORD, not several/,
+    ]) {
+      expect(problems).toMatch(expected);
+    }
+  });
+
+  it.each([
+    [
+      { ELASTICSEARCH_API_KEY: "k" },
+      /^ELASTICSEARCH_API_KEY is set but no cluster is: set ELASTICSEARCH_URL/,
+    ],
+    [
+      { ELASTICSEARCH_USERNAME: "u", ELASTICSEARCH_PASSWORD: "p" },
+      /^ELASTICSEARCH_USERNAME \+ ELASTICSEARCH_PASSWORD is set but no cluster/,
+    ],
+  ])("refuses credentials for no cluster (a misspelt URL variable): %j", (env, message) => {
+    expect(problemsOf(env)).toStrictEqual([expect.stringMatching(message)]);
+  });
+
+  it("accepts a secret without a cluster variable (the secret may hold the url)", () => {
+    expect(problemsOf({ ELASTICSEARCH_SECRET_ARN: ARN }, {}, { require: ["cluster"] })).toStrictEqual([]);
+  });
+
+  it("does not warn about unknown names in a list that is refused anyway", () => {
+    expect(problemsOf({ JUMPCLOUD_SERVICES: "all,bogus" })).toStrictEqual([
+      "JUMPCLOUD_SERVICES cannot combine `all` with named services",
+    ]);
+    expect(parseSettings({ JUMPCLOUD_SERVICES: "all,bogus" }).warnings).toStrictEqual([]);
   });
 
   it("names the flag in a rule when the setting came from one", () => {

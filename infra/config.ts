@@ -1,0 +1,238 @@
+import type { Node } from "constructs";
+import { formatDuration, parseDuration } from "../lib/duration.ts";
+import { ConfigurationError } from "../lib/errors.ts";
+import { parseSettings } from "../lib/settings/load.ts";
+import type { Requirement } from "../lib/settings/rules.ts";
+
+/** What the stack is built from: `cdk.json` context or `-c key=value`, every key optional. */
+export interface DeployConfig {
+  /** An existing JumpCloud secret to use; none: the stack creates one holding a placeholder. */
+  readonly jumpcloudSecretArn?: string;
+  /** `us`, `eu`, `in` or a URL (default `us`). */
+  readonly jumpcloudApiUrl: string;
+  readonly jumpcloudOrgIds: string[];
+  readonly jumpcloudServices: string[];
+  /** Minutes between scheduled runs (default 5). */
+  readonly scheduleMinutes: number;
+  readonly elasticsearchUrl?: string;
+  readonly elasticsearchCloudId?: string;
+  /** An existing Elasticsearch secret; none: the stack creates one holding a placeholder. */
+  readonly elasticsearchSecretArn?: string;
+  readonly namespace: string;
+  readonly preserveOriginalEvent: boolean;
+  readonly preserveDuplicateCustomFields: boolean;
+  /** `s3://bucket/key` of GeoIP City / ASN databases (none: no enrichment). */
+  readonly geoIpCityS3?: string;
+  readonly geoIpAsnS3?: string;
+  /** Reserved concurrency of the collector: at least the number of orgs + 1 (none: unreserved). */
+  readonly reservedConcurrency?: number;
+  readonly alarmEmail?: string;
+  readonly alarmTopicArn?: string;
+  readonly logRetentionDays: number;
+  readonly collectorMemoryMb: number;
+  readonly mapperMemoryMb: number;
+  /** Alarm when the collection lags more than this (default 30m). */
+  readonly lagAlarm: number;
+}
+
+/** Defaults, as the README documents them. */
+export const DEFAULTS = {
+  jumpcloudApiUrl: "us",
+  scheduleMinutes: 5,
+  namespace: "default",
+  logRetentionDays: 90,
+  collectorMemoryMb: 512,
+  mapperMemoryMb: 1024,
+  lagAlarm: "30m",
+} as const;
+
+/** CloudWatch Logs retention values (days). */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+// Context values come as strings from `-c`, or typed from cdk.json.
+const text = (value: unknown) =>
+  value === undefined || value === null || value === "" ? undefined : String(value).trim();
+const list = (value: unknown) =>
+  (Array.isArray(value) ? value.map(String) : (text(value)?.split(",") ?? []))
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function int(
+  node: Node,
+  key: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const raw = text(node.tryGetContext(key));
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (Number.isInteger(value) && value >= min && value <= max) return value;
+  problems.push(`context ${key} must be a whole number from ${min} to ${max}, not "${raw}"`);
+  return fallback;
+}
+
+function bool(node: Node, key: string, problems: string[]): boolean {
+  const raw = text(node.tryGetContext(key))?.toLowerCase();
+  if (raw === undefined || raw === "false") return false;
+  if (raw === "true") return true;
+  problems.push(`context ${key} must be true or false, not "${raw}"`);
+  return false;
+}
+
+function s3Url(node: Node, key: string, problems: string[]): string | undefined {
+  const raw = text(node.tryGetContext(key));
+  if (raw !== undefined && !/^s3:\/\/[^/]+\/.+/.test(raw))
+    problems.push(`context ${key} must be s3://bucket/key, not "${raw}"`);
+  return raw;
+}
+
+/** Reads the context; problems are collected, not thrown. */
+function readContext(node: Node, problems: string[]): DeployConfig {
+  const get = (key: string) => text(node.tryGetContext(key));
+  const lag = get("lagAlarm") ?? DEFAULTS.lagAlarm;
+  const lagMs = parseDuration(lag);
+  if (lagMs === undefined)
+    problems.push(`context lagAlarm must be a duration such as 30m or 2h, not "${lag}"`);
+  const retention = int(node, "logRetentionDays", DEFAULTS.logRetentionDays, 1, 3653, problems);
+  if (!RETENTION_DAYS.includes(retention))
+    problems.push(`context logRetentionDays must be one of ${RETENTION_DAYS.join(", ")}, not ${retention}`);
+  const optional = <K extends string>(key: K) => {
+    const value = get(key);
+    return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+  };
+  const reserved = get("reservedConcurrency");
+  return {
+    ...optional("jumpcloudSecretArn"),
+    ...optional("elasticsearchUrl"),
+    ...optional("elasticsearchCloudId"),
+    ...optional("elasticsearchSecretArn"),
+    ...optional("alarmEmail"),
+    ...optional("alarmTopicArn"),
+    jumpcloudApiUrl: get("jumpcloudApiUrl") ?? DEFAULTS.jumpcloudApiUrl,
+    jumpcloudOrgIds: list(node.tryGetContext("jumpcloudOrgIds")),
+    jumpcloudServices: list(node.tryGetContext("jumpcloudServices") ?? "all"),
+    scheduleMinutes: int(node, "scheduleMinutes", DEFAULTS.scheduleMinutes, 1, 60, problems),
+    namespace: get("namespace") ?? DEFAULTS.namespace,
+    preserveOriginalEvent: bool(node, "preserveOriginalEvent", problems),
+    preserveDuplicateCustomFields: bool(node, "preserveDuplicateCustomFields", problems),
+    ...(s3Url(node, "geoIpCityS3", problems) && { geoIpCityS3: get("geoIpCityS3") }),
+    ...(s3Url(node, "geoIpAsnS3", problems) && { geoIpAsnS3: get("geoIpAsnS3") }),
+    ...(reserved !== undefined && {
+      reservedConcurrency: int(node, "reservedConcurrency", 0, 1, 10_000, problems),
+    }),
+    logRetentionDays: retention,
+    collectorMemoryMb: int(node, "collectorMemoryMb", DEFAULTS.collectorMemoryMb, 128, 10_240, problems),
+    mapperMemoryMb: int(node, "mapperMemoryMb", DEFAULTS.mapperMemoryMb, 128, 10_240, problems),
+    lagAlarm: lagMs ?? 30 * 60_000,
+  };
+}
+
+/** How long things take, derived from the schedule so they fit together (checked at synth). */
+export interface Timing {
+  intervalMs: number;
+  collectorTimeoutMs: number;
+  /** The collector stops starting work when this little time is left... */
+  safetyMarginMs: number;
+  /** ...and abandons what is in flight at half of it: the mapper must have answered by then. */
+  mapperTimeoutMs: number;
+  /** At most the interval, so a crashed run delays the next by at most one interval. */
+  leaseMs: number;
+}
+
+/** The timing for a schedule: every value follows from the interval. */
+export function timingFor(scheduleMinutes: number): Timing {
+  const intervalMs = scheduleMinutes * 60_000;
+  const collectorTimeoutMs = Math.min(intervalMs, 15 * 60_000);
+  const safetyMarginMs = Math.min(120_000, collectorTimeoutMs / 2);
+  return {
+    intervalMs,
+    collectorTimeoutMs,
+    safetyMarginMs,
+    mapperTimeoutMs: safetyMarginMs / 2,
+    leaseMs: intervalMs,
+  };
+}
+
+/** Settings given by context, named by their context key in every message. */
+function contextOverrides(config: DeployConfig, timing: Timing) {
+  const from = (key: string) => `context ${key}`;
+  const optional = (value: string | undefined, key: string) =>
+    value === undefined ? undefined : { value, source: from(key) };
+  return Object.fromEntries(
+    Object.entries({
+      jumpcloudApiUrl: { value: config.jumpcloudApiUrl, source: from("jumpcloudApiUrl") },
+      jumpcloudOrgIds: { value: config.jumpcloudOrgIds, source: from("jumpcloudOrgIds") },
+      jumpcloudServices: { value: config.jumpcloudServices, source: from("jumpcloudServices") },
+      jumpcloudSecretArn: optional(config.jumpcloudSecretArn, "jumpcloudSecretArn"),
+      elasticsearchUrl: optional(config.elasticsearchUrl, "elasticsearchUrl"),
+      elasticsearchCloudId: optional(config.elasticsearchCloudId, "elasticsearchCloudId"),
+      elasticsearchSecretArn: optional(config.elasticsearchSecretArn, "elasticsearchSecretArn"),
+      namespace: { value: config.namespace, source: from("namespace") },
+      preserveOriginalEvent: { value: config.preserveOriginalEvent, source: from("preserveOriginalEvent") },
+      preserveDuplicateCustomFields: {
+        value: config.preserveDuplicateCustomFields,
+        source: from("preserveDuplicateCustomFields"),
+      },
+      geoIpCityDb: optional(config.geoIpCityS3, "geoIpCityS3"),
+      geoIpAsnDb: optional(config.geoIpAsnS3, "geoIpAsnS3"),
+      leaseDuration: { value: timing.leaseMs, source: from("scheduleMinutes") },
+      safetyMargin: { value: timing.safetyMarginMs, source: from("scheduleMinutes") },
+    }).filter(([, override]) => override !== undefined),
+  );
+}
+
+// Stand-ins for what the stack creates (ARNs, names), so the settings rules can run at synth.
+const STAND_INS = {
+  JUMPCLOUD_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:jumpcloud-AbCdEf",
+  ELASTICSEARCH_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:elasticsearch-AbCdEf",
+  CHECKPOINT_TABLE: "table",
+  MAPPER_FUNCTION_NAME: "mapper",
+  AWS_LAMBDA_FUNCTION_NAME: "collector",
+  DEAD_LETTER_BUCKET: "bucket",
+};
+
+const COLLECTOR_NEEDS: Requirement[] = [
+  "jumpcloudCredentials",
+  "checkpointTable",
+  "mapperFunctionName",
+  "lambdaFunctionName",
+];
+const MAPPER_NEEDS: Requirement[] = ["cluster", "deadLetterBucket"];
+
+/** The deployment's own rules: what the settings schema cannot know. */
+function deploymentProblems(config: DeployConfig, timing: Timing): string[] {
+  const problems: string[] = [];
+  const orgs = Math.max(1, config.jumpcloudOrgIds.length);
+  if (config.reservedConcurrency !== undefined && config.reservedConcurrency < orgs + 1) {
+    problems.push(
+      `context reservedConcurrency (${config.reservedConcurrency}) must be at least the number of orgs + 1 (${orgs + 1}), or the fan-out throttles`,
+    );
+  }
+  if (timing.leaseMs > timing.intervalMs) {
+    problems.push(`LEASE_DURATION (${formatDuration(timing.leaseMs)}) must be at most the schedule interval`);
+  }
+  if (config.alarmEmail !== undefined && config.alarmTopicArn !== undefined)
+    problems.push("set context alarmEmail or alarmTopicArn, not both");
+  if (config.alarmTopicArn !== undefined && !/^arn:aws[a-z-]*:sns:/.test(config.alarmTopicArn))
+    problems.push(`context alarmTopicArn must be an SNS topic ARN, not "${config.alarmTopicArn}"`);
+  return problems;
+}
+
+/** Reads and checks the context: every problem at once, named by its context key. */
+export function loadDeployConfig(node: Node): { config: DeployConfig; timing: Timing } {
+  const problems: string[] = [];
+  const config = readContext(node, problems);
+  const timing = timingFor(config.scheduleMinutes);
+  const overrides = contextOverrides(config, timing);
+  for (const require of [COLLECTOR_NEEDS, MAPPER_NEEDS]) {
+    const parsed = parseSettings(STAND_INS, { overrides, require });
+    for (const problem of parsed.problems) if (!problems.includes(problem)) problems.push(problem);
+  }
+  problems.push(...deploymentProblems(config, timing));
+  if (problems.length > 0) throw new ConfigurationError(problems);
+  return { config, timing };
+}

@@ -1,0 +1,183 @@
+import { fileURLToPath } from "node:url";
+import { ArnFormat, Duration, Stack, Validations } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { type IRole, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { CfnBucket, IBucket } from "aws-cdk-lib/aws-s3";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import { Construct } from "constructs";
+import { formatDuration } from "../../lib/duration.ts";
+import type { DeployConfig, Timing } from "../config.ts";
+import { DEAD_LETTER_PREFIXES } from "./dead-letters.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Variables the Node runtime reads (not settings of ours): source maps in stack traces. */
+export const RUNTIME_VARIABLES = { NODE_OPTIONS: "--enable-source-maps" } as const;
+
+/** Readonly props: the context, the timing, and the resources the functions use. */
+export interface FunctionsProps {
+  readonly config: DeployConfig;
+  readonly timing: Timing;
+  readonly table: ITable;
+  readonly jumpcloudSecret: ISecret;
+  readonly elasticsearchSecret: ISecret;
+  readonly deadLetters: IBucket;
+}
+
+const seconds = (ms: number) => Duration.seconds(Math.round(ms / 1000));
+const defined = (env: Record<string, string | undefined>) =>
+  Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+
+/** The collector and the mapper, bundled by local esbuild, each with its own role and log group. */
+export class Functions extends Construct {
+  readonly collector: NodejsFunction;
+  readonly mapper: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const { config, timing } = props;
+    this.mapper = this.lambda("Mapper", "functions/mapper/handler.ts", props, {
+      memoryMb: config.mapperMemoryMb,
+      timeoutMs: timing.mapperTimeoutMs,
+      environment: defined({
+        ELASTICSEARCH_URL: config.elasticsearchUrl,
+        ELASTICSEARCH_CLOUD_ID: config.elasticsearchCloudId,
+        ELASTICSEARCH_SECRET_ARN: props.elasticsearchSecret.secretArn,
+        DATA_STREAM_NAMESPACE: config.namespace,
+        PRESERVE_ORIGINAL_EVENT: String(config.preserveOriginalEvent),
+        PRESERVE_DUPLICATE_CUSTOM_FIELDS: String(config.preserveDuplicateCustomFields),
+        GEOIP_CITY_DB: config.geoIpCityS3,
+        GEOIP_ASN_DB: config.geoIpAsnS3,
+        DEAD_LETTER_BUCKET: props.deadLetters.bucketName,
+        DEAD_LETTER_PREFIX: DEAD_LETTER_PREFIXES.mapper,
+      }),
+    });
+    // A fixed name lets the collector's policy name itself without a dependency cycle (fan-out).
+    const collectorName = `${Stack.of(this).stackName}-collector`;
+    this.collector = this.lambda("Collector", "functions/collector/handler.ts", props, {
+      memoryMb: config.collectorMemoryMb,
+      timeoutMs: timing.collectorTimeoutMs,
+      functionName: collectorName,
+      environment: defined({
+        JUMPCLOUD_API_URL: config.jumpcloudApiUrl,
+        JUMPCLOUD_SECRET_ARN: props.jumpcloudSecret.secretArn,
+        JUMPCLOUD_ORG_IDS: config.jumpcloudOrgIds.join(",") || undefined,
+        JUMPCLOUD_SERVICES: config.jumpcloudServices.join(","),
+        CHECKPOINT_TABLE: props.table.tableName,
+        MAPPER_FUNCTION_NAME: this.mapper.functionName,
+        LEASE_DURATION: formatDuration(timing.leaseMs),
+        SAFETY_MARGIN: formatDuration(timing.safetyMarginMs),
+      }),
+    });
+    if (config.reservedConcurrency !== undefined) {
+      (
+        this.collector.node.defaultChild as { reservedConcurrentExecutions?: number }
+      ).reservedConcurrentExecutions = config.reservedConcurrency;
+    }
+    this.grant(props, collectorName);
+  }
+
+  // Least privilege, statement by statement: no `*` where a specific ARN exists.
+  private grant(props: FunctionsProps, collectorName: string): void {
+    const stack = Stack.of(this);
+    const collector = this.collector.role as IRole;
+    const mapper = this.mapper.role as IRole;
+    collector.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        resources: [props.table.tableArn],
+      }),
+    );
+    collector.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["lambda:InvokeFunction"],
+        resources: [
+          this.mapper.functionArn,
+          stack.formatArn({
+            service: "lambda",
+            resource: "function",
+            resourceName: collectorName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
+    props.jumpcloudSecret.grantRead(collector);
+    props.elasticsearchSecret.grantRead(mapper);
+    mapper.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["s3:PutObject"],
+        resources: [props.deadLetters.arnForObjects(`${DEAD_LETTER_PREFIXES.mapper}*`)],
+      }),
+    );
+    const bucketArn = Stack.of(this).resolve((props.deadLetters.node.defaultChild as CfnBucket).logicalId);
+    Validations.of(this.mapper.role as Role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketArn}.Arn>/${DEAD_LETTER_PREFIXES.mapper}*]`,
+      reason:
+        "Dead-letter keys are made per refused document (date, org, _id): the mapper may put objects under its own prefix only, never read or delete.",
+    });
+    const geoIp = [props.config.geoIpCityS3, props.config.geoIpAsnS3].filter(
+      (u): u is string => u !== undefined,
+    );
+    if (geoIp.length > 0) {
+      mapper.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ["s3:GetObject"],
+          resources: geoIp.map((url) => `arn:${stack.partition}:s3:::${url.replace(/^s3:\/\//, "")}`),
+        }),
+      );
+    }
+  }
+
+  private lambda(
+    id: string,
+    entry: string,
+    props: FunctionsProps,
+    options: {
+      memoryMb: number;
+      timeoutMs: number;
+      environment: Record<string, string>;
+      functionName?: string;
+    },
+  ): NodejsFunction {
+    const logGroup = new LogGroup(this, `${id}Logs`, {
+      retention: props.config.logRetentionDays as RetentionDays,
+    });
+    const role = new Role(this, `${id}Role`, {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `jumpcloud-elastic ${id.toLowerCase()}: its log group, and what it uses (see the README)`,
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    return new NodejsFunction(this, id, {
+      entry: `${ROOT}${entry}`,
+      handler: "handler",
+      projectRoot: ROOT,
+      depsLockFilePath: `${ROOT}package-lock.json`,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: options.memoryMb,
+      timeout: seconds(options.timeoutMs),
+      role,
+      logGroup,
+      ...(options.functionName !== undefined && { functionName: options.functionName }),
+      environment: { ...options.environment, ...RUNTIME_VARIABLES },
+      bundling: {
+        format: OutputFormat.CJS,
+        target: "node22",
+        sourceMap: true,
+        minify: true,
+        forceDockerBundling: false,
+        // Licence notices of what the bundle includes, in a file next to it in the asset.
+        esbuildArgs: { "--legal-comments": "linked" },
+      },
+    });
+  }
+}

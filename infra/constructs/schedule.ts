@@ -1,0 +1,65 @@
+import { Duration, Stack, Validations } from "aws-cdk-lib";
+import type { CfnFunction, IFunction } from "aws-cdk-lib/aws-lambda";
+import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import { Schedule, ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
+import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+
+/** Readonly props: the collector and how often it runs. */
+export interface CollectionScheduleProps {
+  readonly collector: IFunction;
+  readonly intervalMs: number;
+}
+
+function deadLetterQueue(scope: Construct, id: string, what: string): Queue {
+  const queue = new Queue(scope, id, {
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge({
+    id: "AwsSolutions-SQS3",
+    reason: `This queue is itself the dead-letter queue of ${what}; an alarm watches its depth.`,
+  });
+  return queue;
+}
+
+/**
+ * EventBridge Scheduler runs the collector every interval, asynchronously: the schedule retries
+ * and dead-letters what it could not deliver, and the collector's event-invoke config sends
+ * every failed run (scheduled, or a per-org fan-out) to an on-failure queue, so none is dropped.
+ */
+export class CollectionSchedule extends Construct {
+  readonly scheduleDeadLetters: Queue;
+  readonly failedRuns: Queue;
+
+  constructor(scope: Construct, id: string, props: CollectionScheduleProps) {
+    super(scope, id);
+    const interval = Duration.millis(props.intervalMs);
+    this.scheduleDeadLetters = deadLetterQueue(this, "ScheduleDeadLetters", "the collection schedule");
+    this.failedRuns = deadLetterQueue(this, "FailedRuns", "the collector's asynchronous invocations");
+    new Schedule(this, "Schedule", {
+      description: "jumpcloud-elastic: collect JumpCloud Directory Insights events",
+      schedule: ScheduleExpression.rate(interval),
+      target: new LambdaInvoke(props.collector, {
+        deadLetterQueue: this.scheduleDeadLetters,
+        retryAttempts: 2,
+        maxEventAge: interval,
+      }),
+    });
+    const functionId = Stack.of(this).resolve((props.collector.node.defaultChild as CfnFunction).logicalId);
+    // The target's role is made by the scheduler target; it grants the function and its versions.
+    Validations.of(Stack.of(this)).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
+      reason:
+        "The scheduler's role may invoke the collector and its versions (the ':*' is the version qualifier CDK's grantInvoke adds), nothing else.",
+    });
+    // A run that failed is not retried by Lambda: the next scheduled run resumes from the checkpoint.
+    props.collector.configureAsyncInvoke({
+      retryAttempts: 0,
+      maxEventAge: interval,
+      onFailure: new SqsDestination(this.failedRuns),
+    });
+  }
+}

@@ -1,0 +1,267 @@
+import { App, type Stack, Validations } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { Bucket } from "aws-cdk-lib/aws-s3";
+import { describe, expect, it } from "vitest";
+import { buildApp } from "../../infra/app.ts";
+import { RUNTIME_VARIABLES } from "../../infra/constructs/functions.ts";
+import { SECRET_PLACEHOLDER } from "../../lib/aws/secrets.ts";
+import { ConfigurationError } from "../../lib/errors.ts";
+import { loadSettings } from "../../lib/settings/load.ts";
+import { functionVariables, SETTINGS } from "../../lib/settings/schema.ts";
+
+// Bundling is skipped here for speed: one test below bundles for real.
+const NO_BUNDLING = { "aws:cdk:bundling-stacks": [] };
+
+function synth(context: Record<string, unknown> = {}) {
+  const { app, stack } = buildApp(new App({ context: { ...NO_BUNDLING, ...context } }));
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+type Resource = { Properties: Record<string, unknown> };
+const resources = (template: Template, type: string) =>
+  Object.values(template.findResources(type)) as Resource[];
+const fn = (template: Template, name: "Collector" | "Mapper") => {
+  const found = Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) =>
+    id.startsWith(`Functions${name}`),
+  );
+  return (found?.[1] as Resource).Properties;
+};
+const variables = (props: Record<string, unknown>) =>
+  (props.Environment as { Variables: Record<string, unknown> }).Variables;
+
+describe("the stack", () => {
+  const { template, stack } = synth();
+
+  it("keeps checkpoints in an on-demand, recoverable, encrypted table that outlives the stack", () => {
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      Properties: {
+        BillingMode: "PAY_PER_REQUEST",
+        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+      },
+    });
+  });
+
+  it("runs both functions on Node 24, arm64, with source maps, times that fit the schedule", () => {
+    for (const name of ["Collector", "Mapper"] as const) {
+      expect(fn(template, name)).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        Handler: "index.handler",
+      });
+      expect(variables(fn(template, name)).NODE_OPTIONS).toBe("--enable-source-maps");
+    }
+    expect(fn(template, "Collector").Timeout).toBe(300);
+    expect(variables(fn(template, "Collector"))).toMatchObject({ LEASE_DURATION: "5m", SAFETY_MARGIN: "2m" });
+    // The mapper answers within half the collector's safety margin: before in-flight work is abandoned.
+    expect(fn(template, "Mapper").Timeout).toBe(60);
+  });
+
+  it.each([
+    ["Collector", "collector"],
+    ["Mapper", "mapper"],
+  ] as const)("gives the %s exactly the environment the settings schema says it reads", (name, role) => {
+    const env = variables(fn(template, name));
+    const allowed = new Set([...functionVariables(role), ...Object.keys(RUNTIME_VARIABLES)]);
+    expect(Object.keys(env).filter((k) => !allowed.has(k))).toStrictEqual([]);
+    const reserved = Object.values(SETTINGS)
+      .filter((s) => s.providedByLambda)
+      .map((s) => s.env);
+    for (const key of Object.keys(env)) expect(reserved).not.toContain(key);
+    expect(Object.keys(env).filter((k) => k.startsWith("AWS_"))).toStrictEqual([]);
+    // What the function needs is there, and the values parse with the function's own schema.
+    const required =
+      role === "collector"
+        ? ["JUMPCLOUD_SECRET_ARN", "CHECKPOINT_TABLE", "MAPPER_FUNCTION_NAME"]
+        : ["ELASTICSEARCH_SECRET_ARN", "DEAD_LETTER_BUCKET"];
+    for (const key of required) expect(Object.keys(env)).toContain(key);
+    const literal = Object.fromEntries(
+      Object.entries(env).filter(([, v]) => typeof v === "string"),
+    ) as Record<string, string>;
+    expect(() => loadSettings(literal)).not.toThrow();
+  });
+
+  it("grants each function exactly what it uses", () => {
+    const policies = resources(template, "AWS::IAM::Policy").map(
+      (p) =>
+        (p.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+    );
+    const actions = policies.map((statements) => statements.map((s) => s.Action));
+    expect(actions).toContainEqual([
+      ["logs:CreateLogStream", "logs:PutLogEvents"],
+      ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+      "lambda:InvokeFunction",
+      ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+      ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+    ]);
+    expect(actions).toContainEqual([
+      ["logs:CreateLogStream", "logs:PutLogEvents"],
+      ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+      "s3:PutObject",
+    ]);
+    const all = JSON.stringify(policies);
+    expect(all).not.toMatch(/"Resource":"\*"/);
+    expect(all).toContain("/dead-letters/*");
+    expect(all).toContain(":function:JumpcloudElastic-collector");
+    // No managed policies: each role's log rights name its own log group.
+    for (const role of resources(template, "AWS::IAM::Role").filter((r) =>
+      JSON.stringify(r.Properties).includes("lambda.amazonaws.com"),
+    )) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it("creates both secrets holding a recognisable placeholder, never a random value", () => {
+    const secrets = resources(template, "AWS::SecretsManager::Secret");
+    expect(secrets).toHaveLength(2);
+    for (const secret of secrets) {
+      expect(secret.Properties.SecretString).toBe(JSON.stringify({ placeholder: SECRET_PLACEHOLDER }));
+      expect(secret.Properties.GenerateSecretString).toBeUndefined();
+    }
+  });
+
+  it("runs the collector every 5 minutes through EventBridge Scheduler, retried, dead-lettered", () => {
+    template.hasResourceProperties("AWS::Scheduler::Schedule", {
+      ScheduleExpression: "rate(5 minutes)",
+      State: "ENABLED",
+      Target: {
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      },
+    });
+    template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 300,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it("keeps dead letters in an encrypted, private, TLS-only bucket with a lifecycle and access logs", () => {
+    template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: Match.objectLike({}),
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: Match.objectLike({}),
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: "dead-letter-bucket/" }),
+    });
+    const policies = JSON.stringify(resources(template, "AWS::S3::BucketPolicy"));
+    expect(policies).toContain('"aws:SecureTransport":"false"');
+  });
+
+  it("alarms on errors, throttles and both dead-letter queues, into one topic", () => {
+    const alarms = resources(template, "AWS::CloudWatch::Alarm");
+    const metrics = alarms.map((a) => a.Properties.MetricName).sort();
+    expect(metrics).toStrictEqual([
+      "ApproximateNumberOfMessagesVisible",
+      "ApproximateNumberOfMessagesVisible",
+      "Errors",
+      "Errors",
+      "Throttles",
+      "Throttles",
+    ]);
+    const topics = new Set(alarms.map((a) => JSON.stringify(a.Properties.AlarmActions)));
+    expect(topics.size).toBe(1);
+    template.resourceCountIs("AWS::Logs::LogGroup", 2);
+    template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
+  });
+
+  it("outputs the names an operator needs and a replay command that is never sent twice", () => {
+    const outputs = template.findOutputs("*");
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        "CollectorFunction",
+        "MapperFunction",
+        "CheckpointTable",
+        "JumpcloudSecretArn",
+        "ElasticsearchSecretArn",
+        "ReplayCommand",
+      ]),
+    );
+    expect(JSON.stringify(outputs.ReplayCommand)).toContain("--cli-read-timeout 0");
+    expect(stack.templateOptions.description).toMatch(/jumpcloud-elastic/);
+  });
+});
+
+describe("context", () => {
+  it("imports existing secrets, sets the cluster, orgs, schedule and alarms", () => {
+    const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jc-AbCdEf";
+    const { template } = synth({
+      jumpcloudSecretArn: arn,
+      jumpcloudOrgIds: "o1,o2",
+      elasticsearchUrl: "https://es.example.com",
+      scheduleMinutes: "10",
+      reservedConcurrency: "3",
+      alarmEmail: "soc@example.com",
+      namespace: "prod",
+    });
+    expect(resources(template, "AWS::SecretsManager::Secret")).toHaveLength(1);
+    expect(variables(fn(template, "Collector"))).toMatchObject({
+      JUMPCLOUD_SECRET_ARN: arn,
+      JUMPCLOUD_ORG_IDS: "o1,o2",
+      LEASE_DURATION: "10m",
+    });
+    expect(fn(template, "Collector")).toMatchObject({ Timeout: 600, ReservedConcurrentExecutions: 3 });
+    expect(variables(fn(template, "Mapper"))).toMatchObject({
+      ELASTICSEARCH_URL: "https://es.example.com",
+      DATA_STREAM_NAMESPACE: "prod",
+    });
+    template.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(10 minutes)" });
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "soc@example.com",
+    });
+  });
+
+  it("reports every problem at once, each named by its context key", () => {
+    const error = (() => {
+      try {
+        synth({
+          jumpcloudServices: "all,sso",
+          elasticsearchUrl: "http://es.example.com",
+          jumpcloudSecretArn: "jc",
+          scheduleMinutes: "0",
+          jumpcloudOrgIds: "a,b,c",
+          reservedConcurrency: "2",
+          namespace: "Prod",
+          logRetentionDays: "8",
+        });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigurationError);
+    const problems = (error as ConfigurationError).problems.join("\n");
+    for (const expected of [
+      /context scheduleMinutes must be a whole number from 1 to 60, not "0"/,
+      /context logRetentionDays must be one of/,
+      /context jumpcloudSecretArn must be a Secrets Manager secret ARN/,
+      /context jumpcloudServices cannot combine `all`/,
+      /context elasticsearchUrl must use https/,
+      /context namespace must be lowercase/,
+      /context reservedConcurrency \(2\) must be at least the number of orgs \+ 1 \(4\)/,
+    ]) {
+      expect(problems).toMatch(expected);
+    }
+  });
+});
+
+describe("cdk-nag (AWS Solutions)", () => {
+  const fresh = () => buildApp(new App({ context: NO_BUNDLING }));
+
+  it("finds nothing unacknowledged", () => {
+    expect(() => fresh().app.synth()).not.toThrow();
+  });
+
+  it("would fail the synth on a finding (so the test above can fail)", () => {
+    const { app, stack } = fresh();
+    new Bucket(stack as Stack, "Careless");
+    expect(() => app.synth()).toThrow(/AwsSolutions-S/);
+  });
+});
