@@ -1,5 +1,6 @@
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { ConfigurationError } from "../lib/errors.ts";
 import { loadDeployConfig } from "./config.ts";
 import { JumpcloudElasticStack } from "./stack.ts";
 
@@ -17,5 +18,14 @@ export function buildApp(app: App = new App()): { app: App; stack: JumpcloudElas
 
 // `cdk synth` runs this file; tests import buildApp.
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "/"))) {
-  buildApp().app.synth();
+  try {
+    buildApp().app.synth();
+  } catch (error) {
+    // Bad context is the user's to fix: every problem, one per line, no stack.
+    if (!(error instanceof ConfigurationError)) throw error;
+    process.stderr.write(
+      `${error.message.replace("invalid configuration", "invalid context (cdk.json or -c)")}\n`,
+    );
+    process.exitCode = 1;
+  }
 }

@@ -42,6 +42,7 @@ export class JumpcloudElasticStack extends Stack {
       scheduleDeadLetters: schedule.scheduleDeadLetters,
       failedRuns: schedule.failedRuns,
       intervalMs: timing.intervalMs,
+      lagAlarmMs: config.lagAlarm,
       ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
       ...(config.alarmTopicArn !== undefined && { alarmTopicArn: config.alarmTopicArn }),
     });

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
+import { METRICS_NAMESPACE, publishRun, publishStartFailure, SERVICES } from "../../lib/aws/metrics.ts";
 import { fromPowertools } from "../../lib/aws/powertools-logger.ts";
 import type { CheckpointStore } from "../../lib/collect/checkpoint.ts";
 import { Collector, type CollectSummary } from "../../lib/collect/collector.ts";
@@ -165,20 +167,28 @@ export async function buildCollectorDependencies(
   };
 }
 
-const powertools = new PowertoolsLogger({ serviceName: "jumpcloud-elastic-collector" });
+const SERVICE = SERVICES.collector;
+const powertools = new PowertoolsLogger({ serviceName: SERVICE });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
 const logger = fromPowertools(powertools);
 let cached: Promise<CollectorDependencies> | undefined;
 const inner = makeCollectorHandler(() => {
   cached ??= buildCollectorDependencies(process.env, logger).catch((error: unknown) => {
     cached = undefined;
     logger.error("cannot start the collector", { error });
+    publishStartFailure(metrics, error);
     throw error;
   });
   return cached;
 });
 
-/** Lambda entry: dependencies built once per cold start; every log line carries the Lambda context. */
-export const handler = (request: CollectorRequest | undefined, context: CollectorContext) => {
+/**
+ * Lambda entry: dependencies built once per cold start; every log line carries the Lambda
+ * context; each run's counts and lag go out as EMF metrics (the stack's alarms read them).
+ */
+export const handler = async (request: CollectorRequest | undefined, context: CollectorContext) => {
   powertools.addContext(context as Parameters<PowertoolsLogger["addContext"]>[0]);
-  return inner(request, context);
+  const response = await inner(request, context);
+  if (response.mode === "collected") for (const summary of response.summaries) publishRun(metrics, summary);
+  return response;
 };

@@ -1,4 +1,6 @@
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { METRICS_NAMESPACE, publishBatch, publishStartFailure, SERVICES } from "../../lib/aws/metrics.ts";
 import { fromPowertools } from "../../lib/aws/powertools-logger.ts";
 import { type AwsClients, awsClients } from "../../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
@@ -100,19 +102,27 @@ export function cachedDependencies(build: (fresh: boolean) => Promise<MapperDepe
   };
 }
 
-const powertools = new PowertoolsLogger({ serviceName: "jumpcloud-elastic-mapper" });
+const SERVICE = SERVICES.mapper;
+const powertools = new PowertoolsLogger({ serviceName: SERVICE });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
 const logger = fromPowertools(powertools);
 const aws = awsClients();
 const dependencies = cachedDependencies((fresh) =>
   buildMapperDependencies(process.env, logger, aws, { fresh }).catch((error: unknown) => {
     logger.error("cannot start the mapper", { error });
+    publishStartFailure(metrics, error);
     throw error;
   }),
 );
 const inner = makeMapperHandler(dependencies.get, dependencies.invalidate);
 
-/** Lambda entry: every log line carries the request id, function name and cold start. */
-export const handler = (request: MapperRequest, context: Parameters<PowertoolsLogger["addContext"]>[0]) => {
+/** Lambda entry: every log line carries the Lambda context; each batch's counts go out as EMF metrics. */
+export const handler = async (
+  request: MapperRequest,
+  context: Parameters<PowertoolsLogger["addContext"]>[0],
+): Promise<MapperResponse> => {
   powertools.addContext(context);
-  return inner(request);
+  const counts = await inner(request);
+  publishBatch(metrics, counts);
+  return counts;
 };

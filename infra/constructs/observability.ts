@@ -1,11 +1,22 @@
 import { Duration } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  Metric,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { type ITopic, Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { METRIC, METRICS_NAMESPACE, SERVICES } from "../../lib/aws/metrics.ts";
+import { formatDuration } from "../../lib/duration.ts";
+
+/** Days of lag at which events are about to leave JumpCloud (it keeps 15 days at least). */
+export const RETENTION_WARNING_DAYS = 10;
 
 /** Readonly props: what to watch, and where alarms go. */
 export interface ObservabilityProps {
@@ -14,6 +25,8 @@ export interface ObservabilityProps {
   readonly scheduleDeadLetters: IQueue;
   readonly failedRuns: IQueue;
   readonly intervalMs: number;
+  /** Alarm when the scheduled cursor is further behind than this. */
+  readonly lagAlarmMs: number;
   readonly alarmEmail?: string;
   readonly alarmTopicArn?: string;
 }
@@ -44,6 +57,7 @@ export class Observability extends Construct {
       "collector invocations were throttled",
     );
     this.alarm("MapperThrottles", props.mapper.metricThrottles(sum), "mapper invocations were throttled");
+    this.customAlarms(props, period);
     this.alarm(
       "ScheduleDeadLetters",
       props.scheduleDeadLetters.metricApproximateNumberOfMessagesVisible({ period, statistic: "Maximum" }),
@@ -56,13 +70,55 @@ export class Observability extends Construct {
     );
   }
 
-  private alarm(id: string, metric: IMetric, what: string): void {
+  // What the functions publish as EMF (lib/aws/metrics.ts): lag, dead letters, configuration.
+  private customAlarms(props: ObservabilityProps, period: Duration): void {
+    const metric = (name: string, service: string, statistic: string) =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        dimensionsMap: { service },
+        period,
+        statistic,
+      });
+    const lag = metric(METRIC.lag, SERVICES.collector, "Maximum");
+    // No lag at all means no run reported: as bad as a large one.
+    this.alarm("CollectionLag", lag, `collection lags more than ${formatDuration(props.lagAlarmMs)}`, {
+      threshold: Math.round(props.lagAlarmMs / 1000),
+      evaluationPeriods: 3,
+      missing: TreatMissingData.BREACHING,
+    });
+    this.alarm(
+      "LagNearRetention",
+      lag,
+      `collection lags more than ${RETENTION_WARNING_DAYS} days: JumpCloud keeps 15 to 90 days, events are about to be lost for good`,
+      { threshold: RETENTION_WARNING_DAYS * 86_400 },
+    );
+    this.alarm(
+      "DeadLetters",
+      metric(METRIC.deadLettered, SERVICES.mapper, "Sum"),
+      "documents were dead-lettered",
+    );
+    for (const [role, service] of Object.entries(SERVICES)) {
+      this.alarm(
+        `${role === "collector" ? "Collector" : "Mapper"}Configuration`,
+        metric(METRIC.configurationErrors, service, "Sum"),
+        `the ${role} cannot start: its settings or a secret (e.g. not filled yet) need fixing, see its log`,
+      );
+    }
+  }
+
+  private alarm(
+    id: string,
+    metric: IMetric,
+    what: string,
+    options: { threshold?: number; evaluationPeriods?: number; missing?: TreatMissingData } = {},
+  ): void {
     const alarm = new Alarm(this, id, {
       metric,
-      threshold: 1,
-      evaluationPeriods: 1,
+      threshold: options.threshold ?? 1,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      treatMissingData: options.missing ?? TreatMissingData.NOT_BREACHING,
       alarmDescription: `jumpcloud-elastic: ${what}. See "Alarms" in the README.`,
     });
     alarm.addAlarmAction(new SnsAction(this.topic));

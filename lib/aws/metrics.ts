@@ -6,6 +6,12 @@ import { ConfigurationError } from "../errors.ts";
 /** The CloudWatch namespace of every metric (the stack's alarms read the same names). */
 export const METRICS_NAMESPACE = "JumpcloudElastic";
 
+/** The `service` dimension (and log service name) of each function. */
+export const SERVICES = {
+  collector: "jumpcloud-elastic-collector",
+  mapper: "jumpcloud-elastic-mapper",
+} as const;
+
 /** Metric names, shared with the alarms in infra/. */
 export const METRIC = {
   fetched: "EventsFetched",

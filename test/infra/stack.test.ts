@@ -155,17 +155,39 @@ describe("the stack", () => {
     expect(policies).toContain('"aws:SecureTransport":"false"');
   });
 
-  it("alarms on errors, throttles and both dead-letter queues, into one topic", () => {
+  it("alarms on errors, throttles, lag, dead letters, configuration and both queues, into one topic", () => {
     const alarms = resources(template, "AWS::CloudWatch::Alarm");
     const metrics = alarms.map((a) => a.Properties.MetricName).sort();
     expect(metrics).toStrictEqual([
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
+      "CollectionLagSeconds",
+      "CollectionLagSeconds",
+      "ConfigurationErrors",
+      "ConfigurationErrors",
+      "DeadLettered",
       "Errors",
       "Errors",
       "Throttles",
       "Throttles",
     ]);
+    // The functions publish these names in this namespace (lib/aws/metrics.ts).
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "CollectionLagSeconds",
+      Namespace: "JumpcloudElastic",
+      Dimensions: [{ Name: "service", Value: "jumpcloud-elastic-collector" }],
+      Threshold: 1800,
+      TreatMissingData: "breaching",
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "CollectionLagSeconds",
+      Threshold: 10 * 86_400,
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "DeadLettered",
+      Dimensions: [{ Name: "service", Value: "jumpcloud-elastic-mapper" }],
+      Statistic: "Sum",
+    });
     const topics = new Set(alarms.map((a) => JSON.stringify(a.Properties.AlarmActions)));
     expect(topics.size).toBe(1);
     template.resourceCountIs("AWS::Logs::LogGroup", 2);
