@@ -57,13 +57,13 @@ describe("Lambda entry points", () => {
         error: { name: "ConfigurationError", message: expect.stringMatching(message) },
       });
       expect((logged[0]?.error as { stack?: string } | undefined)?.stack).toMatch(/\n\s+at /);
-    // And one EMF metric line (no API call): the stack's alarm on configuration errors reads it.
-    const emf = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => "_aws" in l);
-    expect(emf).toHaveLength(1);
-    expect(emf[0]).toMatchObject({
-      ConfigurationErrors: 1,
-      _aws: { CloudWatchMetrics: [{ Namespace: "JumpcloudElastic", Dimensions: [["service"]] }] },
-    });
+      // And one EMF metric line (no API call): the stack's alarm on configuration errors reads it.
+      const emf = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => "_aws" in l);
+      expect(emf).toHaveLength(1);
+      expect(emf[0]).toMatchObject({
+        ConfigurationErrors: 1,
+        _aws: { CloudWatchMetrics: [{ Namespace: "JumpcloudElastic", Dimensions: [["service"]] }] },
+      });
     },
   );
 });
