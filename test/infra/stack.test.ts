@@ -1,4 +1,4 @@
-import { App, type Stack, Validations } from "aws-cdk-lib";
+import { App, type Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Bucket } from "aws-cdk-lib/aws-s3";
 import { describe, expect, it } from "vitest";
@@ -24,7 +24,7 @@ const fn = (template: Template, name: "Collector" | "Mapper") => {
   const found = Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) =>
     id.startsWith(`Functions${name}`),
   );
-  return (found?.[1] as Resource).Properties;
+  return (found as [string, Resource])[1].Properties;
 };
 const variables = (props: Record<string, unknown>) =>
   (props.Environment as { Variables: Record<string, unknown> }).Variables;
