@@ -222,9 +222,42 @@ function deploymentProblems(config: DeployConfig, timing: Timing): string[] {
   return problems;
 }
 
+/** Every context key the stack reads (the README's table lists each). */
+export const CONTEXT_KEYS = [
+  "jumpcloudSecretArn",
+  "jumpcloudApiUrl",
+  "jumpcloudOrgIds",
+  "jumpcloudServices",
+  "scheduleMinutes",
+  "elasticsearchUrl",
+  "elasticsearchCloudId",
+  "elasticsearchSecretArn",
+  "namespace",
+  "preserveOriginalEvent",
+  "preserveDuplicateCustomFields",
+  "geoIpCityS3",
+  "geoIpAsnS3",
+  "reservedConcurrency",
+  "alarmEmail",
+  "alarmTopicArn",
+  "logRetentionDays",
+  "collectorMemoryMb",
+  "mapperMemoryMb",
+  "lagAlarm",
+  "stackName",
+] as const;
+
+// A misspelt key would otherwise be ignored without a word; CDK's own keys have a colon or an @.
+function unknownKeys(node: Node): string[] {
+  const known = new Set<string>([...CONTEXT_KEYS, "cli-telemetry"]);
+  return Object.keys(node.getAllContext())
+    .filter((key) => !known.has(key) && !key.includes(":") && !key.startsWith("@"))
+    .map((key) => `context ${key} is not a setting of this stack (known: ${CONTEXT_KEYS.join(", ")})`);
+}
+
 /** Reads and checks the context: every problem at once, named by its context key. */
 export function loadDeployConfig(node: Node): { config: DeployConfig; timing: Timing } {
-  const problems: string[] = [];
+  const problems: string[] = unknownKeys(node);
   const config = readContext(node, problems);
   const timing = timingFor(config.scheduleMinutes);
   const overrides = contextOverrides(config, timing);

@@ -1,13 +1,16 @@
+import { readFileSync } from "node:fs";
 import { App, type Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Bucket } from "aws-cdk-lib/aws-s3";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../infra/app.ts";
+import { CONTEXT_KEYS } from "../../infra/config.ts";
 import { RUNTIME_VARIABLES } from "../../infra/constructs/functions.ts";
 import { SECRET_PLACEHOLDER } from "../../lib/aws/secrets.ts";
 import { ConfigurationError } from "../../lib/errors.ts";
 import { loadSettings } from "../../lib/settings/load.ts";
 import { functionVariables, SETTINGS } from "../../lib/settings/schema.ts";
+import { ROOT } from "../helpers/cli.ts";
 
 // Bundling is skipped here for speed: one test below bundles for real.
 const NO_BUNDLING = { "aws:cdk:bundling-stacks": [] };
@@ -239,6 +242,17 @@ describe("context", () => {
       Protocol: "email",
       Endpoint: "soc@example.com",
     });
+  });
+
+  it("names a context key it does not know (a typo would otherwise be ignored)", () => {
+    expect(() => synth({ elasticSearchUrl: "https://es.example.com" })).toThrow(
+      /context elasticSearchUrl is not a setting of this stack/,
+    );
+  });
+
+  it("documents every context key in the README", () => {
+    const readme = readFileSync(`${ROOT}/README.md`, "utf8");
+    for (const key of CONTEXT_KEYS) expect(readme).toContain(`\`${key}\``);
   });
 
   it("reports every problem at once, each named by its context key", () => {
