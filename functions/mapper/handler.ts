@@ -1,11 +1,13 @@
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import type { Client } from "@elastic/elasticsearch";
 import { METRICS_NAMESPACE, publishBatch, publishStartFailure, SERVICES } from "../../lib/aws/metrics.ts";
 import { fromPowertools } from "../../lib/aws/powertools-logger.ts";
 import { type AwsClients, awsClients } from "../../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
 import { createPipeline } from "../../lib/compose/pipeline.ts";
 import type { Counts } from "../../lib/counts.ts";
+import { setupIndexTemplate } from "../../lib/elasticsearch/template.ts";
 import { ElasticsearchRequestError, InputError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { type BatchContext, type IndexEventsDeps, indexEvents } from "../../lib/pipeline/index-events.ts";
@@ -70,6 +72,7 @@ export async function buildMapperDependencies(
   const { settings, warnings, sourceOf } = loadSettings(env, { require: ["cluster", "deadLetterBucket"] });
   for (const warning of warnings) logger.warn(warning);
   const client = await createElasticsearchClient(settings, aws, { fresh: options.fresh === true });
+  await ensureIndexTemplate(client, logger);
   const pipeline = await createPipeline(settings, {
     aws,
     sourceOf,
@@ -77,6 +80,18 @@ export async function buildMapperDependencies(
     ...(options.tmpDir !== undefined && { tmpDir: options.tmpDir }),
   });
   return { ...pipeline, logger };
+}
+
+// The deploy cannot install the template (the cluster may not be filled in yet): the first
+// invocation that reaches the cluster does, once per cold start. A failure is logged, never fatal:
+// the batch then says for itself whether the cluster can be written.
+async function ensureIndexTemplate(client: Client, logger: Logger): Promise<void> {
+  try {
+    const result = await setupIndexTemplate(client);
+    if (result.action !== "unchanged") logger.info("index template", { ...result });
+  } catch (error) {
+    logger.warn("index template not installed; run `setup` with manage_index_templates", { error });
+  }
 }
 
 /**

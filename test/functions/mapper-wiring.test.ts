@@ -61,6 +61,12 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
     expect(s3.puts[0]?.Key).toMatch(/^dead-letters\/dt=\d{4}-\d{2}-\d{2}\/org=org-x\/.+\.json$/);
     const stored = es.documents("logs-jumpcloud.events-prod");
     expect(stored).toHaveLength(24);
+    // The first invocation installed the index template (nothing else does in a fresh deploy).
+    expect(
+      (es as unknown as { indexTemplates: Map<string, unknown> }).indexTemplates.has(
+        "jumpcloud-elastic-logs-jumpcloud.events",
+      ),
+    ).toBe(true);
     expect(stored.some((d) => (d._source.client as { geo?: unknown } | undefined)?.geo)).toBe(true);
   });
 
