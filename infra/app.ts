@@ -24,7 +24,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, "
     // Bad context is the user's to fix: every problem, one per line, no stack.
     if (!(error instanceof ConfigurationError)) throw error;
     process.stderr.write(
-      `${error.message.replace("invalid configuration", "invalid context (cdk.json or -c)")}\n`,
+      `invalid context (cdk.json or -c):\n${error.problems.map((p) => `  - ${p}\n`).join("")}`,
     );
     process.exitCode = 1;
   }

@@ -6,6 +6,7 @@ import { Functions } from "./constructs/functions.ts";
 import { Observability } from "./constructs/observability.ts";
 import { CollectionSchedule } from "./constructs/schedule.ts";
 import { Secrets } from "./constructs/secrets.ts";
+import { IndexTemplateSetup } from "./constructs/setup.ts";
 import { State } from "./constructs/state.ts";
 
 /** Readonly props of the stack: the checked context and the timing it implies. */
@@ -45,6 +46,10 @@ export class JumpcloudElasticStack extends Stack {
       lagAlarmMs: config.lagAlarm,
       ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
       ...(config.alarmTopicArn !== undefined && { alarmTopicArn: config.alarmTopicArn }),
+    });
+    new IndexTemplateSetup(this, "Setup", {
+      mapper: this.functions.mapper,
+      logRetentionDays: config.logRetentionDays,
     });
     this.outputs(state, secrets, deadLetters);
   }

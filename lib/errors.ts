@@ -11,7 +11,13 @@ export class ConfigurationError extends JumpcloudElasticError {
   readonly problems: readonly string[];
 
   constructor(problems: readonly string[], options?: { cause?: unknown }) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`, options);
+    // One problem reads as one line (a Lambda's errorMessage, a log field); several as a list.
+    super(
+      problems.length === 1
+        ? (problems[0] as string)
+        : `invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+      options,
+    );
     this.problems = problems;
   }
 }

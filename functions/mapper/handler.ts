@@ -22,6 +22,46 @@ export interface MapperRequest {
 /** The mapper's answer: the counts of the batch, which add up to `received`. */
 export type MapperResponse = Counts;
 
+/** What CloudFormation sends the mapper through the stack's setup custom resource. */
+export interface SetupRequest {
+  RequestType: "Create" | "Update" | "Delete";
+  ResourceProperties?: Record<string, unknown>;
+}
+
+/** The custom resource's answer: never a failure, so a deploy never fails on the cluster. */
+export interface SetupResponse {
+  PhysicalResourceId: string;
+  Data: { Action: string; Reason: string };
+}
+
+/** True for a CloudFormation custom-resource event. */
+export function isSetupRequest(request: unknown): request is SetupRequest {
+  return typeof request === "object" && request !== null && "RequestType" in request;
+}
+
+/**
+ * Installs the index template at deploy. An unfilled secret or an unreachable cluster skips it
+ * with the reason recorded (the mapper installs the template on first use); Delete leaves it.
+ */
+export async function handleSetup(
+  request: SetupRequest,
+  client: () => Promise<Client>,
+  logger: Logger,
+): Promise<SetupResponse> {
+  const answer = (Action: string, Reason: string) => ({
+    PhysicalResourceId: "jumpcloud-elastic-index-template",
+    Data: { Action, Reason },
+  });
+  if (request.RequestType === "Delete") return answer("left", "the template stays with the data it maps");
+  try {
+    const result = await setupIndexTemplate(await client());
+    return answer(result.action, `template ${result.template}`);
+  } catch (error) {
+    logger.warn("index template not installed at deploy; the mapper installs it on first use", { error });
+    return answer("skipped", error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** What the handler needs. */
 export interface MapperDependencies extends IndexEventsDeps {
   logger: Logger;
@@ -131,12 +171,25 @@ const dependencies = cachedDependencies((fresh) =>
 );
 const inner = makeMapperHandler(dependencies.get, dependencies.invalidate);
 
-/** Lambda entry: every log line carries the Lambda context; each batch's counts go out as EMF metrics. */
+/**
+ * Lambda entry: every log line carries the Lambda context; each batch's counts go out as EMF
+ * metrics; the stack's setup custom resource comes here too.
+ */
 export const handler = async (
-  request: MapperRequest,
+  request: MapperRequest | SetupRequest,
   context: Parameters<PowertoolsLogger["addContext"]>[0],
-): Promise<MapperResponse> => {
+): Promise<MapperResponse | SetupResponse> => {
   powertools.addContext(context);
+  if (isSetupRequest(request)) {
+    return handleSetup(
+      request,
+      async () => {
+        const { settings } = loadSettings(process.env, { require: ["cluster"] });
+        return createElasticsearchClient(settings, aws);
+      },
+      logger,
+    );
+  }
   const counts = await inner(request);
   publishBatch(metrics, counts);
   return counts;

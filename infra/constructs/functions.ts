@@ -174,6 +174,8 @@ export class Functions extends Construct {
         target: "node22",
         sourceMap: true,
         minify: true,
+        // Error classes keep their names: Lambda's errorType and the logs say ConfigurationError.
+        keepNames: true,
         forceDockerBundling: false,
         // Licence notices of what the bundle includes, in a file next to it in the asset.
         esbuildArgs: { "--legal-comments": "linked" },

@@ -210,7 +210,8 @@ export class Collector {
     );
     const results = await Promise.allSettled(tasks);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw signal.aborted ? signal.reason : failed.reason;
+    // The first failure stopped the others: report it, not a sibling's "aborted".
+    if (failed) throw signal.aborted ? signal.reason : (stop.signal.reason ?? failed.reason);
   }
 
   /** Reads a window without saving positions, in parts when it holds many events. */

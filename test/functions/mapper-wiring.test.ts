@@ -5,11 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildMapperDependencies,
   cachedDependencies,
+  handleSetup,
+  isSetupRequest,
   makeMapperHandler,
 } from "../../functions/mapper/handler.ts";
 import { SECRET_PLACEHOLDER } from "../../lib/aws/secrets.ts";
+import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
 import { ConfigurationError, ElasticsearchRequestError } from "../../lib/errors.ts";
 import { silentLogger } from "../../lib/logger.ts";
+import { loadSettings } from "../../lib/settings/load.ts";
 import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
 import { fakeAws, fakeS3, fakeSecrets } from "../helpers/aws.ts";
 import { rawEvents } from "../helpers/elasticsearch.ts";
@@ -93,6 +97,34 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).problems).toHaveLength(3);
+  });
+
+  it("installs the index template for the stack's custom resource, and never fails a deploy", async () => {
+    const fresh = new ElasticsearchEmulator();
+    const url = await fresh.start();
+    try {
+      const { settings } = loadSettings({ ELASTICSEARCH_URL: url });
+      const client = () => createElasticsearchClient(settings, fakeAws({}));
+      const created = await handleSetup({ RequestType: "Create" }, client, silentLogger);
+      expect(created).toStrictEqual({
+        PhysicalResourceId: "jumpcloud-elastic-index-template",
+        Data: { Action: "installed", Reason: "template jumpcloud-elastic-logs-jumpcloud.events" },
+      });
+      expect((await handleSetup({ RequestType: "Update" }, client, silentLogger)).Data.Action).toBe(
+        "unchanged",
+      );
+      expect((await handleSetup({ RequestType: "Delete" }, client, silentLogger)).Data.Action).toBe("left");
+      const unfilled = async () => {
+        throw new ConfigurationError(["secret not filled yet: aws secretsmanager put-secret-value ..."]);
+      };
+      await expect(handleSetup({ RequestType: "Create" }, unfilled, silentLogger)).resolves.toMatchObject({
+        Data: { Action: "skipped", Reason: "secret not filled yet: aws secretsmanager put-secret-value ..." },
+      });
+      expect(isSetupRequest({ RequestType: "Create" })).toBe(true);
+      expect(isSetupRequest({ events: [] })).toBe(false);
+    } finally {
+      await fresh.stop();
+    }
   });
 
   it("takes the cluster from the secret when no URL is configured (one secret to fill after deploying)", async () => {

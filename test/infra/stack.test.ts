@@ -7,6 +7,7 @@ import { buildApp } from "../../infra/app.ts";
 import { CONTEXT_KEYS } from "../../infra/config.ts";
 import { RUNTIME_VARIABLES } from "../../infra/constructs/functions.ts";
 import { SECRET_PLACEHOLDER } from "../../lib/aws/secrets.ts";
+import { indexTemplate } from "../../lib/elasticsearch/template.ts";
 import { ConfigurationError } from "../../lib/errors.ts";
 import { loadSettings } from "../../lib/settings/load.ts";
 import { functionVariables, SETTINGS } from "../../lib/settings/schema.ts";
@@ -109,12 +110,22 @@ describe("the stack", () => {
     expect(all).not.toMatch(/"Resource":"\*"/);
     expect(all).toContain("/dead-letters/*");
     expect(all).toContain(":function:JumpcloudElastic-collector");
-    // No managed policies: each role's log rights name its own log group.
-    for (const role of resources(template, "AWS::IAM::Role").filter((r) =>
-      JSON.stringify(r.Properties).includes("lambda.amazonaws.com"),
-    )) {
-      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    // No managed policies: each function's log rights name its own log group.
+    for (const [id, role] of Object.entries(template.findResources("AWS::IAM::Role"))) {
+      if (/^Functions(Collector|Mapper)Role/.test(id))
+        expect((role as Resource).Properties.ManagedPolicyArns).toBeUndefined();
     }
+  });
+
+  it("installs the index template at deploy through the mapper, again whenever the template changes", () => {
+    template.hasResourceProperties("Custom::JumpcloudElasticIndexTemplate", {
+      templateHash: (indexTemplate({ withEcsMappings: false })._meta as { hash: string }).hash,
+    });
+    const frameworks = resources(template, "AWS::Lambda::Function").filter((f) =>
+      JSON.stringify(f.Properties.Environment ?? {}).includes("USER_ON_EVENT_FUNCTION_ARN"),
+    );
+    expect(frameworks).toHaveLength(1);
+    expect(JSON.stringify(frameworks[0]?.Properties.Environment)).toContain("FunctionsMapper");
   });
 
   it("creates both secrets holding a recognisable placeholder, never a random value", () => {
@@ -193,7 +204,7 @@ describe("the stack", () => {
     });
     const topics = new Set(alarms.map((a) => JSON.stringify(a.Properties.AlarmActions)));
     expect(topics.size).toBe(1);
-    template.resourceCountIs("AWS::Logs::LogGroup", 2);
+    template.resourceCountIs("AWS::Logs::LogGroup", 3);
     template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
   });
 

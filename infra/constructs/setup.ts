@@ -1,0 +1,50 @@
+import { CustomResource, Stack, Validations } from "aws-cdk-lib";
+import type { CfnFunction, IFunction } from "aws-cdk-lib/aws-lambda";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Provider } from "aws-cdk-lib/custom-resources";
+import { Construct } from "constructs";
+import { indexTemplate } from "../../lib/elasticsearch/template.ts";
+
+/** Readonly props: the mapper (which runs the setup) and the log retention. */
+export interface IndexTemplateSetupProps {
+  readonly mapper: IFunction;
+  readonly logRetentionDays: number;
+}
+
+/**
+ * Installs the index template at deploy, through the mapper (which has the cluster's secret and
+ * network). Re-run when the template changes; never fails the deploy (see handleSetup).
+ */
+export class IndexTemplateSetup extends Construct {
+  constructor(scope: Construct, id: string, props: IndexTemplateSetupProps) {
+    super(scope, id);
+    const provider = new Provider(this, "Provider", {
+      onEventHandler: props.mapper,
+      logGroup: new LogGroup(this, "ProviderLogs", { retention: props.logRetentionDays as RetentionDays }),
+    });
+    new CustomResource(this, "IndexTemplate", {
+      serviceToken: provider.serviceToken,
+      resourceType: "Custom::JumpcloudElasticIndexTemplate",
+      // A new template content is a new hash: CloudFormation updates the resource and setup runs.
+      properties: {
+        templateHash: (indexTemplate({ withEcsMappings: false })._meta as { hash: string }).hash,
+      },
+    });
+    this.acknowledge(provider, props.mapper);
+  }
+
+  // The Provider framework's own function and role are CDK's, not ours to shape.
+  private acknowledge(provider: Provider, mapper: IFunction): void {
+    const mapperId = Stack.of(this).resolve((mapper.node.defaultChild as CfnFunction).logicalId);
+    Validations.of(provider).acknowledge({
+      id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+      reason:
+        "CDK's custom-resource Provider framework builds its function's role with the basic execution policy; it runs only during deploys.",
+    });
+    Validations.of(provider).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${mapperId}.Arn>:*]`,
+      reason:
+        "The Provider framework may invoke the mapper and its versions (the ':*' qualifier CDK's grantInvoke adds), nothing else.",
+    });
+  }
+}
