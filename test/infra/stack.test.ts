@@ -1,8 +1,10 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { App, type Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Bucket } from "aws-cdk-lib/aws-s3";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../infra/app.ts";
 import { CONTEXT_KEYS } from "../../infra/config.ts";
 import { RUNTIME_VARIABLES } from "../../infra/constructs/functions.ts";
@@ -16,8 +18,14 @@ import { ROOT } from "../helpers/cli.ts";
 // Bundling is skipped here for speed: one test below bundles for real.
 const NO_BUNDLING = { "aws:cdk:bundling-stacks": [] };
 
+// Each App writes its assembly under one folder, removed at the end.
+const OUT = mkdtempSync(join(tmpdir(), "stack-test-"));
+afterAll(() => rmSync(OUT, { recursive: true, force: true }));
+const newApp = (context: Record<string, unknown> = {}) =>
+  new App({ outdir: mkdtempSync(join(OUT, "cdk-")), context: { ...NO_BUNDLING, ...context } });
+
 function synth(context: Record<string, unknown> = {}) {
-  const { app, stack } = buildApp(new App({ context: { ...NO_BUNDLING, ...context } }));
+  const { app, stack } = buildApp(newApp(context));
   return { app, stack, template: Template.fromStack(stack) };
 }
 
@@ -300,7 +308,7 @@ describe("context", () => {
 });
 
 describe("cdk-nag (AWS Solutions)", () => {
-  const fresh = () => buildApp(new App({ context: NO_BUNDLING }));
+  const fresh = () => buildApp(newApp());
 
   it("finds nothing unacknowledged", () => {
     expect(() => fresh().app.synth()).not.toThrow();
