@@ -64,6 +64,8 @@ export interface RetrySeams {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   random: () => number;
   now: () => number;
+  /** Told of each retry (a metric counts them). */
+  onRetry?: () => void;
 }
 
 /** What one attempt came to: done, or a transient failure worth another attempt. */
@@ -132,6 +134,7 @@ export async function withRetries<T>(
       throw loop.giveUp({ attempts: n, elapsedMs, failure });
     }
     loop.logger.warn(loop.message, { ...loop.fields, attempt: n, failure, ...result.fields, delayMs: delay });
+    loop.onRetry?.();
     await loop.sleep(delay, loop.signal);
   }
 }

@@ -103,6 +103,13 @@ describe("withRetries", () => {
     });
   });
 
+  it("tells each retry to onRetry (the collector's ApiRetries metric)", async () => {
+    let retries = 0;
+    const { loop } = fakeLoop({ onRetry: () => retries++ });
+    await withRetries(flaky(3).attempt, loop);
+    expect(retries).toBe(3);
+  });
+
   it("waits what the server asked for instead of the backoff", async () => {
     const { loop, sleeps } = fakeLoop();
     await withRetries(flaky(1, 3_000).attempt, loop);

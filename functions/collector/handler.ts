@@ -142,6 +142,7 @@ export async function buildCollectorDependencies(
   env: Environment,
   logger: Logger,
   aws: AwsClients = awsClients(),
+  onApiRetry?: () => void,
 ): Promise<CollectorDependencies> {
   const { settings, warnings } = loadSettings(env, {
     require: ["jumpcloudCredentials", "checkpointTable", "mapperFunctionName", "lambdaFunctionName"],
@@ -150,7 +151,11 @@ export async function buildCollectorDependencies(
   const self = settings.lambdaFunctionName as string;
   return {
     settings,
-    source: await createEventSource(settings, { aws, logger }),
+    source: await createEventSource(settings, {
+      aws,
+      logger,
+      ...(onApiRetry && { http: { onRetry: onApiRetry } }),
+    }),
     store: createCheckpointStore(settings, aws),
     delivery: createLambdaDelivery(settings, aws),
     logger,
@@ -172,8 +177,12 @@ const powertools = new PowertoolsLogger({ serviceName: SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
 const logger = fromPowertools(powertools);
 let cached: Promise<CollectorDependencies> | undefined;
+// Retries of this invocation's API calls (one invocation at a time per Lambda instance).
+let apiRetries = 0;
 const inner = makeCollectorHandler(() => {
-  cached ??= buildCollectorDependencies(process.env, logger).catch((error: unknown) => {
+  cached ??= buildCollectorDependencies(process.env, logger, awsClients(), () => {
+    apiRetries++;
+  }).catch((error: unknown) => {
     cached = undefined;
     logger.error("cannot start the collector", { error });
     publishStartFailure(metrics, error);
@@ -188,7 +197,10 @@ const inner = makeCollectorHandler(() => {
  */
 export const handler = async (request: CollectorRequest | undefined, context: CollectorContext) => {
   powertools.addContext(context as Parameters<PowertoolsLogger["addContext"]>[0]);
+  apiRetries = 0;
   const response = await inner(request, context);
-  if (response.mode === "collected") for (const summary of response.summaries) publishRun(metrics, summary);
+  if (response.mode === "collected") {
+    for (const summary of response.summaries) publishRun(metrics, summary, apiRetries);
+  }
   return response;
 };

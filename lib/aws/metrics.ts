@@ -21,6 +21,7 @@ export const METRIC = {
   pipelineErrors: "PipelineErrors",
   windows: "Windows",
   lag: "CollectionLagSeconds",
+  apiRetries: "ApiRetries",
   configurationErrors: "ConfigurationErrors",
   secretNotFilled: "SecretNotFilled",
 } as const;
@@ -32,9 +33,10 @@ function addCounts(metrics: Metrics, counts: Counts): void {
   metrics.addMetric(METRIC.pipelineErrors, MetricUnit.Count, counts.pipelineErrors);
 }
 
-/** One collection run as EMF metrics (a log line; no CloudWatch API call). */
-export function publishRun(metrics: Metrics, summary: CollectSummary): void {
+/** One collection run as EMF metrics (a log line; no CloudWatch API call), with the API retries it made. */
+export function publishRun(metrics: Metrics, summary: CollectSummary, apiRetries = 0): void {
   if (summary.status === "locked") return;
+  metrics.addMetric(METRIC.apiRetries, MetricUnit.Count, apiRetries);
   metrics.addMetric(METRIC.fetched, MetricUnit.Count, summary.fetched);
   metrics.addMetric(METRIC.windows, MetricUnit.Count, summary.windows);
   addCounts(metrics, summary.counts);

@@ -39,9 +39,10 @@ const summary: CollectSummary = {
 describe("metrics (CloudWatch EMF)", () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it("publishes a run's counts, windows and lag in seconds", () => {
-    const [line] = emitted((m) => publishRun(m, summary));
+  it("publishes a run's counts, windows, API retries and lag in seconds", () => {
+    const [line] = emitted((m) => publishRun(m, summary, 4));
     expect(line).toMatchObject({
+      [METRIC.apiRetries]: 4,
       [METRIC.fetched]: 10,
       [METRIC.indexed]: 7,
       [METRIC.duplicates]: 2,
