@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import type { Node } from "constructs";
 import { formatDuration, parseDuration } from "../lib/duration.ts";
 import { ConfigurationError } from "../lib/errors.ts";
@@ -24,6 +25,8 @@ export interface DeployConfig {
   /** `s3://bucket/key` of GeoIP City / ASN databases (none: no enrichment). */
   readonly geoIpCityS3?: string;
   readonly geoIpAsnS3?: string;
+  /** A local folder of `.mmdb` files shipped as a Lambda layer, and the files found in it. */
+  readonly geoIpFolder?: { path: string; city?: string; asn?: string };
   /** Reserved concurrency of the collector: at least the number of orgs + 1 (none: unreserved). */
   readonly reservedConcurrency?: number;
   readonly alarmEmail?: string;
@@ -83,6 +86,32 @@ function bool(node: Node, key: string, problems: string[]): boolean {
   return false;
 }
 
+// The folder is read at synth: one City and/or one ASN database, by MaxMind's file names.
+function geoIpFolder(node: Node, problems: string[]): DeployConfig["geoIpFolder"] {
+  const path = text(node.tryGetContext("geoIpFolder"));
+  if (path === undefined) return undefined;
+  let files: string[];
+  try {
+    files = readdirSync(path).filter((f) => f.endsWith(".mmdb"));
+  } catch {
+    problems.push(`context geoIpFolder: cannot read the folder ${path}`);
+    return undefined;
+  }
+  const pick = (kind: string) => {
+    const found = files.filter((f) => f.includes(kind));
+    if (found.length > 1)
+      problems.push(
+        `context geoIpFolder: several ${kind} databases in ${path} (${found.join(", ")}): keep one`,
+      );
+    return found[0];
+  };
+  const city = pick("City");
+  const asn = pick("ASN");
+  if (city === undefined && asn === undefined)
+    problems.push(`context geoIpFolder: no City or ASN .mmdb file in ${path}`);
+  return { path, ...(city && { city }), ...(asn && { asn }) };
+}
+
 function s3Url(node: Node, key: string, problems: string[]): string | undefined {
   const raw = text(node.tryGetContext(key));
   if (raw !== undefined && !/^s3:\/\/[^/]+\/.+/.test(raw))
@@ -120,6 +149,7 @@ function readContext(node: Node, problems: string[]): DeployConfig {
     preserveOriginalEvent: bool(node, "preserveOriginalEvent", problems),
     preserveDuplicateCustomFields: bool(node, "preserveDuplicateCustomFields", problems),
     ...(s3Url(node, "geoIpCityS3", problems) && { geoIpCityS3: get("geoIpCityS3") }),
+    ...(get("geoIpFolder") !== undefined && { geoIpFolder: geoIpFolder(node, problems) }),
     ...(s3Url(node, "geoIpAsnS3", problems) && { geoIpAsnS3: get("geoIpAsnS3") }),
     ...(reserved !== undefined && {
       reservedConcurrency: int(node, "reservedConcurrency", 0, 1, 10_000, problems),
@@ -215,6 +245,8 @@ function deploymentProblems(config: DeployConfig, timing: Timing): string[] {
   if (timing.leaseMs > timing.intervalMs) {
     problems.push(`LEASE_DURATION (${formatDuration(timing.leaseMs)}) must be at most the schedule interval`);
   }
+  if (config.geoIpFolder && (config.geoIpCityS3 || config.geoIpAsnS3))
+    problems.push("set context geoIpFolder or geoIpCityS3 / geoIpAsnS3, not both");
   if (config.alarmEmail !== undefined && config.alarmTopicArn !== undefined)
     problems.push("set context alarmEmail or alarmTopicArn, not both");
   if (config.alarmTopicArn !== undefined && !/^arn:aws[a-z-]*:sns:/.test(config.alarmTopicArn))
@@ -237,6 +269,7 @@ export const CONTEXT_KEYS = [
   "preserveDuplicateCustomFields",
   "geoIpCityS3",
   "geoIpAsnS3",
+  "geoIpFolder",
   "reservedConcurrency",
   "alarmEmail",
   "alarmTopicArn",

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { ArnFormat, Duration, Stack, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { type IRole, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { Architecture, Code, LayerVersion, Runtime } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { CfnBucket, IBucket } from "aws-cdk-lib/aws-s3";
@@ -27,6 +27,9 @@ export interface FunctionsProps {
   readonly deadLetters: IBucket;
 }
 
+/** Where a layer's file is in the function (layers unpack under /opt). */
+const layerPath = (file: string | undefined) => (file === undefined ? undefined : `/opt/${file}`);
+
 const seconds = (ms: number) => Duration.seconds(Math.round(ms / 1000));
 const defined = (env: Record<string, string | undefined>) =>
   Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -49,8 +52,8 @@ export class Functions extends Construct {
         DATA_STREAM_NAMESPACE: config.namespace,
         PRESERVE_ORIGINAL_EVENT: String(config.preserveOriginalEvent),
         PRESERVE_DUPLICATE_CUSTOM_FIELDS: String(config.preserveDuplicateCustomFields),
-        GEOIP_CITY_DB: config.geoIpCityS3,
-        GEOIP_ASN_DB: config.geoIpAsnS3,
+        GEOIP_CITY_DB: config.geoIpCityS3 ?? layerPath(config.geoIpFolder?.city),
+        GEOIP_ASN_DB: config.geoIpAsnS3 ?? layerPath(config.geoIpFolder?.asn),
         DEAD_LETTER_BUCKET: props.deadLetters.bucketName,
         DEAD_LETTER_PREFIX: DEAD_LETTER_PREFIXES.mapper,
       }),
@@ -72,6 +75,16 @@ export class Functions extends Construct {
         SAFETY_MARGIN: formatDuration(timing.safetyMarginMs),
       }),
     });
+    if (config.geoIpFolder) {
+      // MaxMind's licence keeps the databases out of this repository: the user's own files ride in a layer.
+      this.mapper.addLayers(
+        new LayerVersion(this, "GeoIp", {
+          code: Code.fromAsset(config.geoIpFolder.path, { exclude: ["*", "!*.mmdb"] }),
+          compatibleArchitectures: [Architecture.ARM_64],
+          description: "jumpcloud-elastic: GeoIP databases (your MaxMind files)",
+        }),
+      );
+    }
     if (config.reservedConcurrency !== undefined) {
       (
         this.collector.node.defaultChild as { reservedConcurrentExecutions?: number }

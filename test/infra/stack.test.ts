@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, type Stack } from "aws-cdk-lib";
@@ -14,6 +14,7 @@ import { ConfigurationError } from "../../lib/errors.ts";
 import { loadSettings } from "../../lib/settings/load.ts";
 import { functionVariables, SETTINGS } from "../../lib/settings/schema.ts";
 import { ROOT } from "../helpers/cli.ts";
+import { fixturePath } from "../helpers/fixtures.ts";
 
 // Bundling is skipped here for speed: one test below bundles for real.
 const NO_BUNDLING = { "aws:cdk:bundling-stacks": [] };
@@ -261,6 +262,31 @@ describe("context", () => {
       Protocol: "email",
       Endpoint: "soc@example.com",
     });
+  });
+
+  it("ships a local folder of GeoIP databases as a layer, and points the mapper at them", () => {
+    const folder = mkdtempSync(join(OUT, "geoip-"));
+    for (const file of ["GeoLite2-City-Test.mmdb", "GeoLite2-ASN-Test.mmdb", "LICENSE-MIT"])
+      copyFileSync(fixturePath(`geoip/${file}`), join(folder, file));
+    const { template } = synth({ geoIpFolder: folder });
+    expect(variables(fn(template, "Mapper"))).toMatchObject({
+      GEOIP_CITY_DB: "/opt/GeoLite2-City-Test.mmdb",
+      GEOIP_ASN_DB: "/opt/GeoLite2-ASN-Test.mmdb",
+    });
+    template.resourceCountIs("AWS::Lambda::LayerVersion", 1);
+    expect(fn(template, "Mapper").Layers).toHaveLength(1);
+    expect(fn(template, "Collector").Layers).toBeUndefined();
+  });
+
+  it.each([
+    [{ geoIpFolder: "/nope/geoip" }, /context geoIpFolder: cannot read the folder \/nope\/geoip/],
+    [{ geoIpFolder: fixturePath("geoip") }, /context geoIpFolder: several City databases .*keep one/],
+    [
+      { geoIpFolder: fixturePath("elastic-jumpcloud"), geoIpCityS3: "s3://b/City.mmdb" },
+      /no City or ASN \.mmdb file[\s\S]*set context geoIpFolder or geoIpCityS3/,
+    ],
+  ])("refuses an unusable GeoIP folder: %j", (context, message) => {
+    expect(() => synth(context)).toThrow(message);
   });
 
   it("names a context key it does not know (a typo would otherwise be ignored)", () => {
