@@ -27,6 +27,8 @@ export interface DeployConfig {
   readonly geoIpAsnS3?: string;
   /** A local folder of `.mmdb` files shipped as a Lambda layer, and the files found in it. */
   readonly geoIpFolder?: { path: string; city?: string; asn?: string };
+  /** Subnets and security groups for the mapper, for a cluster in a VPC (the collector stays out). */
+  readonly vpc?: { subnetIds: string[]; securityGroupIds: string[] };
   /** Reserved concurrency of the collector: at least the number of orgs + 1 (none: unreserved). */
   readonly reservedConcurrency?: number;
   readonly alarmEmail?: string;
@@ -112,6 +114,20 @@ function geoIpFolder(node: Node, problems: string[]): DeployConfig["geoIpFolder"
   return { path, ...(city && { city }), ...(asn && { asn }) };
 }
 
+// Both lists together, each id in its AWS form; nothing is looked up (synth works offline).
+function vpc(node: Node, problems: string[]): DeployConfig["vpc"] {
+  const subnetIds = list(node.tryGetContext("vpcSubnetIds"));
+  const securityGroupIds = list(node.tryGetContext("vpcSecurityGroupIds"));
+  if (subnetIds.length === 0 && securityGroupIds.length === 0) return undefined;
+  if (subnetIds.length === 0 || securityGroupIds.length === 0)
+    problems.push("context vpcSubnetIds and vpcSecurityGroupIds go together: set both");
+  for (const id of subnetIds.filter((s) => !/^subnet-[0-9a-f]+$/.test(s)))
+    problems.push(`context vpcSubnetIds: "${id}" is not a subnet id (subnet-...)`);
+  for (const id of securityGroupIds.filter((s) => !/^sg-[0-9a-f]+$/.test(s)))
+    problems.push(`context vpcSecurityGroupIds: "${id}" is not a security group id (sg-...)`);
+  return { subnetIds, securityGroupIds };
+}
+
 function s3Url(node: Node, key: string, problems: string[]): string | undefined {
   const raw = text(node.tryGetContext(key));
   if (raw !== undefined && !/^s3:\/\/[^/]+\/.+/.test(raw))
@@ -134,6 +150,7 @@ function readContext(node: Node, problems: string[]): DeployConfig {
     return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
   };
   const reserved = get("reservedConcurrency");
+  const network = vpc(node, problems);
   return {
     ...optional("jumpcloudSecretArn"),
     ...optional("elasticsearchUrl"),
@@ -151,6 +168,7 @@ function readContext(node: Node, problems: string[]): DeployConfig {
     ...(s3Url(node, "geoIpCityS3", problems) && { geoIpCityS3: get("geoIpCityS3") }),
     ...(get("geoIpFolder") !== undefined && { geoIpFolder: geoIpFolder(node, problems) }),
     ...(s3Url(node, "geoIpAsnS3", problems) && { geoIpAsnS3: get("geoIpAsnS3") }),
+    ...(network && { vpc: network }),
     ...(reserved !== undefined && {
       reservedConcurrency: int(node, "reservedConcurrency", 0, 1, 10_000, problems),
     }),
@@ -270,6 +288,8 @@ export const CONTEXT_KEYS = [
   "geoIpCityS3",
   "geoIpAsnS3",
   "geoIpFolder",
+  "vpcSubnetIds",
+  "vpcSecurityGroupIds",
   "reservedConcurrency",
   "alarmEmail",
   "alarmTopicArn",

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { ArnFormat, Duration, Stack, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { type IRole, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Code, LayerVersion, Runtime } from "aws-cdk-lib/aws-lambda";
+import { Architecture, type CfnFunction, Code, LayerVersion, Runtime } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { CfnBucket, IBucket } from "aws-cdk-lib/aws-s3";
@@ -85,12 +85,40 @@ export class Functions extends Construct {
         }),
       );
     }
+    if (config.vpc) this.inVpc(this.mapper, config.vpc);
     if (config.reservedConcurrency !== undefined) {
       (
         this.collector.node.defaultChild as { reservedConcurrentExecutions?: number }
       ).reservedConcurrentExecutions = config.reservedConcurrency;
     }
     this.grant(props, collectorName);
+  }
+
+  // Only the mapper talks to the cluster: it alone goes in the VPC. Set on the CloudFormation
+  // resource, so no VPC lookup (synth stays offline) and no managed policy on the role.
+  private inVpc(fn: NodejsFunction, vpc: { subnetIds: string[]; securityGroupIds: string[] }): void {
+    (fn.node.defaultChild as CfnFunction).vpcConfig = {
+      subnetIds: vpc.subnetIds,
+      securityGroupIds: vpc.securityGroupIds,
+    };
+    const role = fn.role as Role;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [
+          "ec2:CreateNetworkInterface",
+          "ec2:DescribeNetworkInterfaces",
+          "ec2:DeleteNetworkInterface",
+          "ec2:AssignPrivateIpAddresses",
+          "ec2:UnassignPrivateIpAddresses",
+        ],
+        resources: ["*"],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "Lambda manages the mapper's network interfaces in the VPC: ec2:DescribeNetworkInterfaces has no resource-level permissions, and the interfaces are created by Lambda with names unknown in advance (the statement AWSLambdaVPCAccessExecutionRole would grant).",
+    });
   }
 
   // Least privilege, statement by statement: no `*` where a specific ARN exists.

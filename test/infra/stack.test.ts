@@ -289,6 +289,28 @@ describe("context", () => {
     expect(() => synth(context)).toThrow(message);
   });
 
+  it("puts only the mapper in a VPC, with the network-interface rights Lambda needs, cdk-nag clean", () => {
+    const context = { vpcSubnetIds: "subnet-0a1b2c,subnet-0d4e5f", vpcSecurityGroupIds: "sg-0123abcd" };
+    const { template } = synth(context);
+    expect(fn(template, "Mapper").VpcConfig).toStrictEqual({
+      SubnetIds: ["subnet-0a1b2c", "subnet-0d4e5f"],
+      SecurityGroupIds: ["sg-0123abcd"],
+    });
+    expect(fn(template, "Collector").VpcConfig).toBeUndefined();
+    expect(JSON.stringify(resources(template, "AWS::IAM::Policy"))).toContain("ec2:CreateNetworkInterface");
+    expect(() => buildApp(newApp(context)).app.synth()).not.toThrow();
+  });
+
+  it.each([
+    [{ vpcSubnetIds: "subnet-0a1b2c" }, /vpcSubnetIds and vpcSecurityGroupIds go together/],
+    [
+      { vpcSubnetIds: "subnet-0a1b2c,vpc-1", vpcSecurityGroupIds: "sg-1,default" },
+      /"vpc-1" is not a subnet id[\s\S]*"default" is not a security group id/,
+    ],
+  ])("refuses an incomplete or malformed VPC: %j", (context, message) => {
+    expect(() => synth(context)).toThrow(message);
+  });
+
   it("names a context key it does not know (a typo would otherwise be ignored)", () => {
     expect(() => synth({ elasticSearchUrl: "https://es.example.com" })).toThrow(
       /context elasticSearchUrl is not a setting of this stack/,
