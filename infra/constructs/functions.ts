@@ -218,8 +218,17 @@ export class Functions extends Construct {
         // Error classes keep their names: Lambda's errorType and the logs say ConfigurationError.
         keepNames: true,
         forceDockerBundling: false,
-        // Licence notices of what the bundle includes, in a file next to it in the asset.
+        // Licence notices of what the bundle includes, next to it in the asset: esbuild's legal
+        // comments, and THIRD-PARTY-LICENSES.txt with each package's licence text.
         esbuildArgs: { "--legal-comments": "linked" },
+        metafile: true,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_input: string, output: string) => [
+            `node --import tsx ${ROOT}scripts/licence-notices.ts ${output}`,
+          ],
+        },
       },
     });
   }
