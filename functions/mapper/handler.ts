@@ -134,21 +134,33 @@ async function ensureIndexTemplate(client: Client, logger: Logger): Promise<void
   }
 }
 
+/** How long built dependencies serve before the next invocation builds them again. */
+export const DEPENDENCIES_MAX_AGE_MS = 15 * 60_000;
+
 /**
- * Dependencies built once per cold start, again after a failed build, and again with fresh
- * secrets after Elasticsearch refused the credentials (rotation).
+ * Dependencies built once per cold start, again after a failed build, again with fresh secrets
+ * after Elasticsearch refused the credentials (rotation), and again once older than `maxAgeMs`
+ * (a changed GeoIP object in S3 is then downloaded).
  */
-export function cachedDependencies(build: (fresh: boolean) => Promise<MapperDependencies>) {
-  let cached: Promise<MapperDependencies> | undefined;
+export function cachedDependencies(
+  build: (fresh: boolean) => Promise<MapperDependencies>,
+  options: { maxAgeMs?: number; now?: () => number } = {},
+) {
+  const maxAgeMs = options.maxAgeMs ?? DEPENDENCIES_MAX_AGE_MS;
+  const now = options.now ?? Date.now;
+  let cached: { deps: Promise<MapperDependencies>; at: number } | undefined;
   let fresh = false;
   return {
     get(): Promise<MapperDependencies> {
-      cached ??= build(fresh).catch((error: unknown) => {
-        cached = undefined;
-        throw error;
-      });
+      if (cached === undefined || now() - cached.at > maxAgeMs) {
+        const deps = build(fresh).catch((error: unknown) => {
+          cached = undefined;
+          throw error;
+        });
+        cached = { deps, at: now() };
+      }
       fresh = false;
-      return cached;
+      return cached.deps;
     },
     invalidate(): void {
       cached = undefined;

@@ -1,6 +1,6 @@
 import { access, mkdir, rename, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ConfigurationError } from "../errors.ts";
 
 /** Splits `s3://bucket/key`; `undefined` for anything else (a local path). */
@@ -10,20 +10,18 @@ export function parseS3Url(value: string): { bucket: string; key: string } | und
 }
 
 /**
- * A local path for `value`: itself when it is a path, or a copy under `dir` of the `s3://` object,
- * downloaded once (a warm Lambda finds it in /tmp).
+ * A local path for `value`: itself when it is a path, or a copy under `dir` of the `s3://`
+ * object. The copy is named by the object's ETag: a warm Lambda finds it in /tmp, and a changed
+ * object is a new name, so the next build of the dependencies downloads it.
  */
 export async function localCopy(s3: S3Client, value: string, dir: string): Promise<string> {
   const url = parseS3Url(value);
   if (!url) return value;
-  const target = join(dir, `${url.bucket}-${basename(url.key)}`);
   try {
-    await access(target);
-    return target;
-  } catch {
-    // not downloaded yet
-  }
-  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: url.bucket, Key: url.key }));
+    const tag = (head.ETag ?? "").replace(/[^0-9A-Za-z]/g, "").slice(0, 32);
+    const target = join(dir, `${url.bucket}-${tag}-${basename(url.key)}`);
+    if (await exists(target)) return target;
     const object = await s3.send(new GetObjectCommand({ Bucket: url.bucket, Key: url.key }));
     const bytes = await object.Body?.transformToByteArray();
     if (!bytes) throw new Error("empty object");
@@ -35,5 +33,14 @@ export async function localCopy(s3: S3Client, value: string, dir: string): Promi
     return target;
   } catch (cause) {
     throw new ConfigurationError([`cannot download ${value}: ${(cause as Error).message}`], { cause });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }

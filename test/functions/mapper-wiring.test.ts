@@ -99,6 +99,36 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
     expect((error as ConfigurationError).problems).toHaveLength(3);
   });
 
+  it("downloads a GeoIP object again once it changed in S3, when the dependencies are next built", async () => {
+    const s3 = fakeS3();
+    const secrets = fakeSecrets(['{"api_key":"right-key"}']);
+    const tmp = mkdtempSync(join(tmpdir(), "geo-"));
+    let clock = 0;
+    const dependencies = cachedDependencies(
+      (fresh) =>
+        buildMapperDependencies(env, silentLogger, fakeAws({ s3: s3.client, secrets: secrets.client }), {
+          fresh,
+          tmpDir: tmp,
+        }),
+      { maxAgeMs: 60_000, now: () => clock },
+    );
+    await dependencies.get();
+    clock = 30_000;
+    await dependencies.get();
+    expect(s3.gets).toHaveLength(1);
+    // Older than the max age: built again; the same ETag finds the copy in /tmp.
+    clock = 120_000;
+    await dependencies.get();
+    expect(s3.gets).toHaveLength(1);
+    s3.etags.current = '"v2"';
+    clock = 200_000;
+    await dependencies.get();
+    expect(s3.gets).toStrictEqual([
+      "geo-bucket/layers/GeoLite2-City-Test.mmdb",
+      "geo-bucket/layers/GeoLite2-City-Test.mmdb",
+    ]);
+  });
+
   it("installs the index template for the stack's custom resource, and never fails a deploy", async () => {
     const fresh = new ElasticsearchEmulator();
     const url = await fresh.start();

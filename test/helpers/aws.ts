@@ -7,12 +7,14 @@ import { SecretsManagerSecrets } from "../../lib/aws/secrets.ts";
 import type { AwsClients } from "../../lib/compose/aws.ts";
 import { fixturePath } from "./fixtures.ts";
 
-/** S3 double: serves the test GeoIP databases by file name and records dead letters. */
+/** S3 double: serves the test GeoIP databases by file name (ETag settable) and records dead letters. */
 export function fakeS3() {
   const puts: { Bucket?: string; Key?: string; Body?: string }[] = [];
   const gets: string[] = [];
+  const etags = { current: '"v1"' };
   const client = {
     send: async (command: { constructor: { name: string }; input: Record<string, string> }) => {
+      if (command.constructor.name === "HeadObjectCommand") return { ETag: etags.current };
       if (command.constructor.name === "GetObjectCommand") {
         gets.push(`${command.input.Bucket}/${command.input.Key}`);
         const bytes = readFileSync(fixturePath(`geoip/${command.input.Key?.split("/").pop()}`));
@@ -22,7 +24,7 @@ export function fakeS3() {
       return {};
     },
   } as unknown as S3Client;
-  return { client, puts, gets };
+  return { client, puts, gets, etags };
 }
 
 /**
