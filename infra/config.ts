@@ -1,9 +1,16 @@
 import { readdirSync } from "node:fs";
 import type { Node } from "constructs";
-import { formatDuration, parseDuration } from "../lib/duration.ts";
+import { formatDuration } from "../lib/duration.ts";
 import { ConfigurationError } from "../lib/errors.ts";
 import { parseSettings } from "../lib/settings/load.ts";
 import type { Requirement } from "../lib/settings/rules.ts";
+import {
+  booleanValue,
+  durationValue,
+  integerValue,
+  listValue,
+  type ValueKind,
+} from "../lib/settings/values.ts";
 
 /** What the stack is built from: `cdk.json` context or `-c key=value`, every key optional. */
 export interface DeployConfig {
@@ -48,7 +55,7 @@ export const DEFAULTS = {
   logRetentionDays: 90,
   collectorMemoryMb: 512,
   mapperMemoryMb: 1024,
-  lagAlarm: "30m",
+  lagAlarmMs: 30 * 60_000,
 } as const;
 
 /** CloudWatch Logs retention values (days). */
@@ -59,33 +66,15 @@ const RETENTION_DAYS = [
 // Context values come as strings from `-c`, or typed from cdk.json.
 const text = (value: unknown) =>
   value === undefined || value === null || value === "" ? undefined : String(value).trim();
-const list = (value: unknown) =>
-  (Array.isArray(value) ? value.map(String) : (text(value)?.split(",") ?? []))
-    .map((s) => s.trim())
-    .filter(Boolean);
 
-function int(
-  node: Node,
-  key: string,
-  fallback: number,
-  min: number,
-  max: number,
-  problems: string[],
-): number {
-  const raw = text(node.tryGetContext(key));
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (Number.isInteger(value) && value >= min && value <= max) return value;
-  problems.push(`context ${key} must be a whole number from ${min} to ${max}, not "${raw}"`);
+/** A context value, parsed by the settings' own value kinds; a problem names the context key. */
+function read<T>(node: Node, key: string, kind: ValueKind<T>, fallback: T, problems: string[]): T {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === "") return fallback;
+  const result = kind.schema.safeParse(raw);
+  if (result.success) return result.data;
+  problems.push(`context ${key} must be ${kind.expects}, not ${JSON.stringify(raw)}`);
   return fallback;
-}
-
-function bool(node: Node, key: string, problems: string[]): boolean {
-  const raw = text(node.tryGetContext(key))?.toLowerCase();
-  if (raw === undefined || raw === "false") return false;
-  if (raw === "true") return true;
-  problems.push(`context ${key} must be true or false, not "${raw}"`);
-  return false;
 }
 
 // The folder is read at synth: one City and/or one ASN database, by MaxMind's file names.
@@ -116,8 +105,8 @@ function geoIpFolder(node: Node, problems: string[]): DeployConfig["geoIpFolder"
 
 // Both lists together, each id in its AWS form; nothing is looked up (synth works offline).
 function vpc(node: Node, problems: string[]): DeployConfig["vpc"] {
-  const subnetIds = list(node.tryGetContext("vpcSubnetIds"));
-  const securityGroupIds = list(node.tryGetContext("vpcSecurityGroupIds"));
+  const subnetIds = read(node, "vpcSubnetIds", listValue(), [], problems);
+  const securityGroupIds = read(node, "vpcSecurityGroupIds", listValue(), [], problems);
   if (subnetIds.length === 0 && securityGroupIds.length === 0) return undefined;
   if (subnetIds.length === 0 || securityGroupIds.length === 0)
     problems.push("context vpcSubnetIds and vpcSecurityGroupIds go together: set both");
@@ -138,11 +127,11 @@ function s3Url(node: Node, key: string, problems: string[]): string | undefined 
 /** Reads the context; problems are collected, not thrown. */
 function readContext(node: Node, problems: string[]): DeployConfig {
   const get = (key: string) => text(node.tryGetContext(key));
-  const lag = get("lagAlarm") ?? DEFAULTS.lagAlarm;
-  const lagMs = parseDuration(lag);
-  if (lagMs === undefined)
-    problems.push(`context lagAlarm must be a duration such as 30m or 2h, not "${lag}"`);
-  const retention = int(node, "logRetentionDays", DEFAULTS.logRetentionDays, 1, 3653, problems);
+  const int = (key: string, fallback: number, min: number, max: number) =>
+    read(node, key, integerValue(min, max), fallback, problems);
+  const bool = (key: string) => read(node, key, booleanValue(), false, problems);
+  const lagMs = read(node, "lagAlarm", durationValue(60_000, 90 * 86_400_000), DEFAULTS.lagAlarmMs, problems);
+  const retention = int("logRetentionDays", DEFAULTS.logRetentionDays, 1, 3653);
   if (!RETENTION_DAYS.includes(retention))
     problems.push(`context logRetentionDays must be one of ${RETENTION_DAYS.join(", ")}, not ${retention}`);
   const optional = <K extends string>(key: K) => {
@@ -159,23 +148,23 @@ function readContext(node: Node, problems: string[]): DeployConfig {
     ...optional("alarmEmail"),
     ...optional("alarmTopicArn"),
     jumpcloudApiUrl: get("jumpcloudApiUrl") ?? DEFAULTS.jumpcloudApiUrl,
-    jumpcloudOrgIds: list(node.tryGetContext("jumpcloudOrgIds")),
-    jumpcloudServices: list(node.tryGetContext("jumpcloudServices") ?? "all"),
-    scheduleMinutes: int(node, "scheduleMinutes", DEFAULTS.scheduleMinutes, 1, 60, problems),
+    jumpcloudOrgIds: read(node, "jumpcloudOrgIds", listValue(), [], problems),
+    jumpcloudServices: read(node, "jumpcloudServices", listValue(), ["all"], problems),
+    scheduleMinutes: int("scheduleMinutes", DEFAULTS.scheduleMinutes, 1, 60),
     namespace: get("namespace") ?? DEFAULTS.namespace,
-    preserveOriginalEvent: bool(node, "preserveOriginalEvent", problems),
-    preserveDuplicateCustomFields: bool(node, "preserveDuplicateCustomFields", problems),
+    preserveOriginalEvent: bool("preserveOriginalEvent"),
+    preserveDuplicateCustomFields: bool("preserveDuplicateCustomFields"),
     ...(s3Url(node, "geoIpCityS3", problems) && { geoIpCityS3: get("geoIpCityS3") }),
     ...(get("geoIpFolder") !== undefined && { geoIpFolder: geoIpFolder(node, problems) }),
     ...(s3Url(node, "geoIpAsnS3", problems) && { geoIpAsnS3: get("geoIpAsnS3") }),
     ...(network && { vpc: network }),
     ...(reserved !== undefined && {
-      reservedConcurrency: int(node, "reservedConcurrency", 0, 1, 10_000, problems),
+      reservedConcurrency: int("reservedConcurrency", 0, 1, 10_000),
     }),
     logRetentionDays: retention,
-    collectorMemoryMb: int(node, "collectorMemoryMb", DEFAULTS.collectorMemoryMb, 128, 10_240, problems),
-    mapperMemoryMb: int(node, "mapperMemoryMb", DEFAULTS.mapperMemoryMb, 128, 10_240, problems),
-    lagAlarm: lagMs ?? 30 * 60_000,
+    collectorMemoryMb: int("collectorMemoryMb", DEFAULTS.collectorMemoryMb, 128, 10_240),
+    mapperMemoryMb: int("mapperMemoryMb", DEFAULTS.mapperMemoryMb, 128, 10_240),
+    lagAlarm: lagMs,
   };
 }
 

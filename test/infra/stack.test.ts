@@ -334,6 +334,8 @@ describe("context", () => {
           reservedConcurrency: "2",
           namespace: "Prod",
           logRetentionDays: "8",
+          lagAlarm: "soon",
+          preserveOriginalEvent: "maybe",
         });
       } catch (e) {
         return e;
@@ -344,6 +346,8 @@ describe("context", () => {
     for (const expected of [
       /context scheduleMinutes must be a whole number from 1 to 60, not "0"/,
       /context logRetentionDays must be one of/,
+      /context lagAlarm must be a duration such as 30s, 5m, 2h or 15d, from 1m to 90d, not "soon"/,
+      /context preserveOriginalEvent must be true or false, not "maybe"/,
       /context jumpcloudSecretArn must be a Secrets Manager secret ARN/,
       /context jumpcloudServices cannot combine `all`/,
       /context elasticsearchUrl must use https/,
