@@ -1,4 +1,5 @@
 import type { Overrides } from "../lib/settings/load.ts";
+import type { SettingName } from "../lib/settings/schema.ts";
 import { ingestionDelays, JumpcloudSimulator } from "../simulators/jumpcloud/server.ts";
 import { generateTenantEvents } from "../simulators/jumpcloud/tenant.ts";
 
@@ -37,17 +38,20 @@ export async function startSimulatedTenant(
   return { simulator, apiUrl: await simulator.start() };
 }
 
+const SOURCE = "--simulate";
+
+// Settings a simulation clears, whatever the environment says.
+function unset(names: readonly SettingName[]): Overrides {
+  return Object.fromEntries(names.map((name) => [name, { value: undefined, source: SOURCE }]));
+}
+
 /** Overrides that point a command at the simulated tenant, whatever credentials the environment holds. */
 export function simulatedOverrides(apiUrl: string): Overrides {
-  const source = "--simulate";
   return {
-    jumpcloudApiUrl: { value: apiUrl, source },
-    jumpcloudApiKey: { value: SIMULATED_KEY, source },
-    jumpcloudClientId: { value: undefined, source },
-    jumpcloudClientSecret: { value: undefined, source },
-    jumpcloudSecretArn: { value: undefined, source },
-    jumpcloudTokenUrl: { value: undefined, source },
-    jumpcloudOrgIds: { value: [], source },
+    ...unset(["jumpcloudClientId", "jumpcloudClientSecret", "jumpcloudSecretArn", "jumpcloudTokenUrl"]),
+    jumpcloudApiUrl: { value: apiUrl, source: SOURCE },
+    jumpcloudApiKey: { value: SIMULATED_KEY, source: SOURCE },
+    jumpcloudOrgIds: { value: [], source: SOURCE },
   };
 }
 
@@ -59,18 +63,19 @@ export const SIMULATED_DIR = ".jumpcloud-elastic/simulated";
  * takes over a simulated cursor), its own dead letters and namespace, and no cluster at all.
  */
 export function isolatedSimulationOverrides(apiUrl: string): Overrides {
-  const source = "--simulate";
   return {
     ...simulatedOverrides(apiUrl),
-    checkpointTable: { value: undefined, source },
-    checkpointFile: { value: `${SIMULATED_DIR}/checkpoints.json`, source },
-    deadLetterDir: { value: `${SIMULATED_DIR}/dead-letters`, source },
-    namespace: { value: "simulated", source },
-    elasticsearchUrl: { value: undefined, source },
-    elasticsearchCloudId: { value: undefined, source },
-    elasticsearchSecretArn: { value: undefined, source },
-    elasticsearchApiKey: { value: undefined, source },
-    elasticsearchUsername: { value: undefined, source },
-    elasticsearchPassword: { value: undefined, source },
+    ...unset([
+      "checkpointTable",
+      "elasticsearchUrl",
+      "elasticsearchCloudId",
+      "elasticsearchSecretArn",
+      "elasticsearchApiKey",
+      "elasticsearchUsername",
+      "elasticsearchPassword",
+    ]),
+    checkpointFile: { value: `${SIMULATED_DIR}/checkpoints.json`, source: SOURCE },
+    deadLetterDir: { value: `${SIMULATED_DIR}/dead-letters`, source: SOURCE },
+    namespace: { value: "simulated", source: SOURCE },
   };
 }

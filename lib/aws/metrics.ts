@@ -26,7 +26,7 @@ export const METRIC = {
   secretNotFilled: "SecretNotFilled",
 } as const;
 
-function addCounts(metrics: Metrics, counts: Counts): void {
+function addCountMetrics(metrics: Metrics, counts: Counts): void {
   metrics.addMetric(METRIC.indexed, MetricUnit.Count, counts.indexed);
   metrics.addMetric(METRIC.duplicates, MetricUnit.Count, counts.duplicates);
   metrics.addMetric(METRIC.deadLettered, MetricUnit.Count, counts.deadLettered);
@@ -39,7 +39,7 @@ export function publishRun(metrics: Metrics, summary: CollectSummary, apiRetries
   metrics.addMetric(METRIC.apiRetries, MetricUnit.Count, apiRetries);
   metrics.addMetric(METRIC.fetched, MetricUnit.Count, summary.fetched);
   metrics.addMetric(METRIC.windows, MetricUnit.Count, summary.windows);
-  addCounts(metrics, summary.counts);
+  addCountMetrics(metrics, summary.counts);
   // Replays do not move the scheduled cursor: only the schedule's lag means anything.
   if (summary.lagMs !== undefined && !summary.key.includes("#replay#"))
     metrics.addMetric(METRIC.lag, MetricUnit.Seconds, Math.round(summary.lagMs / 1000));
@@ -48,7 +48,7 @@ export function publishRun(metrics: Metrics, summary: CollectSummary, apiRetries
 
 /** One mapped batch as EMF metrics. */
 export function publishBatch(metrics: Metrics, counts: Counts): void {
-  addCounts(metrics, counts);
+  addCountMetrics(metrics, counts);
   metrics.publishStoredMetrics();
 }
 

@@ -1,5 +1,3 @@
-import { ConfigurationError } from "../errors.ts";
-
 /** JumpCloud's data regions: Directory Insights base URL and OAuth token endpoint of each. */
 export const REGIONS = {
   us: {
@@ -100,11 +98,4 @@ export function serviceListProblem(services: readonly string[]): string | undefi
  */
 export function unknownServices(services: readonly string[]): string[] {
   return services.filter((s) => !(KNOWN_SERVICES as readonly string[]).includes(s));
-}
-
-/** Checks a service list the way the API surely would; throws ConfigurationError naming the problem. */
-export function checkServices(services: readonly string[]): string[] {
-  const problem = serviceListProblem(services);
-  if (problem) throw new ConfigurationError([`JUMPCLOUD_SERVICES ${problem}`]);
-  return [...services];
 }

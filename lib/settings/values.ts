@@ -111,18 +111,6 @@ export function listValue(expects = "a comma-separated list"): ValueKind<string[
   };
 }
 
-/** One of fixed words, case-insensitive. */
-export function choiceValue<const T extends string>(choices: readonly T[]): ValueKind<T> {
-  return {
-    expects: `one of ${choices.join(", ")}`,
-    schema: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .pipe(z.enum(choices as [T, ...T[]])),
-  };
-}
-
 /** Adds custom checks to a kind; their messages are predicates such as "must not be empty". */
 export function checked<T>(
   kind: ValueKind<T>,

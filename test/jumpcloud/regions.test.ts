@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigurationError } from "../../lib/errors.ts";
 import {
-  checkServices,
   REGIONS,
   resolveApiUrl,
+  serviceListProblem,
   tokenUrlFor,
   unknownServices,
 } from "../../lib/jumpcloud/regions.ts";
@@ -39,10 +38,10 @@ describe("regions and URLs", () => {
   });
 
   it("checks service lists like the API, leaving unknown names to the API", () => {
-    expect(checkServices(["sso", "radius"])).toStrictEqual(["sso", "radius"]);
-    expect(() => checkServices(["all", "sso"])).toThrow(ConfigurationError);
-    expect(checkServices(["privileged_access"])).toStrictEqual(["privileged_access"]);
+    expect(serviceListProblem(["sso", "radius"])).toBeUndefined();
+    expect(serviceListProblem(["all", "sso"])).toBe("cannot combine `all` with named services");
+    expect(serviceListProblem(["privileged_access"])).toBeUndefined();
     expect(unknownServices(["sso", "privileged_access"])).toStrictEqual(["privileged_access"]);
-    expect(() => checkServices([])).toThrow(/at least one/);
+    expect(serviceListProblem([])).toMatch(/at least one/);
   });
 });
