@@ -7,9 +7,8 @@ import {
   parseElasticsearchSecret,
 } from "../elasticsearch/client.ts";
 import { ConfigurationError } from "../errors.ts";
-import { serviceUrlProblem } from "../jumpcloud/regions.ts";
+import { loadSettings } from "../settings/load.ts";
 import type { Settings } from "../settings/schema.ts";
-import { cloudIdProblem } from "../settings/schema.ts";
 import type { AwsClients } from "./aws.ts";
 
 /** True when the settings name a cluster (URL or Cloud ID, here or in the Elasticsearch secret). */
@@ -45,25 +44,27 @@ function endpoint(
 ): { node: string } | { cloudId: string } {
   if (settings.elasticsearchUrl !== undefined) return { node: settings.elasticsearchUrl };
   if (settings.elasticsearchCloudId !== undefined) return { cloudId: settings.elasticsearchCloudId };
-  const where = `"url" in the secret ${settings.elasticsearchSecretArn}`;
-  if (secret?.url !== undefined) {
-    const problem = serviceUrlProblem(secret.url);
-    if (problem) throw new ConfigurationError([`${where} ${problem}`]);
-    return { node: secret.url.replace(/\/+$/, "") };
+  const arn = settings.elasticsearchSecretArn;
+  if (secret?.url === undefined && secret?.cloudId === undefined) {
+    throw new ConfigurationError([
+      secret === undefined
+        ? "set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID"
+        : `set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID, or "url" in the secret ${arn}`,
+    ]);
   }
-  if (secret?.cloudId !== undefined) {
-    const problem = cloudIdProblem(secret.cloudId);
-    if (problem)
-      throw new ConfigurationError([
-        `"cloud_id" in the secret ${settings.elasticsearchSecretArn} ${problem}`,
-      ]);
-    return { cloudId: secret.cloudId };
-  }
-  throw new ConfigurationError([
-    secret === undefined
-      ? "set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID"
-      : `set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID, or ${where}`,
-  ]);
+  // The secret's cluster is a setting from another source: the schema's own rules check it.
+  const given = loadSettings(
+    {},
+    {
+      overrides: {
+        elasticsearchUrl: { value: secret.url, source: `"url" in the secret ${arn}` },
+        elasticsearchCloudId: { value: secret.cloudId, source: `"cloud_id" in the secret ${arn}` },
+      },
+    },
+  ).settings;
+  return given.elasticsearchUrl !== undefined
+    ? { node: given.elasticsearchUrl }
+    : { cloudId: given.elasticsearchCloudId as string };
 }
 
 function credentials(settings: Settings, secret: ElasticsearchSecret | undefined): ElasticsearchCredentials {

@@ -178,6 +178,7 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
     ],
     ['{"api_key":"k"}', /^set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID, or "url" in the secret arn:/],
     ['{"api_key":"k","url":"http://es.example.com"}', /^"url" in the secret arn:\S+ must use https/],
+    ['{"api_key":"k","cloud_id":"garbage"}', /^"cloud_id" in the secret arn:\S+ must be a Cloud ID/],
   ])("says what to fix in the secret: %s", async (value, message) => {
     const { ELASTICSEARCH_URL: _, ...withoutUrl } = env;
     const error = await buildMapperDependencies(
