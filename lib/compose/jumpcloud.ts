@@ -56,23 +56,17 @@ async function secretAuthenticator(
   const reader = aws.secrets((parseSecretArn(arn) as { region: string }).region);
   const parse = (text: string) => parseJumpcloudSecret(checkFilled(arn, text, JUMPCLOUD_SECRET_EXAMPLE));
   const first = parse(await reader.read(arn));
-  const read = async () => parse(await reader.read(arn, { fresh: true }));
-  if ("apiKey" in first) {
-    let initial: string | undefined = first.apiKey;
-    return new ApiKeyAuthenticator(async () => {
-      const key = initial ?? ((await read()) as { apiKey: string }).apiKey;
-      initial = undefined;
-      return key;
-    });
-  }
-  let initial: ClientCredentials | undefined = first;
+  let unused: typeof first | undefined = first;
+  const next = async () => {
+    const value = unused ?? parse(await reader.read(arn, { fresh: true }));
+    unused = undefined;
+    return value;
+  };
+  if ("apiKey" in first)
+    return new ApiKeyAuthenticator(async () => ((await next()) as { apiKey: string }).apiKey);
   return new OAuthAuthenticator(
     tokenUrl(settings, "JUMPCLOUD_SECRET_ARN"),
-    async () => {
-      const credentials = initial ?? ((await read()) as ClientCredentials);
-      initial = undefined;
-      return credentials;
-    },
+    async () => (await next()) as ClientCredentials,
     http,
   );
 }
