@@ -1,20 +1,31 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { ConfigurationError, JumpcloudElasticError, UsageError } from "../lib/errors.ts";
+import {
+  ConfigurationError,
+  InterruptedError,
+  JumpcloudElasticError,
+  LockedError,
+  UsageError,
+} from "../lib/errors.ts";
 import { demoCommand } from "./demo-command.ts";
 import { fetchCommand } from "./fetch-command.ts";
 import { mapCommand } from "./map-command.ts";
+import { EXIT, jsonOption, wantsJson } from "./output.ts";
 import { runCommand } from "./run-command.ts";
 import type { CliSeams } from "./settings.ts";
 import { setupCommand } from "./setup-command.ts";
 
-/** Exit statuses: 0 done, 1 the work failed, 2 usage or configuration (fix the command or settings). */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export { EXIT } from "./output.ts";
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 /** The CLI's commands, writing through `seams.io` and reading `seams.env` only. */
 export function createProgram(seams: CliSeams): Command {
   const program = new Command("jumpcloud-elastic")
     .description("JumpCloud Directory Insights → Elasticsearch (ECS)")
-    .showHelpAfterError()
+    .version(VERSION, "-V, --version", "print the version")
     .configureOutput({
       writeOut: (text) => void seams.io.write(text),
       writeErr: (text) => seams.io.log(text.trimEnd()),
@@ -27,42 +38,79 @@ export function createProgram(seams: CliSeams): Command {
     .addCommand(runCommand(seams));
   // Subcommands report through the same streams, and never exit the process themselves.
   for (const command of program.commands) {
-    command.configureOutput(program.configureOutput()).exitOverride().showHelpAfterError();
+    command.configureOutput(program.configureOutput()).exitOverride().addOption(jsonOption());
+    command.showSuggestionAfterError();
   }
   return program;
 }
 
-/** One clear message for a known failure; anything else is a bug and keeps its stack. */
-function report(error: unknown, seams: CliSeams): number {
-  if (error instanceof CommanderError) {
-    // Commander has already printed its message (or the help / version asked for).
-    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  }
+/** What an error means for the user: its exit status and one clear message. */
+function classify(error: unknown): {
+  code: number;
+  kind: string;
+  message: string;
+  problems?: readonly string[];
+} {
   if (error instanceof ConfigurationError) {
     const [only] = error.problems;
-    seams.io.log(error.problems.length === 1 ? `error: ${only}` : `error: ${error.message}`);
-    return EXIT.usage;
+    const message = error.problems.length === 1 ? (only as string) : error.message;
+    return { code: EXIT.usage, kind: "configuration", message, problems: error.problems };
   }
-  if (error instanceof UsageError) {
-    seams.io.log(`error: ${error.message}`);
-    return EXIT.usage;
+  if (error instanceof UsageError) return { code: EXIT.usage, kind: "usage", message: error.message };
+  if (error instanceof InterruptedError) {
+    return {
+      code: error.signal === "SIGINT" ? EXIT.sigint : EXIT.sigterm,
+      kind: "interrupted",
+      message: error.message,
+    };
   }
-  if (error instanceof JumpcloudElasticError) {
-    seams.io.log(`error: ${error.message}`);
-    return EXIT.failed;
+  if (error instanceof LockedError) return { code: EXIT.locked, kind: "locked", message: error.message };
+  if (error instanceof JumpcloudElasticError)
+    return { code: EXIT.failed, kind: "failed", message: error.message };
+  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return { code: EXIT.failed, kind: "unexpected", message: `unexpected error: ${stack}` };
+}
+
+/** Reports a failure: a line on stderr, or with `--json` a JSON document (stdout, unless a result is already there). */
+async function report(
+  error: unknown,
+  seams: CliSeams,
+  json: boolean,
+  resultPrinted: boolean,
+): Promise<number> {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its message (or the help / version asked for).
+    if (error.exitCode !== 0 && !json) seams.io.log("(add --help for usage)");
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
-  seams.io.log(
-    `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-  );
-  return EXIT.failed;
+  const { code, kind, message, problems } = classify(error);
+  if (!json) {
+    seams.io.log(kind === "unexpected" ? message : `error: ${message}`);
+    return code;
+  }
+  const document = JSON.stringify({
+    error: { kind, message, exitCode: code, ...(problems && { problems }) },
+  });
+  if (resultPrinted) seams.io.log(document);
+  else await seams.io.write(`${document}\n`);
+  return code;
 }
 
 /** Runs the CLI on `args` (without `node` and the script) and answers its exit status. */
 export async function runCli(args: readonly string[], seams: CliSeams): Promise<number> {
+  let resultPrinted = false;
+  const io = {
+    ...seams.io,
+    write: (chunk: string) => {
+      resultPrinted = true;
+      return seams.io.write(chunk);
+    },
+  };
+  const tracked = { ...seams, io };
   try {
-    await createProgram(seams).parseAsync([...args], { from: "user" });
+    await createProgram(tracked).parseAsync([...args], { from: "user" });
     return EXIT.ok;
   } catch (error) {
-    return report(error, seams);
+    return report(error, seams, wantsJson(args), resultPrinted);
   }
 }

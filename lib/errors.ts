@@ -107,3 +107,13 @@ export class MapperInvocationError extends JumpcloudElasticError {}
 
 /** Elasticsearch answered a `_bulk` request with something that cannot be matched to what was sent. */
 export class ElasticsearchResponseError extends JumpcloudElasticError {}
+
+/** A run stopped by SIGINT or SIGTERM: progress saved, lease released, exit 130 or 143. */
+export class InterruptedError extends JumpcloudElasticError {
+  constructor(readonly signal: "SIGINT" | "SIGTERM") {
+    super(`interrupted by ${signal}: progress up to the last acknowledged page is saved, the lease released`);
+  }
+}
+
+/** Another run holds a checkpoint's lease: nothing was collected for it (exit 3). */
+export class LockedError extends JumpcloudElasticError {}

@@ -55,4 +55,11 @@ export interface CheckpointStore {
   release(checkpoint: Checkpoint): Promise<void>;
   /** Reads a checkpoint without taking anything. */
   get(key: string): Promise<Checkpoint | undefined>;
+  /** Every checkpoint, sorted by key (for `status` and `unlock`). */
+  list(): Promise<Checkpoint[]>;
+  /**
+   * Clears the lease of `key` if `owner` still holds it (an operator's unlock: the owner is known
+   * dead or its lease expired); answers whether it was cleared. Only this ever removes another's lease.
+   */
+  breakLease(key: string, owner: string): Promise<boolean>;
 }

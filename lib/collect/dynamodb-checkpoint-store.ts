@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { LeaseLostError } from "../errors.ts";
 import type { Checkpoint, CheckpointStore, CheckpointUpdate } from "./checkpoint.ts";
 
@@ -101,19 +101,37 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
   }
 
   async release(checkpoint: Checkpoint): Promise<void> {
+    if (checkpoint.leaseOwner !== undefined) await this.breakLease(checkpoint.key, checkpoint.leaseOwner);
+  }
+
+  async breakLease(key: string, owner: string): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { pk: checkpoint.key },
+          Key: { pk: key },
           UpdateExpression: "REMOVE leaseOwner, leaseExpiresAt SET version = version + :one",
           ConditionExpression: "leaseOwner = :owner",
-          ExpressionAttributeValues: { ":owner": checkpoint.leaseOwner, ":one": 1 },
+          ExpressionAttributeValues: { ":owner": owner, ":one": 1 },
         }),
       );
+      return true;
     } catch (error) {
-      if (!conditionFailed(error)) throw error;
+      if (conditionFailed(error)) return false;
+      throw error;
     }
+  }
+
+  async list(): Promise<Checkpoint[]> {
+    const items: Checkpoint[] = [];
+    // A table holds one item per org and service set, plus replays: a consistent scan, paged.
+    for await (const page of paginateScan(
+      { client: this.client },
+      { TableName: this.table, ConsistentRead: true },
+    )) {
+      items.push(...(page.Items ?? []).map(fromItem));
+    }
+    return items.sort((a, b) => a.key.localeCompare(b.key));
   }
 
   async get(key: string): Promise<Checkpoint | undefined> {

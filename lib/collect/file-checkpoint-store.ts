@@ -55,22 +55,29 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   async release(checkpoint: Checkpoint): Promise<void> {
-    await this.transaction((all) => {
-      const current = all[checkpoint.key];
-      if (current && current.leaseOwner === checkpoint.leaseOwner) {
-        all[checkpoint.key] = {
-          ...current,
-          leaseOwner: undefined,
-          leaseExpiresAt: undefined,
-          version: current.version + 1,
-        };
-      }
-      return undefined;
-    });
+    if (checkpoint.leaseOwner !== undefined) await this.breakLease(checkpoint.key, checkpoint.leaseOwner);
   }
 
   async get(key: string): Promise<Checkpoint | undefined> {
     return (await this.read())[key];
+  }
+
+  async list(): Promise<Checkpoint[]> {
+    return Object.values(await this.read()).sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  breakLease(key: string, owner: string): Promise<boolean> {
+    return this.transaction((all) => {
+      const current = all[key];
+      if (!current || current.leaseOwner !== owner) return false;
+      all[key] = {
+        ...current,
+        leaseOwner: undefined,
+        leaseExpiresAt: undefined,
+        version: current.version + 1,
+      };
+      return true;
+    });
   }
 
   private change(checkpoint: Checkpoint, apply: (current: Checkpoint) => Checkpoint): Promise<Checkpoint> {

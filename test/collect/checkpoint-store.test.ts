@@ -94,6 +94,30 @@ function describeStore(
       expect((await store.get(k))?.leaseOwner).toBe("other");
     });
 
+    it("breaks a lease only while the named owner still holds it", async () => {
+      const k = key();
+      const taken = (await store.acquire(k, "crashed", LEASE, T0)) as never;
+      expect(await store.breakLease(k, "someone-else")).toBe(false);
+      expect((await store.get(k))?.leaseOwner).toBe("crashed");
+      expect(await store.breakLease(k, "crashed")).toBe(true);
+      expect((await store.get(k))?.leaseOwner).toBeUndefined();
+      // The broken run can no longer write, and the next run takes the lease at once.
+      await expect(store.save(taken, { cursor: 1 })).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await store.acquire(k, "next", LEASE, T0 + 1)).toMatchObject({ leaseOwner: "next" });
+      expect(await store.breakLease(`${k}-absent`, "crashed")).toBe(false);
+    });
+
+    it("lists every checkpoint, sorted by key", async () => {
+      const [b, a] = [`${key()}-b`, `${key()}-a`];
+      await store.acquire(b, "run", LEASE, T0);
+      await store.acquire(a, "run", LEASE, T0);
+      const keys = (await store.list()).map((c) => c.key);
+      expect(keys).toStrictEqual([...keys].sort((x, y) => x.localeCompare(y)));
+      expect(keys).toContain(a);
+      expect(keys).toContain(b);
+      expect((await store.list()).find((c) => c.key === a)).toStrictEqual(await store.get(a));
+    });
+
     it("keeps run statistics and the replay done flag", async () => {
       const k = key();
       const taken = (await store.acquire(k, "run", LEASE, T0)) as never;
