@@ -20,6 +20,8 @@ export interface CollectorDeps {
   now: () => number;
   /** Milliseconds left before the run must have returned (Lambda's remaining time; Infinity locally). */
   remainingMs: () => number;
+  /** Aborted to stop the run early (the CLI's Ctrl-C): the page in flight is abandoned, progress kept. */
+  stop?: AbortSignal;
 }
 
 /** What to collect. */
@@ -45,7 +47,7 @@ export interface CollectOptions {
 export interface CollectSummary {
   key: string;
   orgId: string | undefined;
-  status: "caught-up" | "work-remaining" | "locked";
+  status: "caught-up" | "work-remaining" | "interrupted" | "locked";
   windows: number;
   pages: number;
   fetched: number;
@@ -102,7 +104,7 @@ export class Collector {
     }
     this.lease = lease;
     const before = lease.checkpoint.cursor;
-    const deadline = new Deadline(deps.remainingMs, options.safetyMarginMs);
+    const deadline = new Deadline(deps.remainingMs, options.safetyMarginMs, deps.stop);
     this.deadline = deadline;
     let status: CollectSummary["status"];
     try {
@@ -114,6 +116,7 @@ export class Collector {
       deadline.stop();
       await lease.release(() => ({ stats: this.stats() }));
     }
+    if (status === "work-remaining" && deadline.stopped) status = "interrupted";
     return this.summary(status, before, lease.checkpoint.cursor);
   }
 
@@ -277,7 +280,7 @@ export class Collector {
       cursorBefore: iso(before),
       cursorAfter: iso(after),
       lagMs: after === undefined ? undefined : this.deps.now() - after,
-      workRemaining: status === "work-remaining",
+      workRemaining: status === "work-remaining" || status === "interrupted",
     };
   }
 }
