@@ -3,6 +3,8 @@ export interface CliIo {
   write(chunk: string): Promise<void>;
   log(message: string): void;
   readStdin(): Promise<string>;
+  /** A terminal for progress bars; undefined when stderr is a file or a pipe (plain log lines then). */
+  terminal?: NodeJS.WritableStream | undefined;
 }
 
 /** The process's own streams. */
@@ -20,4 +22,5 @@ export const processIo: CliIo = {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString("utf8");
   },
+  terminal: process.stderr.isTTY ? process.stderr : undefined,
 };

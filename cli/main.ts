@@ -1,5 +1,6 @@
 import { processIo } from "./io.ts";
 import { runCli } from "./program.ts";
+import { processSignals } from "./signals.ts";
 
 // A closed pipe (`... | head`) means the reader has what it wants: stop quietly.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
@@ -11,4 +12,8 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 // CLI supports Node 20, and the notice would bury the CLI's own messages on stderr.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-process.exitCode = await runCli(process.argv.slice(2), { env: process.env, io: processIo });
+process.exitCode = await runCli(process.argv.slice(2), {
+  env: process.env,
+  io: processIo,
+  signals: processSignals,
+});

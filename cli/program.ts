@@ -7,13 +7,19 @@ import {
   LockedError,
   UsageError,
 } from "../lib/errors.ts";
-import { demoCommand } from "./demo-command.ts";
+import { doctorCommand } from "./doctor-command.ts";
 import { fetchCommand } from "./fetch-command.ts";
+import { invokeReplayCommand } from "./invoke-replay-command.ts";
 import { mapCommand } from "./map-command.ts";
 import { EXIT, jsonOption, wantsJson } from "./output.ts";
+import { redriveCommand } from "./redrive-command.ts";
+import { backfillCommand, replayCommand } from "./replay-command.ts";
 import { runCommand } from "./run-command.ts";
 import type { CliSeams } from "./settings.ts";
 import { setupCommand } from "./setup-command.ts";
+import { startCommand } from "./start-command.ts";
+import { statusCommand } from "./status-command.ts";
+import { unlockCommand } from "./unlock-command.ts";
 
 export { EXIT } from "./output.ts";
 
@@ -31,11 +37,18 @@ export function createProgram(seams: CliSeams): Command {
       writeErr: (text) => seams.io.log(text.trimEnd()),
     })
     .exitOverride()
+    .addCommand(startCommand(seams))
     .addCommand(mapCommand(seams))
     .addCommand(fetchCommand(seams))
-    .addCommand(demoCommand(seams))
     .addCommand(setupCommand(seams))
-    .addCommand(runCommand(seams));
+    .addCommand(doctorCommand(seams))
+    .addCommand(runCommand(seams))
+    .addCommand(replayCommand(seams))
+    .addCommand(backfillCommand(seams))
+    .addCommand(statusCommand(seams))
+    .addCommand(unlockCommand(seams))
+    .addCommand(invokeReplayCommand(seams))
+    .addCommand(redriveCommand(seams));
   // Subcommands report through the same streams, and never exit the process themselves.
   for (const command of program.commands) {
     command.configureOutput(program.configureOutput()).exitOverride().addOption(jsonOption());

@@ -1,73 +1,135 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "commander";
-import type { CollectSummary } from "../lib/collect/collector.ts";
 import { orgsToCollect } from "../lib/compose/collect.ts";
-import { addCounts, NO_COUNTS } from "../lib/counts.ts";
-import { JumpcloudElasticError, UsageError } from "../lib/errors.ts";
-import { jsonLogger } from "../lib/logger.ts";
-import { collectOrgs, localCollection } from "./local-collection.ts";
-import { type CliSeams, commandSettings } from "./settings.ts";
-import { isolatedSimulationOverrides, SIMULATED_DIR, startSimulatedTenant } from "./simulated.ts";
+import { parseDuration } from "../lib/duration.ts";
+import { UsageError } from "../lib/errors.ts";
+import type { Overrides } from "../lib/settings/load.ts";
+import type { SettingName } from "../lib/settings/schema.ts";
+import { type CollectionReport, collect, finish, humanReport, stopOnSignals } from "./collection-run.ts";
+import { cliLogger } from "./output.ts";
+import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
+import type { Interruption } from "./signals.ts";
+import {
+  clusterVariablesSet,
+  isolatedSimulationOverrides,
+  persistedTenant,
+  SIMULATED_DIR,
+  type SimulatedTenant,
+} from "./simulated.ts";
 
 interface RunFlags {
   once?: boolean;
+  follow?: boolean;
+  every: string;
   simulate?: boolean;
+  toElasticsearch?: boolean;
+  fresh?: boolean;
   out?: string;
+  json?: boolean;
 }
 
-/** The run's JSON summary: each org, and the totals. */
-function report(summaries: CollectSummary[]) {
-  const counts = summaries.reduce((sum, s) => addCounts(sum, s.counts), NO_COUNTS);
-  const fetched = summaries.reduce((sum, s) => sum + s.fetched, 0);
-  return { orgs: summaries, total: { fetched, ...counts } };
+const RUN_FLAGS: readonly SettingName[] = ["jumpcloudOrgIds", "jumpcloudServices"];
+
+/** The simulated tenant a `--simulate` run reads, refusing a cluster it was not told to write to. */
+export async function simulation(
+  seams: CliSeams,
+  flags: { toElasticsearch?: boolean; fresh?: boolean },
+  command: string,
+): Promise<{ tenant: SimulatedTenant; overrides: Overrides }> {
+  const set = clusterVariablesSet(seams.env);
+  if (set.length > 0 && !flags.toElasticsearch) {
+    throw new UsageError(
+      `${command} will not send simulated events to the cluster in ${set.join(", ")}: unset it (documents ` +
+        `then go to NDJSON files), or add --to-elasticsearch to send them to logs-jumpcloud.events-simulated`,
+    );
+  }
+  const tenant = await persistedTenant(SIMULATED_DIR, flags.fresh);
+  return {
+    tenant,
+    overrides: isolatedSimulationOverrides(tenant.apiUrl, { toCluster: flags.toElasticsearch ?? false }),
+  };
 }
 
-/** `run --once`: the collector, locally: every org caught up, then a summary. */
+// Sleeps `ms`, or less when the run is interrupted.
+const pause = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => undefined);
+
+function oneLine(report: CollectionReport): string {
+  const t = report.total;
+  const failed = report.orgs.filter((s) => s.status === "failed").length;
+  return (
+    `${new Date().toISOString()} ${report.outcome}: ${t.fetched} fetched, ${t.indexed} indexed, ` +
+    `${t.duplicates} duplicates, ${t.deadLettered} dead letters${failed ? `, ${failed} org(s) failed` : ""}`
+  );
+}
+
+/** `run --follow`: a round every `every` ms until interrupted; failures are reported, and it goes on. */
+async function follow(
+  seams: CliSeams,
+  every: number,
+  round: () => Promise<CollectionReport>,
+  stop: Interruption,
+  json: boolean | undefined,
+): Promise<void> {
+  const logger = cliLogger(seams, json);
+  for (;;) {
+    const report = await round();
+    if (json) await seams.io.write(`${JSON.stringify(report)}\n`);
+    else seams.io.log(oneLine(report));
+    for (const s of report.orgs) {
+      if (s.status === "failed")
+        logger.error(`org ${s.orgId ?? "(key's org)"} failed; retried next round`, { error: s.error });
+    }
+    // Each round's summary is printed as it ends; an interruption ends the loop with 130/143.
+    stop.throwIfInterrupted();
+    await pause(every, stop.signal);
+    stop.throwIfInterrupted();
+  }
+}
+
+/** `run --once` / `run --follow`: the collector, locally, every org, with a summary. */
 export function runCommand(seams: CliSeams): Command {
   return new Command("run")
     .description(
-      "collect until caught up (checkpoint in CHECKPOINT_FILE), into Elasticsearch or NDJSON files",
+      "collect until caught up (--once) or on an interval (--follow), into Elasticsearch or NDJSON files",
     )
-    .option(
-      "--once",
-      "collect until caught up, then exit (the only mode: schedule it with cron, or deploy the Lambda)",
-    )
+    .option("--once", "collect until caught up, then exit (schedule it with cron, or deploy the Lambda)")
+    .option("--follow", "collect, wait --every, collect again, until Ctrl-C")
+    .option("--every <duration>", "pause between --follow rounds", "5m")
+    .addOption(settingOption("jumpcloudOrgIds"))
+    .addOption(settingOption("jumpcloudServices"))
     .option(
       "--simulate",
-      `collect from the embedded JumpCloud simulator; its checkpoint, output and dead letters live apart, under ${SIMULATED_DIR}, and it never writes to a cluster`,
+      `collect from the embedded JumpCloud simulator; its tenant, checkpoint and dead letters live apart, under ${SIMULATED_DIR}`,
     )
+    .option("--to-elasticsearch", "with --simulate: send to the configured cluster, namespace `simulated`")
+    .option("--fresh", "with --simulate: a new simulated tenant, forgetting the old one's checkpoint")
     .option(
       "--out <dir>",
       "where documents go when no cluster is configured (default: .jumpcloud-elastic/out)",
     )
     .action(async (flags: RunFlags) => {
-      if (!flags.once) throw new UsageError("run needs --once (schedule it, or deploy the collector Lambda)");
-      const simulated = flags.simulate ? await startSimulatedTenant() : undefined;
+      if (flags.once === flags.follow) throw new UsageError("run needs exactly one of --once and --follow");
+      const every = parseDuration(flags.every);
+      if (every === undefined || every < 1_000)
+        throw new UsageError(`--every must be a duration of 1s or more (30s, 5m, 1h), not "${flags.every}"`);
+      const simulated = flags.simulate ? await simulation(seams, flags, "run --simulate") : undefined;
+      const stop = stopOnSignals(seams);
       try {
-        const overrides = simulated ? isolatedSimulationOverrides(simulated.apiUrl) : {};
-        const loaded = await commandSettings(seams, overrides, ["jumpcloudCredentials"]);
-        const logger = jsonLogger((line) => seams.io.log(line.trimEnd()));
-        const outDir = flags.out ?? (simulated ? `${SIMULATED_DIR}/out` : ".jumpcloud-elastic/out");
-        const collection = await localCollection(loaded, seams, { outDir, logger });
-        if (!collection.toCluster)
-          seams.io.log(`no ELASTICSEARCH_URL: documents go to ${collection.destination}`);
-        const orgs = orgsToCollect(loaded.settings);
-        const results = await collectOrgs(collection, orgs, loaded.settings.orgConcurrency);
-        const failures = results.filter((r): r is Error => r instanceof Error);
-        if (failures.length > 0) {
-          throw new JumpcloudElasticError(
-            `${failures.length} of ${orgs.length} org(s) failed, their checkpoints unmoved: ${failures.map((f) => f.message).join("; ")}`,
-            { cause: failures[0] },
-          );
-        }
-        const summaries = results as CollectSummary[];
-        for (const s of summaries.filter((s) => s.status === "locked")) {
-          seams.io.log(
-            `${s.key}: another run holds the lease (it expires by itself after LEASE_DURATION if that run died)`,
-          );
-        }
-        await seams.io.write(`${JSON.stringify(report(summaries))}\n`);
+        const loaded = await commandSettings(
+          seams,
+          { ...flagOverrides(flags, RUN_FLAGS), ...simulated?.overrides },
+          ["jumpcloudCredentials", ...(flags.toElasticsearch ? (["cluster"] as const) : [])],
+        );
+        const logger = cliLogger(seams, flags.json);
+        const outDir = flags.out ?? (simulated ? "out" : ".jumpcloud-elastic/out");
+        const targets = orgsToCollect(loaded.settings).map((orgId) => ({ orgId }));
+        const round = () => collect(seams, loaded, { targets, outDir, logger, stop });
+        if (flags.follow) return await follow(seams, every, round, stop, flags.json);
+        const report = await round();
+        await finish(seams, report, flags.json, () => humanReport(report));
       } finally {
-        await simulated?.simulator.stop();
+        stop.dispose();
+        await simulated?.tenant.simulator.stop();
       }
     });
 }

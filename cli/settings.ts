@@ -10,12 +10,15 @@ import {
 import type { Requirement } from "../lib/settings/rules.ts";
 import { SETTINGS, type SettingName } from "../lib/settings/schema.ts";
 import type { CliIo } from "./io.ts";
+import type { SignalSource } from "./signals.ts";
 
-/** What every command gets: the environment, its streams, and (tests) AWS clients. */
+/** What every command gets: the environment, its streams, stop signals, and (tests) AWS clients. */
 export interface CliSeams {
   env: Environment;
   io: CliIo;
   aws?: AwsClients;
+  /** Ctrl-C and SIGTERM (the process's by default). */
+  signals?: SignalSource;
 }
 
 /** A command option for a setting, described from the schema: the flag wins over the variable. */

@@ -1,5 +1,8 @@
-import type { Overrides } from "../lib/settings/load.ts";
-import type { SettingName } from "../lib/settings/schema.ts";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Environment, Overrides } from "../lib/settings/load.ts";
+import { SETTINGS, type SettingName } from "../lib/settings/schema.ts";
 import { ingestionDelays, JumpcloudSimulator } from "../simulators/jumpcloud/server.ts";
 import { generateTenantEvents } from "../simulators/jumpcloud/tenant.ts";
 
@@ -8,22 +11,58 @@ export const SIMULATED_ORG = "5e0000000000000000000001";
 export const SIMULATED_KEY = "simulated-local-key";
 const TENANT_SETTLED_MS = 120_000;
 
+/** What defines a simulated tenant: it is generated again, identical, from these. */
+export interface TenantDefinition {
+  seed: number;
+  count: number;
+  /** The simulator's frozen clock (epoch ms); the events end two minutes before. */
+  frozenAt: number;
+}
+
+/** A running simulated tenant. */
+export interface SimulatedTenant {
+  simulator: JumpcloudSimulator;
+  apiUrl: string;
+  definition: TenantDefinition;
+  /** Whether this run created the tenant (false: it was read back from the simulation's folder). */
+  created: boolean;
+}
+
+const TENANT_FILE = "tenant.json";
+
+/**
+ * The simulation's tenant, kept beside its checkpoint: read back while the simulated checkpoint
+ * exists (so later runs see the same frozen tenant, and find nothing new), created afresh otherwise.
+ */
+export async function persistedTenant(dir: string, fresh = false): Promise<SimulatedTenant> {
+  const path = join(dir, TENANT_FILE);
+  if (fresh) await rm(dir, { recursive: true, force: true });
+  if (existsSync(path) && existsSync(join(dir, "checkpoints.json"))) {
+    const definition = JSON.parse(await readFile(path, "utf8")) as TenantDefinition;
+    return { ...(await startSimulatedTenant(definition)), created: false };
+  }
+  const definition: TenantDefinition = { seed: 2026, count: 2_000, frozenAt: Date.now() };
+  await mkdir(dir, { recursive: true });
+  await writeFile(path, `${JSON.stringify(definition, null, 2)}\n`);
+  return { ...(await startSimulatedTenant(definition)), created: true };
+}
+
 /**
  * Starts the JumpCloud simulator with a day of events for one tenant. The simulator's clock is
- * frozen when it starts, and the events end two minutes before that, behind the horizon of a
- * first run with the default SOURCE_LAG (1m): which events are visible, and which a first run reads, never
- * depend on how long a run takes, so a second run really finds nothing new.
+ * frozen (now, unless the definition says when), and the events end two minutes before that,
+ * behind the horizon of a first run with the default SOURCE_LAG (1m): which events are visible,
+ * and which a first run reads, never depend on how long a run takes.
  */
 export async function startSimulatedTenant(
-  count = 2_000,
-): Promise<{ simulator: JumpcloudSimulator; apiUrl: string }> {
-  const end = Date.now();
+  definition: TenantDefinition = { seed: 2026, count: 2_000, frozenAt: Date.now() },
+): Promise<Omit<SimulatedTenant, "created">> {
+  const { seed, count, frozenAt: end } = definition;
   const simulator = new JumpcloudSimulator({
     tenants: [
       {
         orgId: SIMULATED_ORG,
         events: generateTenantEvents({
-          seed: 2026,
+          seed,
           start: end - 86_400_000,
           end: end - TENANT_SETTLED_MS,
           count,
@@ -35,7 +74,7 @@ export async function startSimulatedTenant(
     ingestionDelay: ingestionDelays.realistic(),
     now: () => end,
   });
-  return { simulator, apiUrl: await simulator.start() };
+  return { simulator, apiUrl: await simulator.start(), definition };
 }
 
 const SOURCE = "--simulate";
@@ -58,22 +97,34 @@ export function simulatedOverrides(apiUrl: string): Overrides {
 /** Where simulated runs keep their state and output: never where real runs keep theirs. */
 export const SIMULATED_DIR = ".jumpcloud-elastic/simulated";
 
+const CLUSTER_SETTINGS = [
+  "elasticsearchUrl",
+  "elasticsearchCloudId",
+  "elasticsearchSecretArn",
+  "elasticsearchApiKey",
+  "elasticsearchUsername",
+  "elasticsearchPassword",
+] as const satisfies readonly SettingName[];
+
+/** The cluster variables set in `env` (a simulation writes there only when told to). */
+export function clusterVariablesSet(env: Environment): string[] {
+  return CLUSTER_SETTINGS.slice(0, 3)
+    .map((name) => SETTINGS[name].env)
+    .filter((variable) => (env[variable] ?? "") !== "");
+}
+
 /**
  * A simulated collection, isolated from real ones: its own checkpoint file (so a real run never
- * takes over a simulated cursor), its own dead letters and namespace, and no cluster at all.
+ * takes over a simulated cursor), its own dead letters, the namespace `simulated`, and no cluster
+ * unless `toCluster` (the user asked for it explicitly).
  */
-export function isolatedSimulationOverrides(apiUrl: string): Overrides {
+export function isolatedSimulationOverrides(
+  apiUrl: string,
+  options: { toCluster?: boolean } = {},
+): Overrides {
   return {
     ...simulatedOverrides(apiUrl),
-    ...unset([
-      "checkpointTable",
-      "elasticsearchUrl",
-      "elasticsearchCloudId",
-      "elasticsearchSecretArn",
-      "elasticsearchApiKey",
-      "elasticsearchUsername",
-      "elasticsearchPassword",
-    ]),
+    ...unset(["checkpointTable", ...(options.toCluster ? [] : CLUSTER_SETTINGS)]),
     checkpointFile: { value: `${SIMULATED_DIR}/checkpoints.json`, source: SOURCE },
     deadLetterDir: { value: `${SIMULATED_DIR}/dead-letters`, source: SOURCE },
     namespace: { value: "simulated", source: SOURCE },

@@ -72,6 +72,24 @@ export function checkpointKey(
     : `${base}#scheduled`;
 }
 
+/** What a checkpoint key stands for, read back (for `status`, `unlock` and `backfill`). */
+export interface KeyParts {
+  orgId: string | undefined;
+  services: string[];
+  replay?: TimeWindow;
+}
+
+/** The inverse of checkpointKey; undefined for a key it did not write. */
+export function parseCheckpointKey(key: string): KeyParts | undefined {
+  const [org, services, kind, start, end, ...rest] = key.split("#");
+  if (org === undefined || services === undefined || rest.length > 0) return undefined;
+  const parts = { orgId: org === "default" ? undefined : org, services: services.split(",") };
+  if (kind === "scheduled" && start === undefined) return parts;
+  const window = { start: Date.parse(start ?? ""), end: Date.parse(end ?? "") };
+  if (kind !== "replay" || Number.isNaN(window.start) || Number.isNaN(window.end)) return undefined;
+  return { ...parts, replay: window };
+}
+
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 /**

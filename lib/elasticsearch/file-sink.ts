@@ -4,7 +4,8 @@ import { countIndexed, type DocumentSink, emptyOutcome, type IndexItem, type Ind
 
 /**
  * Local runs without a cluster: documents appended to `<dir>/<dataStream>.ndjson`, one per line,
- * each `_id` once (ids already in the file count as duplicates, as a cluster would answer 409).
+ * each `_id` once (ids already in the file count as duplicates, as a cluster would answer 409),
+ * and the same documents in `_bulk` form to `<dataStream>.bulk.ndjson`, ready to POST to `_bulk`.
  */
 export class FileDocumentSink implements DocumentSink {
   private loading: Promise<Set<string>> | undefined;
@@ -20,6 +21,11 @@ export class FileDocumentSink implements DocumentSink {
     return join(this.dir, `${this.dataStream}.ndjson`);
   }
 
+  /** The `_bulk` form: `create` actions with the `_id`, so posting it twice stores nothing twice. */
+  get bulkPath(): string {
+    return join(this.dir, `${this.dataStream}.bulk.ndjson`);
+  }
+
   index(items: readonly IndexItem[]): Promise<IndexOutcome> {
     const run = this.queue.then(() => this.append(items));
     this.queue = run.catch(() => undefined);
@@ -32,17 +38,22 @@ export class FileDocumentSink implements DocumentSink {
     const fresh = new Set<string>();
     const outcome = emptyOutcome();
     let lines = "";
+    let bulk = "";
     for (const item of items) {
       if (ids.has(item.id) || fresh.has(item.id)) {
         outcome.duplicates++;
         continue;
       }
       fresh.add(item.id);
-      lines += `${JSON.stringify({ _id: item.id, _source: item.document })}\n`;
+      const source = JSON.stringify(item.document);
+      lines += `{"_id":${JSON.stringify(item.id)},"_source":${source}}\n`;
+      bulk += `${JSON.stringify({ create: { _index: this.dataStream, _id: item.id } })}\n${source}\n`;
       countIndexed(outcome, item);
     }
     if (lines !== "") {
       await mkdir(this.dir, { recursive: true });
+      // The bulk file first: a failure between the two leaves the ids new, so both are written again.
+      await appendFile(this.bulkPath, bulk);
       await appendFile(this.path, lines);
     }
     // Known only once written: a failed append leaves them new for the next attempt.

@@ -22,8 +22,11 @@ export function readEvents(input: string): RawEvent[] {
   }
 
   const lines = input.split(/\r?\n/).filter((line) => line.trim() !== "");
-  if (!lines.some((line) => tryParse(line).ok)) {
-    throw new InputError("the input holds no valid JSON: expected a JSON array or one JSON event per line");
+  // Binary or unrelated text may hold a stray line that parses (`1`); events are objects.
+  if (!lines.some((line) => isObjectLine(line))) {
+    throw new InputError(
+      `no line of the input is a JSON object (${lines.length} line(s) read): expected JumpCloud events, as a JSON array or one JSON event per line`,
+    );
   }
   return lines.map((text) => ({ text }));
 }
@@ -41,6 +44,11 @@ function envelopeEvents(value: unknown): RawEvent[] | undefined {
     if (keys.length === 1 && keys[0] === "event" && isObject(e.event)) return { value: e.event };
     return { value: e };
   });
+}
+
+function isObjectLine(line: string): boolean {
+  const parsed = tryParse(line);
+  return parsed.ok && isObject(parsed.value);
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {

@@ -47,12 +47,16 @@ export interface EsEmulatorOptions {
   /** Component templates present from the start (e.g. `ecs@mappings`). */
   componentTemplates?: Record<string, unknown>;
   indexTemplates?: Record<string, unknown>;
+  /** Cluster or index privileges the caller lacks: `_has_privileges` answers false for them (default: none). */
+  deniedPrivileges?: string[];
+  /** Security is off: `_security` APIs answer 500 as such a cluster does (default: on). */
+  securityDisabled?: boolean;
 }
 
 /**
  * Elasticsearch on loopback, enough of its REST API for the official client: the product header
  * on `GET /`, `_bulk` with `create` semantics per data stream, index and component templates,
- * `_count` and `_search` over what it stored, and faults on demand.
+ * `_count` and `_search` over what it stored, `_has_privileges`, and faults on demand.
  */
 export class ElasticsearchEmulator {
   readonly requests: EsRecordedRequest[] = [];
@@ -180,6 +184,14 @@ export class ElasticsearchEmulator {
         },
       ];
     }
+    if (
+      (r.method === "GET" || r.method === "POST") &&
+      parts[0] === "_security" &&
+      parts[1] === "user" &&
+      parts[parts.length - 1] === "_has_privileges" &&
+      parts.length <= 4
+    )
+      return this.hasPrivileges(r, parts.length === 4 ? parts[2] : undefined);
     if (r.method === "POST" && (parts[0] === "_bulk" || parts[1] === "_bulk"))
       return this.bulk(r, parts[1] === "_bulk" ? parts[0] : undefined);
     for (const [kind, store] of [
@@ -218,6 +230,57 @@ export class ElasticsearchEmulator {
     return [
       404,
       { error: { type: "unsupported", reason: `${r.method} ${r.path} is not emulated` }, status: 404 },
+    ];
+  }
+
+  // As the real API: every requested privilege answered by name, per index name as requested.
+  private hasPrivileges(r: EsRecordedRequest, user: string | undefined): [number, unknown] {
+    if (this.options.securityDisabled) {
+      const reason =
+        "Security must be explicitly enabled when using a [basic] license. Enable security by setting [xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.";
+      return [
+        500,
+        { error: { root_cause: [{ type: "exception", reason }], type: "exception", reason }, status: 500 },
+      ];
+    }
+    let request: {
+      cluster?: string[];
+      index?: { names: string | string[]; privileges: string[] }[];
+      application?: unknown[];
+    };
+    try {
+      request = r.body === "" ? {} : JSON.parse(r.body);
+    } catch {
+      return [
+        400,
+        { error: { type: "parse_exception", reason: "failed to parse the request body" }, status: 400 },
+      ];
+    }
+    const cluster = request.cluster ?? [];
+    const index = request.index ?? [];
+    if (cluster.length === 0 && index.length === 0 && (request.application ?? []).length === 0) {
+      const reason = "Validation Failed: 1: must specify at least one privilege;";
+      return [400, { error: { type: "action_request_validation_exception", reason }, status: 400 }];
+    }
+    const denied = new Set(this.options.deniedPrivileges ?? []);
+    const answer = (privileges: readonly string[]) =>
+      Object.fromEntries(privileges.map((p) => [p, !denied.has(p)]));
+    const indices: Record<string, Record<string, boolean>> = {};
+    for (const check of index) {
+      for (const name of typeof check.names === "string" ? [check.names] : check.names)
+        indices[name] = { ...indices[name], ...answer(check.privileges) };
+    }
+    const clusterAnswer = answer(cluster);
+    const all = [clusterAnswer, ...Object.values(indices)].every((a) => Object.values(a).every(Boolean));
+    return [
+      200,
+      {
+        username: user ?? "emulator",
+        has_all_requested: all,
+        cluster: clusterAnswer,
+        index: indices,
+        application: {},
+      },
     ];
   }
 

@@ -87,7 +87,8 @@ describe("cli map", () => {
   });
 
   it.each([
-    [["map"], "not json at all", /no valid JSON/],
+    [["map"], "not json at all", /no line of the input is a JSON object/],
+    [["map"], "1\n\u0000\u00ff garbage\n[2]\n", /no line of the input is a JSON object \(3 line\(s\) read\)/],
     [["map"], "", /input is empty/],
     [["map", "/nonexistent/events.json"], "", /cannot read \/nonexistent\/events\.json: ENOENT/],
     [["map", "--namespace", "Bad-NS"], "{}", /^error: --namespace must be lowercase .*, not "Bad-NS"$/m],
@@ -110,7 +111,7 @@ describe("cli map", () => {
   ])("fails clearly on unusable input: %j", async (args, stdin, message) => {
     const { code, stdout, stderr } = await cli(args, { stdin });
     // Unusable input is a failure (1); a bad flag, variable or GeoIP file is configuration (2).
-    expect(code).toBe(/no valid JSON|input is empty|ENOENT/.test(message.source) ? 1 : 2);
+    expect(code).toBe(/JSON object|input is empty|ENOENT/.test(message.source) ? 1 : 2);
     expect(stdout).toBe("");
     expect(stderr).toMatch(message);
     expect(stderr).not.toMatch(/\n\s+at /);

@@ -8,6 +8,7 @@ import {
   Collector,
   type CollectSummary,
   checkpointKey,
+  parseCheckpointKey,
 } from "../../lib/collect/collector.ts";
 import { type BatchDelivery, InProcessDelivery } from "../../lib/collect/delivery.ts";
 import { DynamoDbCheckpointStore } from "../../lib/collect/dynamodb-checkpoint-store.ts";
@@ -123,6 +124,26 @@ const tenant = (count: number, start = NOW - 6 * HOUR, end = NOW - 2 * MINUTE, s
   generateTenantEvents({ seed, start, end, count, organization: ORG });
 
 const ids = (events: GeneratedEvent[]) => new Set(events.map((g) => g.event.id as string));
+
+describe("checkpoint keys", () => {
+  it.each([
+    [undefined, ["all"], undefined],
+    [ORG, ["sso", "directory"], undefined],
+    [ORG, ["all"], { start: NOW - HOUR, end: NOW }],
+  ])("reads back what checkpointKey wrote (%s %s %o)", (orgId, services, replay) => {
+    const key = checkpointKey(orgId, services, replay);
+    expect(parseCheckpointKey(key)).toStrictEqual({
+      orgId,
+      services: [...services].sort(),
+      ...(replay && { replay }),
+    });
+  });
+
+  it.each(["", "x", "a#b#other", "a#b#replay#nope#2026-01-01T00:00:00Z", "a#b#scheduled#extra"])(
+    "refuses a key it did not write: %j",
+    (key) => expect(parseCheckpointKey(key)).toBeUndefined(),
+  );
+});
 
 describe("collector", () => {
   it("collects a tenant from the initial lookback to now − lag, every event once, and a second run finds nothing new", async () => {

@@ -65,3 +65,50 @@ export function fakeAws(parts: {
     secrets: reader ? () => reader : missing("Secrets Manager"),
   };
 }
+
+/**
+ * An S3 double holding objects in memory: Put, Get (NoSuchKey when absent), Delete and
+ * ListObjectsV2 (keys in order, Prefix, StartAfter, MaxKeys pages); `calls` records each request,
+ * and `failing` names commands that fail with AccessDenied.
+ */
+export function memoryS3() {
+  const objects = new Map<string, string>();
+  const calls: { command: string; input: Record<string, unknown> }[] = [];
+  const failing = new Set<string>();
+  const at = (input: Record<string, unknown>) => `${input.Bucket}/${input.Key}`;
+  const list = (input: Record<string, unknown>) => {
+    const bucket = `${input.Bucket}/`;
+    const after = String(input.ContinuationToken ?? input.StartAfter ?? "");
+    const keys = [...objects.keys()]
+      .filter((k) => k.startsWith(bucket))
+      .map((k) => k.slice(bucket.length))
+      .filter((k) => k.startsWith(String(input.Prefix ?? "")) && k > after)
+      .sort();
+    const page = keys.slice(0, Number(input.MaxKeys ?? 1000));
+    const truncated = page.length < keys.length;
+    return {
+      Contents: page.map((Key) => ({ Key })),
+      IsTruncated: truncated,
+      NextContinuationToken: truncated ? page.at(-1) : undefined,
+    };
+  };
+  const client = {
+    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      const name = command.constructor.name;
+      calls.push({ command: name, input: command.input });
+      if (failing.has(name))
+        throw Object.assign(new Error("Access Denied"), { name: "AccessDenied", Code: "AccessDenied" });
+      if (name === "PutObjectCommand") objects.set(at(command.input), String(command.input.Body));
+      if (name === "DeleteObjectCommand") objects.delete(at(command.input));
+      if (name === "ListObjectsV2Command") return list(command.input);
+      if (name === "GetObjectCommand") {
+        const body = objects.get(at(command.input));
+        if (body === undefined)
+          throw Object.assign(new Error("The specified key does not exist."), { name: "NoSuchKey" });
+        return { Body: { transformToString: async () => body } };
+      }
+      return {};
+    },
+  } as unknown as S3Client;
+  return { client, objects, calls, failing };
+}

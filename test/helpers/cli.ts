@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CliIo } from "../../cli/io.ts";
 import { runCli } from "../../cli/program.ts";
+import type { SignalSource, StopSignal } from "../../cli/signals.ts";
 import type { AwsClients } from "../../lib/compose/aws.ts";
 
 /** The repository root (where `npm run cli` runs). */
@@ -24,8 +25,31 @@ interface CliOptions {
   aws?: AwsClients;
 }
 
+interface InProcessOptions extends CliOptions {
+  /** The folder the command runs in (the test pool runs each file in a process of its own). */
+  cwd?: string;
+  /** Ctrl-C and SIGTERM as the test sends them (see testSignals). */
+  signals?: SignalSource;
+  /** Sees each stderr line as it is written (to interrupt a run at a known point). */
+  onLog?: (line: string) => void;
+}
+
+/** Stop requests a test sends by hand: `send("SIGINT")` is a Ctrl-C. */
+export function testSignals(): SignalSource & { send(signal: StopSignal): void } {
+  const handlers = new Set<(signal: StopSignal) => void>();
+  return {
+    listen(handler) {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+    send(signal) {
+      for (const handler of handlers) handler(signal);
+    },
+  };
+}
+
 /** Runs the CLI in this process through its seams: the environment, the streams, AWS clients. */
-export async function cli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+export async function cli(args: string[], options: InProcessOptions = {}): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const io: CliIo = {
@@ -34,11 +58,23 @@ export async function cli(args: string[], options: CliOptions = {}): Promise<Cli
     },
     log: (message) => {
       stderr += `${message}\n`;
+      options.onLog?.(message);
     },
     readStdin: async () => options.stdin ?? "",
   };
-  const code = await runCli(args, { env: options.env ?? {}, io, ...(options.aws && { aws: options.aws }) });
-  return { code, stdout, stderr };
+  const before = process.cwd();
+  if (options.cwd) process.chdir(options.cwd);
+  try {
+    const code = await runCli(args, {
+      env: options.env ?? {},
+      io,
+      signals: options.signals ?? testSignals(),
+      ...(options.aws && { aws: options.aws }),
+    });
+    return { code, stdout, stderr };
+  } finally {
+    process.chdir(before);
+  }
 }
 
 /**

@@ -1,0 +1,80 @@
+import { Command } from "commander";
+import { awsClients } from "../lib/compose/aws.ts";
+import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
+import { setupIndexTemplate } from "../lib/elasticsearch/template.ts";
+import { type CollectionReport, collect, finish, humanReport, stopOnSignals } from "./collection-run.ts";
+import { cliLogger } from "./output.ts";
+import { simulation } from "./run-command.ts";
+import { type CliSeams, commandSettings } from "./settings.ts";
+import { clusterVariablesSet, SIMULATED_DIR } from "./simulated.ts";
+
+// MaxMind's test databases: the simulated tenant's addresses are drawn from the ranges they cover.
+const GEOIP = new URL("../test/fixtures/geoip/", import.meta.url).pathname;
+
+interface StartFlags {
+  toElasticsearch?: boolean;
+  fresh?: boolean;
+  out: string;
+  json?: boolean;
+}
+
+function intro(tenant: { created: boolean; definition: { frozenAt: number; count: number } }): string {
+  const frozen = new Date(tenant.definition.frozenAt).toISOString();
+  return tenant.created
+    ? `simulated JumpCloud tenant created: ${tenant.definition.count} events over the day before ${frozen} (frozen; --fresh makes a new one)`
+    : `simulated JumpCloud tenant from ${SIMULATED_DIR} (frozen at ${frozen}; --fresh makes a new one)`;
+}
+
+function closing(report: CollectionReport): string {
+  return `${humanReport(report)}run it again: only the overlap is re-read, and nothing new is found. Next: "Run it against your tenant" in the README.\n`;
+}
+
+/**
+ * `start` (`npm start`): the main job on its embedded default: the collector reads a simulated,
+ * frozen tenant through the real API client, the mapper enriches with MaxMind's test GeoIP
+ * databases, and documents go to NDJSON files (or, when asked, a cluster's `simulated` namespace).
+ */
+export function startCommand(seams: CliSeams): Command {
+  return new Command("start")
+    .description(
+      "collect a simulated JumpCloud tenant into ./out (no account needed); run again: nothing new",
+    )
+    .option("--out <dir>", "where the NDJSON files go", "out")
+    .option("--to-elasticsearch", "send to the cluster in ELASTICSEARCH_URL instead, namespace `simulated`")
+    .option("--fresh", "a new simulated tenant, forgetting the old one's checkpoint")
+    .action(async (flags: StartFlags) => {
+      const ignored = flags.toElasticsearch ? [] : clusterVariablesSet(seams.env);
+      // Nothing simulated ever goes to a cluster unless asked: npm start just says so and goes on.
+      const env = Object.fromEntries(Object.entries(seams.env).filter(([k]) => !ignored.includes(k)));
+      const logger = cliLogger(seams, flags.json);
+      if (ignored.length > 0)
+        logger.info(
+          `${ignored.join(", ")} ignored: add --to-elasticsearch to send the simulated events there`,
+        );
+      const { tenant, overrides } = await simulation({ ...seams, env }, flags, "start");
+      const stop = stopOnSignals(seams);
+      try {
+        logger.info(intro(tenant));
+        const loaded = await commandSettings(
+          { ...seams, env },
+          {
+            ...overrides,
+            geoIpCityDb: { value: `${GEOIP}GeoLite2-City-Test.mmdb`, source: "start" },
+            geoIpAsnDb: { value: `${GEOIP}GeoLite2-ASN-Test.mmdb`, source: "start" },
+          },
+          flags.toElasticsearch ? ["cluster"] : [],
+        );
+        if (flags.toElasticsearch) {
+          const result = await setupIndexTemplate(
+            await createElasticsearchClient(loaded.settings, seams.aws ?? awsClients()),
+          );
+          logger.info(`index template: ${result.action}`, { template: result.template });
+        }
+        const report = await collect(seams, loaded, { targets: [{}], outDir: flags.out, logger, stop });
+        await finish(seams, report, flags.json, () => closing(report));
+      } finally {
+        stop.dispose();
+        await tenant.simulator.stop();
+      }
+    });
+}

@@ -1,0 +1,103 @@
+import { Command } from "commander";
+import type { Checkpoint, CheckpointStore } from "../lib/collect/checkpoint.ts";
+import { parseCheckpointKey } from "../lib/collect/collector.ts";
+import { awsClients } from "../lib/compose/aws.ts";
+import { createCheckpointStore } from "../lib/compose/collect.ts";
+import { emit, table } from "./output.ts";
+import { type CliSeams, commandSettings } from "./settings.ts";
+import { SIMULATED_DIR } from "./simulated.ts";
+
+/** The checkpoints a status or unlock looks at: the configured store, or the simulation's. */
+export async function checkpointsOf(
+  seams: CliSeams,
+  flags: { org?: string; simulate?: boolean },
+): Promise<{ store: CheckpointStore; where: string; checkpoints: Checkpoint[] }> {
+  const overrides = flags.simulate
+    ? {
+        checkpointTable: { value: undefined, source: "--simulate" },
+        checkpointFile: { value: `${SIMULATED_DIR}/checkpoints.json`, source: "--simulate" },
+      }
+    : {};
+  const { settings } = await commandSettings(seams, overrides);
+  const store = createCheckpointStore(settings, seams.aws ?? awsClients());
+  const where = settings.checkpointTable
+    ? `DynamoDB table ${settings.checkpointTable}`
+    : settings.checkpointFile;
+  const all = await store.list();
+  const checkpoints = all.filter(
+    (c) => flags.org === undefined || parseCheckpointKey(c.key)?.orgId === flags.org,
+  );
+  return { store, where, checkpoints };
+}
+
+/** A checkpoint's lease, as an operator reads it. */
+export function leaseState(c: Checkpoint, now: number): "free" | "held" | "expired" {
+  if (c.leaseOwner === undefined) return "free";
+  return (c.leaseExpiresAt ?? 0) >= now ? "held" : "expired";
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/** One checkpoint as `status --json` shows it. */
+function describe(c: Checkpoint, now: number) {
+  const parts = parseCheckpointKey(c.key);
+  return {
+    key: c.key,
+    kind: parts?.replay ? "replay" : "scheduled",
+    orgId: parts?.orgId,
+    services: parts?.services,
+    ...(parts?.replay && {
+      replay: { start: iso(parts.replay.start), end: iso(parts.replay.end) },
+      done: c.done,
+    }),
+    cursor: iso(c.cursor),
+    lagMs: c.cursor === undefined || parts?.replay ? undefined : now - c.cursor,
+    inWindow: c.progress && {
+      start: iso(c.progress.start),
+      end: iso(c.progress.end),
+      pagesDone: c.progress.pages,
+    },
+    lease: { state: leaseState(c, now), owner: c.leaseOwner, expiresAt: iso(c.leaseExpiresAt) },
+    lastRun: c.stats,
+  };
+}
+
+function minutes(ms: number | undefined): string {
+  if (ms === undefined) return "—";
+  const m = Math.round(ms / 60_000);
+  return m < 120 ? `${m} min` : `${(m / 60).toFixed(1)} h`;
+}
+
+function humanStatus(where: string, rows: ReturnType<typeof describe>[]): string {
+  if (rows.length === 0) return `no checkpoints in ${where}: nothing has been collected yet\n`;
+  const cells = rows.map((r) => [
+    `${r.orgId ?? "(key's org)"} ${r.services?.join(",") ?? ""}`,
+    r.kind === "replay"
+      ? `replay ${r.replay?.start} → ${r.replay?.end}${r.done ? " (done)" : ""}`
+      : "scheduled",
+    r.cursor ?? "—",
+    minutes(r.lagMs),
+    r.inWindow ? `${r.inWindow.pagesDone} page(s) into ${r.inWindow.start} → ${r.inWindow.end}` : "—",
+    r.lease.state === "free" ? "free" : `${r.lease.state}: ${r.lease.owner} until ${r.lease.expiresAt}`,
+    r.lastRun
+      ? `${r.lastRun.at}: ${r.lastRun.fetched} fetched, ${r.lastRun.counts.indexed} indexed, ${r.lastRun.counts.duplicates} dup, ${r.lastRun.counts.deadLettered} dead`
+      : "—",
+  ]);
+  return `${where}\n${table(["org / services", "kind", "cursor", "lag", "in window", "lease", "last run"], cells)}\n`;
+}
+
+/** `status`: every checkpoint's cursor, lag, progress, lease and last run. */
+export function statusCommand(seams: CliSeams): Command {
+  return new Command("status")
+    .description(
+      "show each checkpoint: cursor, lag, progress in its window, lease, last run (file or DynamoDB)",
+    )
+    .option("--org <id>", "only this org's checkpoints")
+    .option("--simulate", `the simulation's checkpoints (${SIMULATED_DIR})`)
+    .action(async (flags: { org?: string; simulate?: boolean; json?: boolean }) => {
+      const { where, checkpoints } = await checkpointsOf(seams, flags);
+      const now = Date.now();
+      const rows = checkpoints.map((c) => describe(c, now));
+      await emit(seams, flags.json, { store: where, checkpoints: rows }, () => humanStatus(where, rows));
+    });
+}

@@ -1,0 +1,76 @@
+import { hostname } from "node:os";
+import { Command } from "commander";
+import type { Checkpoint } from "../lib/collect/checkpoint.ts";
+import { LockedError } from "../lib/errors.ts";
+import { parseCliOwner } from "./local-collection.ts";
+import { emit } from "./output.ts";
+import type { CliSeams } from "./settings.ts";
+import { SIMULATED_DIR } from "./simulated.ts";
+import { checkpointsOf, leaseState } from "./status-command.ts";
+
+/** Whether process `pid` runs on this host (signal 0 tests without signalling). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Why a lease may be cleared without --force, or undefined when its run may still be working. */
+export function whyClearable(c: Checkpoint, now: number, host = hostname()): string | undefined {
+  if (leaseState(c, now) === "expired") return "its lease had expired";
+  const owner = parseCliOwner(c.leaseOwner ?? "");
+  if (owner && owner.host === host && owner.pid !== process.pid && !running(owner.pid))
+    return `its owner, process ${owner.pid} on this host, no longer runs`;
+  return undefined;
+}
+
+interface UnlockResult {
+  key: string;
+  owner: string | undefined;
+  action: "cleared" | "refused" | "gone";
+  reason: string;
+}
+
+/**
+ * `unlock`: clears leases whose run is known gone (expired, or a dead process on this host);
+ * any other lease only with --force, since its run may still be moving the checkpoint.
+ */
+export function unlockCommand(seams: CliSeams): Command {
+  return new Command("unlock")
+    .description("clear a lease left by a run that died (expired, or its process gone); others need --force")
+    .option("--org <id>", "only this org's checkpoints")
+    .option("--force", "also clear leases of runs that may still work (another host, a Lambda)")
+    .option("--simulate", `the simulation's checkpoints (${SIMULATED_DIR})`)
+    .action(async (flags: { org?: string; force?: boolean; simulate?: boolean; json?: boolean }) => {
+      const { store, where, checkpoints } = await checkpointsOf(seams, flags);
+      const now = Date.now();
+      const results: UnlockResult[] = [];
+      for (const c of checkpoints.filter((c) => c.leaseOwner !== undefined)) {
+        const why = whyClearable(c, now) ?? (flags.force ? "--force" : undefined);
+        if (why === undefined) {
+          const reason = `held by ${c.leaseOwner} until ${new Date(c.leaseExpiresAt ?? 0).toISOString()}: that run may still be working; wait for the expiry, or stop it, or pass --force`;
+          results.push({ key: c.key, owner: c.leaseOwner, action: "refused", reason });
+          continue;
+        }
+        // Conditional on the same owner: a run that took the lease meanwhile keeps it.
+        const cleared = await store.breakLease(c.key, c.leaseOwner as string);
+        results.push({
+          key: c.key,
+          owner: c.leaseOwner,
+          action: cleared ? "cleared" : "gone",
+          reason: cleared ? why : "the lease changed hands meanwhile: left alone",
+        });
+      }
+      await emit(seams, flags.json, { store: where, leases: results }, () =>
+        results.length === 0
+          ? `no lease held in ${where}\n`
+          : `${results.map((r) => `${r.action}: ${r.key} (${r.reason})`).join("\n")}\n`,
+      );
+      const refused = results.filter((r) => r.action === "refused").length;
+      if (refused > 0) throw new LockedError(`${refused} lease(s) left in place (see above)`);
+    });
+}

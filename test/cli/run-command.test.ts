@@ -1,0 +1,311 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { checkpointKey } from "../../lib/collect/collector.ts";
+import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
+import { JumpcloudSimulator } from "../../simulators/jumpcloud/server.ts";
+import { type GeneratedEvent, generateTenantEvents } from "../../simulators/jumpcloud/tenant.ts";
+import { cli, cliProcess, ROOT, testSignals } from "../helpers/cli.ts";
+
+const ORGS = ["5f0e0e0e0e0e0e0e0e0e0e01", "5f0e0e0e0e0e0e0e0e0e0e02"];
+const KEY = "run-key-123456";
+const HOUR = 3_600_000;
+const STREAM = "logs-jumpcloud.events-default";
+
+/** A simulated two-org tenant, a scratch folder, and the environment a user would set. */
+async function tenant(options: { count?: number; keyOrgs?: string[]; orgs?: string[] } = {}) {
+  const now = Date.now();
+  const orgs = options.orgs ?? ORGS;
+  const events = new Map<string, GeneratedEvent[]>(
+    orgs.map((orgId, i) => [
+      orgId,
+      generateTenantEvents({
+        seed: 40 + i,
+        start: now - 6 * HOUR,
+        end: now - 300_000,
+        count: options.count ?? 250,
+        organization: orgId,
+      }),
+    ]),
+  );
+  const sim = new JumpcloudSimulator({
+    tenants: [...events].map(([orgId, list]) => ({ orgId, events: list })),
+    keys: [{ key: KEY, orgs: options.keyOrgs ?? orgs }],
+  });
+  const dir = mkdtempSync(join(tmpdir(), "run-"));
+  const env = {
+    JUMPCLOUD_API_URL: await sim.start(),
+    JUMPCLOUD_API_KEY: KEY,
+    JUMPCLOUD_ORG_IDS: orgs.join(","),
+    CHECKPOINT_FILE: join(dir, "checkpoints.json"),
+    INITIAL_LOOKBACK: "7h",
+    DEAD_LETTER_DIR: join(dir, "dead"),
+  };
+  const all = [...events.values()].flat();
+  return {
+    sim,
+    dir,
+    env,
+    out: join(dir, "out"),
+    /** Event ids from `from` (ms) on. */
+    truth: (from = 0) => new Set(all.filter((g) => g.at >= from).map((g) => g.event.id as string)),
+    checkpoints: () => JSON.parse(readFileSync(env.CHECKPOINT_FILE, "utf8")),
+    stored: () => storedIds(join(dir, "out", `${STREAM}.ndjson`)),
+  };
+}
+
+/** The event ids in an NDJSON output file, every line (a duplicate shows twice). */
+function storedIds(path: string): string[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l)._source.event.id as string);
+}
+
+const stops: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await Promise.all(stops.splice(0).map((stop) => stop()));
+});
+async function world(options?: Parameters<typeof tenant>[0]) {
+  const t = await tenant(options);
+  stops.push(() => t.sim.stop());
+  return t;
+}
+
+describe("run --once", () => {
+  it("collects every org until caught up; a second run indexes nothing new", async () => {
+    const t = await world();
+    const first = await cliProcess(["run", "--once", "--json", "--out", t.out], { env: t.env });
+    expect(first.stderr).not.toMatch(/error/);
+    expect(first.code).toBe(0);
+    const summary = JSON.parse(first.stdout);
+    expect(summary.outcome).toBe("ok");
+    expect(summary.total).toMatchObject({ fetched: 500, indexed: 500, deadLettered: 0 });
+    expect(summary.orgs.map((o: { status: string }) => o.status)).toStrictEqual(["caught-up", "caught-up"]);
+    expect(new Set(t.stored())).toStrictEqual(t.truth());
+    expect(t.stored()).toHaveLength(500);
+    expect(readFileSync(join(t.out, `${STREAM}.bulk.ndjson`), "utf8").split("\n")).toHaveLength(1_001);
+
+    const second = await cli(["run", "--once", "--out", t.out], { env: t.env });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^total\s+ok\s+\d+\s+\d+\s+0\s+\d+\s+0$/m);
+    expect(second.stdout).toMatch(/nothing new/);
+    expect(`${first.stdout}${first.stderr}${second.stdout}${second.stderr}`).not.toContain(KEY);
+  });
+
+  it("keeps every org's summary when one org fails, says which, and exits 1", async () => {
+    const t = await world({ keyOrgs: [ORGS[0] as string] });
+    const { code, stdout, stderr } = await cli(["run", "--once", "--json", "--out", t.out], { env: t.env });
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout);
+    expect(report.outcome).toBe("failed");
+    expect(report.orgs[0]).toMatchObject({ orgId: ORGS[0], status: "caught-up", fetched: 250 });
+    expect(report.orgs[1]).toMatchObject({ orgId: ORGS[1], status: "failed" });
+    expect(report.orgs[1].error).toMatch(/401|refused|org/i);
+    expect(stderr).toMatch(new RegExp(`"1 of 2 org\\(s\\) failed, their checkpoints unmoved: ${ORGS[1]}: `));
+    expect(t.checkpoints()[checkpointKey(ORGS[1], ["all"])]?.cursor).toBeUndefined();
+
+    const human = await cli(["run", "--once", "--out", t.out], { env: t.env });
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(new RegExp(`^${ORGS[0]}\\s+caught-up`, "m"));
+    expect(human.stdout).toMatch(new RegExp(`^${ORGS[1]}\\s+FAILED`, "m"));
+    expect(human.stderr).toMatch(/^error: 1 of 2 org\(s\) failed/m);
+  });
+
+  it("exits 3 when another run holds a lease, and status and unlock show and clear it", async () => {
+    const t = await world({ orgs: [ORGS[0] as string] });
+    const key = checkpointKey(ORGS[0], ["all"]);
+    const lease = (owner: string, expiresAt: number) =>
+      writeFileSync(
+        t.env.CHECKPOINT_FILE,
+        JSON.stringify({
+          [key]: { key, done: false, version: 3, leaseOwner: owner, leaseExpiresAt: expiresAt },
+        }),
+      );
+    lease("4f1c6a0e-lambda-request", Date.now() + HOUR);
+    const locked = await cli(["run", "--once", "--out", t.out], { env: t.env });
+    expect(locked.code).toBe(3);
+    expect(locked.stdout).toMatch(/locked/);
+    expect(locked.stderr).toMatch(/another run holds the lease of 5f0e.*see `status`, and `unlock`/);
+
+    const status = await cli(["status", "--json"], { env: t.env });
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).checkpoints[0]).toMatchObject({
+      key,
+      kind: "scheduled",
+      orgId: ORGS[0],
+      lease: { state: "held", owner: "4f1c6a0e-lambda-request" },
+    });
+    const refused = await cli(["unlock"], { env: t.env });
+    expect(refused.code).toBe(3);
+    expect(refused.stdout).toMatch(
+      /^refused: .*may still be working; wait for the expiry, or stop it, or pass --force/m,
+    );
+    const forced = await cli(["unlock", "--force"], { env: t.env });
+    expect(forced.stdout).toMatch(/^cleared: .* \(--force\)/m);
+    expect(t.checkpoints()[key].leaseOwner).toBeUndefined();
+
+    // A CLI run on this host whose process is gone, and an expired lease: cleared without --force.
+    lease(`cli:${hostname()}:2147483646:0badc0de`, Date.now() + HOUR);
+    expect((await cli(["unlock"], { env: t.env })).stdout).toMatch(
+      /cleared: .*process 2147483646 on this host, no longer runs/,
+    );
+    lease("any-owner", Date.now() - 1);
+    expect((await cli(["unlock", "--org", ORGS[0] as string], { env: t.env })).stdout).toMatch(
+      /cleared: .*had expired/,
+    );
+    expect((await cli(["run", "--once", "--out", t.out], { env: t.env })).code).toBe(0);
+    expect((await cli(["unlock"], { env: t.env })).stdout).toMatch(/^no lease held in /);
+  });
+
+  it("replays a window (all duplicates, cursor unmoved) and backfills from a time, resumably", async () => {
+    const t = await world({ orgs: [ORGS[0] as string] });
+    const env = { ...t.env, INITIAL_LOOKBACK: "2h" };
+    const first = await cli(["run", "--once", "--out", t.out], { env });
+    expect(first.code).toBe(0);
+    const key = checkpointKey(ORGS[0], ["all"]);
+    const cursor = t.checkpoints()[key].cursor;
+    const before = t.stored().length;
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(t.truth().size / 2);
+
+    // Backfill from 5 hours ago: the span before the cursor as a replay, then the catch-up.
+    const from = new Date(Date.now() - 5 * HOUR).toISOString();
+    const backfill = await cli(["backfill", "--from", from, "--concurrency", "3", "--json", "--out", t.out], {
+      env,
+    });
+    expect(backfill.code).toBe(0);
+    expect(new Set(t.stored())).toStrictEqual(t.truth(Date.parse(from)));
+    expect(t.stored()).toHaveLength(t.truth(Date.parse(from)).size);
+    expect(JSON.parse(backfill.stdout).orgs).toHaveLength(2);
+
+    const replay = await cli(
+      ["replay", "--from", from, "--to", new Date(cursor - 60_000).toISOString(), "--json", "--out", t.out],
+      { env },
+    );
+    expect(replay.code).toBe(0);
+    const { total } = JSON.parse(replay.stdout);
+    expect(total.indexed).toBe(0);
+    expect(total.duplicates).toBeGreaterThan(0);
+    expect(t.checkpoints()[key].cursor).toBeGreaterThanOrEqual(cursor);
+    // The backfill's replay is done: asking for it again reads nothing.
+    const again = await cli(
+      ["replay", "--from", from, "--to", new Date(cursor).toISOString(), "--json", "--out", t.out],
+      { env },
+    );
+    expect(JSON.parse(again.stdout).total.fetched).toBe(0);
+    const status = JSON.parse((await cli(["status", "--json"], { env })).stdout);
+    expect(
+      status.checkpoints.filter((c: { kind: string; done: boolean }) => c.kind === "replay" && c.done),
+    ).toHaveLength(2);
+  });
+
+  it("refuses a bad mode, bad times, and names every problem (exit 2)", async () => {
+    for (const [args, message] of [
+      [["run"], /^error: run needs exactly one of --once and --follow$/m],
+      [["run", "--once", "--follow"], /^error: run needs exactly one of --once and --follow$/m],
+      [["run", "--follow", "--every", "soon"], /^error: --every must be a duration/m],
+      [["replay", "--from", "yesterday", "--to", "1h"], /^error: --from must be an ISO 8601 time/m],
+      [["replay", "--from", "1h", "--to", "2h"], /^error: --from \(.*\) must be before --to/m],
+      [["backfill"], /required option '--from <time>' not specified/],
+    ] as const) {
+      const { code, stderr } = await cli([...args], { env: { JUMPCLOUD_API_KEY: "k" } });
+      expect(code, args.join(" ")).toBe(2);
+      expect(stderr).toMatch(message);
+    }
+    const { code, stdout } = await cli(["run", "--once", "--json"], {
+      env: { OVERLAP: "lots", PAGE_LIMIT: "0" },
+    });
+    expect(code).toBe(2);
+    const { error } = JSON.parse(stdout);
+    expect(error.kind).toBe("configuration");
+    expect(error.problems.join("\n")).toMatch(/OVERLAP[\s\S]*PAGE_LIMIT[\s\S]*credentials are missing/);
+  });
+});
+
+describe("Ctrl-C", () => {
+  it("stops after the page in flight: summary, exit 130, lease released; the next run loses and duplicates nothing", async () => {
+    const t = await world({ orgs: [ORGS[0] as string], count: 600 });
+    const env = { ...t.env, PAGE_LIMIT: "50", BACKFILL_CONCURRENCY: "1" };
+    // The first page is served at once; the next ones are slow, so the stop lands mid-run.
+    t.sim.inject({ kind: "pass" }, 1, "/events");
+    t.sim.inject({ kind: "delay", ms: 1_500 }, 3, "/events");
+    const signals = testSignals();
+    const cut = await cli(["run", "--once", "--json", "--out", t.out], {
+      env,
+      signals,
+      onLog: (line) => {
+        if (line.includes("read up to")) signals.send("SIGINT");
+      },
+    });
+    expect(cut.code).toBe(130);
+    expect(cut.stderr).toMatch(/SIGINT: stopping after the page in flight/);
+    const report = JSON.parse(cut.stdout);
+    expect(report).toMatchObject({ outcome: "interrupted", interruptedBy: "SIGINT" });
+    expect(report.orgs[0].status).toBe("interrupted");
+    expect(report.total.indexed).toBeLessThan(600);
+    expect(t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner).toBeUndefined();
+
+    t.sim.clearFaults();
+    const rest = await cli(["run", "--once", "--json", "--out", t.out], { env });
+    expect(rest.code).toBe(0);
+    expect(report.total.indexed + JSON.parse(rest.stdout).total.indexed).toBe(600);
+    expect(t.stored()).toHaveLength(600);
+    expect(new Set(t.stored())).toStrictEqual(t.truth());
+  });
+
+  it("stops a real process on SIGINT with exit 130 and its lease released", async () => {
+    const t = await world({ orgs: [ORGS[0] as string], count: 600 });
+    t.sim.inject({ kind: "pass" }, 1, "/events");
+    t.sim.inject({ kind: "delay", ms: 5_000 }, 3, "/events");
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+    const child = spawn(
+      process.execPath,
+      ["--import", tsx, `${ROOT}cli/main.ts`, "run", "--once", "--out", t.out],
+      {
+        env: { PATH: process.env.PATH, ...t.env, PAGE_LIMIT: "50", BACKFILL_CONCURRENCY: "1" },
+      },
+    );
+    let stderr = "";
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      if (stderr.includes("read up to") && !child.killed) child.kill("SIGINT");
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).toMatch(/SIGINT: stopping/);
+    expect(code).toBe(130);
+    expect(stdout).toMatch(/^total\s+interrupted/m);
+    expect(t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner).toBeUndefined();
+  });
+
+  it("ends run --follow between rounds, each round's summary printed", async () => {
+    const t = await world({ orgs: [ORGS[0] as string] });
+    const signals = testSignals();
+    const rounds: string[] = [];
+    const { code, stdout, stderr } = await cli(["run", "--follow", "--every", "1s", "--out", t.out], {
+      env: t.env,
+      signals,
+      onLog: (line) => {
+        // Two rounds, then Ctrl-C while it waits for the third.
+        if (/^\d{4}-\d\d-\d\dT\S+ \w+: /.test(line)) rounds.push(line);
+        if (rounds.length === 2 && !line.startsWith("SIGINT")) signals.send("SIGINT");
+      },
+    });
+    expect(stderr).not.toMatch(/unexpected|warn/);
+    expect(code).toBe(130);
+    expect(stdout).toBe("");
+    expect(rounds[0]).toMatch(/ ok: 250 fetched, 250 indexed, 0 duplicates, 0 dead letters$/);
+    expect(rounds[1]).toMatch(/ ok: \d+ fetched, 0 indexed/);
+    expect(stderr).toMatch(/^error: interrupted by SIGINT/m);
+    expect(t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner).toBeUndefined();
+  });
+});
