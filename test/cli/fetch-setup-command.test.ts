@@ -1,6 +1,3 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fakeAws, fakeSecrets } from "../helpers/aws.ts";
 import { cliProcess, cli as inProcess } from "../helpers/cli.ts";

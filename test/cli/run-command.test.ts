@@ -1,12 +1,11 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkpointKey } from "../../lib/collect/collector.ts";
-import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
 import { JumpcloudSimulator } from "../../simulators/jumpcloud/server.ts";
 import { type GeneratedEvent, generateTenantEvents } from "../../simulators/jumpcloud/tenant.ts";
 import { cli, cliProcess, ROOT, testSignals } from "../helpers/cli.ts";

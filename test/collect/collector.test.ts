@@ -338,41 +338,44 @@ describe("collector", () => {
   it.each([
     ["one window at a time", 1],
     ["catching up with several windows at once", 4],
-  ])("stops when told (Ctrl-C) %s: page in flight abandoned, lease released, nothing lost on the next run", async (_, concurrency) => {
-    const events = tenant(3_000, NOW - 20 * HOUR, NOW - 2 * MINUTE, 12);
-    const w = await new World(events).start();
-    try {
-      const stop = new AbortController();
-      const options = {
-        windows: { ...OPTIONS.windows, initialLookback: 21 * HOUR },
-        backfillConcurrency: concurrency,
-        maxEventsPerWindow: 400,
-      };
-      // Stopped while the third page is being delivered: that page must not count as done.
-      const delivery: BatchDelivery = {
-        deliver: async (batch, context, signal) => {
-          if (w.deliveries === 2) stop.abort();
-          return w.delivery.deliver(batch, context, signal);
-        },
-      };
-      const cut = await w.run(options, { delivery, stop: stop.signal });
-      expect(cut.status).toBe("interrupted");
-      expect(cut.workRemaining).toBe(true);
-      const saved = await w.store.get(checkpointKey(ORG, ["all"]));
-      expect(saved?.leaseOwner).toBeUndefined();
-      expect(w.stored().size).toBeLessThan(events.length);
-      // Everything the cursor passed was stored.
-      const passed = events.filter((g) => g.at < (saved?.cursor ?? 0));
-      for (const g of passed) expect(w.stored().has(g.event.id as string)).toBe(true);
+  ])(
+    "stops when told (Ctrl-C) %s: page in flight abandoned, lease released, nothing lost on the next run",
+    async (_, concurrency) => {
+      const events = tenant(3_000, NOW - 20 * HOUR, NOW - 2 * MINUTE, 12);
+      const w = await new World(events).start();
+      try {
+        const stop = new AbortController();
+        const options = {
+          windows: { ...OPTIONS.windows, initialLookback: 21 * HOUR },
+          backfillConcurrency: concurrency,
+          maxEventsPerWindow: 400,
+        };
+        // Stopped while the third page is being delivered: that page must not count as done.
+        const delivery: BatchDelivery = {
+          deliver: async (batch, context, signal) => {
+            if (w.deliveries === 2) stop.abort();
+            return w.delivery.deliver(batch, context, signal);
+          },
+        };
+        const cut = await w.run(options, { delivery, stop: stop.signal });
+        expect(cut.status).toBe("interrupted");
+        expect(cut.workRemaining).toBe(true);
+        const saved = await w.store.get(checkpointKey(ORG, ["all"]));
+        expect(saved?.leaseOwner).toBeUndefined();
+        expect(w.stored().size).toBeLessThan(events.length);
+        // Everything the cursor passed was stored.
+        const passed = events.filter((g) => g.at < (saved?.cursor ?? 0));
+        for (const g of passed) expect(w.stored().has(g.event.id as string)).toBe(true);
 
-      const rest = await w.run(options, { owner: "next" });
-      expect(rest.status).toBe("caught-up");
-      expect(w.stored()).toStrictEqual(ids(events));
-      expect(w.es.documents(STREAM)).toHaveLength(events.length);
-    } finally {
-      await w.stop();
-    }
-  });
+        const rest = await w.run(options, { owner: "next" });
+        expect(rest.status).toBe("caught-up");
+        expect(w.stored()).toStrictEqual(ids(events));
+        expect(w.es.documents(STREAM)).toHaveLength(events.length);
+      } finally {
+        await w.stop();
+      }
+    },
+  );
 
   it("backfills a large tenant with several windows at once, sized by count, to the exact event set", async () => {
     const events = tenant(6_000, NOW - 30 * HOUR, NOW - 2 * MINUTE, 9);

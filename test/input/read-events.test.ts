@@ -25,9 +25,12 @@ describe("readEvents", () => {
     expect(readEvents('{\n  "id": "a"\n}\n')).toStrictEqual([{ text: '{\n  "id": "a"\n}' }]);
   });
 
-  it.each(["", "  \n", "not json\nat all", "1\n\u0000\u00ff binary\n[2]"])("refuses input with no JSON object at all: %j", (input) => {
-    expect(() => readEvents(input)).toThrow(InputError);
-  });
+  it.each(["", "  \n", "not json\nat all", "1\n\u0000\u00ff binary\n[2]"])(
+    "refuses input with no JSON object at all: %j",
+    (input) => {
+      expect(() => readEvents(input)).toThrow(InputError);
+    },
+  );
 });
 
 describe("readEvents envelopes", () => {
