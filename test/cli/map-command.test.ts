@@ -117,8 +117,8 @@ describe("cli map", () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
-  it("README documents the map command's flags", () => {
-    const readme = readFileSync(`${root}/README.md`, "utf8");
+  it("the CLI reference documents the map command's flags", () => {
+    const readme = readFileSync(`${root}/docs/cli.md`, "utf8");
     for (const flag of [
       "--format",
       "--namespace",
