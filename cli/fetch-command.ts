@@ -1,8 +1,8 @@
 import { Command } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createEventSource } from "../lib/compose/jumpcloud.ts";
-import { jsonLogger } from "../lib/logger.ts";
 import type { Overrides } from "../lib/settings/load.ts";
+import { cliLogger } from "./output.ts";
 import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
 import { simulatedOverrides, startSimulatedTenant } from "./simulated.ts";
 import { parseTimeOption } from "./time-options.ts";
@@ -14,6 +14,7 @@ interface FetchFlags {
   org?: string;
   limit?: string;
   simulate?: boolean;
+  json?: boolean;
 }
 
 const FETCH_FLAGS = ["jumpcloudServices", "jumpcloudOrgIds", "pageLimit"] as const;
@@ -50,7 +51,7 @@ export function fetchCommand(seams: CliSeams): Command {
           ...(simulated && simulatedOverrides(simulated.apiUrl)),
         };
         const { settings, start, end } = await fetchPlan(flags, seams, overrides);
-        const logger = jsonLogger((line) => seams.io.log(line.trimEnd()));
+        const logger = cliLogger(seams, flags.json);
         const client = await createEventSource(settings, { aws: seams.aws ?? awsClients(), logger });
         const query = { services: settings.jumpcloudServices, start, end, limit: settings.pageLimit };
         let events = 0;

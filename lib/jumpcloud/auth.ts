@@ -1,4 +1,9 @@
-import { ConfigurationError, JumpcloudAuthenticationError, JumpcloudResponseFormatError } from "../errors.ts";
+import {
+  ConfigurationError,
+  JumpcloudAuthenticationError,
+  JumpcloudClientError,
+  JumpcloudResponseFormatError,
+} from "../errors.ts";
 import { type HttpSettings, raceAbort, redactSecrets, sendWithRetry, snippet } from "./http.ts";
 
 /** Credentials for Directory Insights requests. */
@@ -149,6 +154,13 @@ export class OAuthAuthenticator implements Authenticator {
       redact,
     );
     const details = { status: result.status, requestId: result.requestId };
+    // Only 400/401/403 are the endpoint judging the credentials; anything else means a wrong URL or an outage.
+    if (result.status === 404 || result.status === 405) {
+      throw new JumpcloudClientError(
+        `no OAuth token endpoint at ${this.tokenUrl} (status ${result.status}): check JUMPCLOUD_TOKEN_URL (or JUMPCLOUD_API_URL's region)`,
+        details,
+      );
+    }
     if (result.status < 200 || result.status > 299) {
       throw new JumpcloudAuthenticationError(
         "the OAuth token endpoint refused the service account credentials",

@@ -335,6 +335,19 @@ describe("Directory Insights client against the simulator", () => {
       expect(printable(error)).not.toContain("wrong-secret-value-123");
     });
 
+    it("says a token URL that is not a token endpoint (404) is wrong, not the credentials", async () => {
+      const auth = new OAuthAuthenticator(
+        `${sim.tokenUrl}/nope`,
+        CLIENT,
+        defaultHttpSettings({ ...http(), now: () => now }),
+      );
+      const error = await failure(new DirectoryInsightsClient({ apiUrl, auth, http: http() }).count(window));
+      expect(error).not.toBeInstanceOf(JumpcloudAuthenticationError);
+      expect(error.message).toMatch(
+        /no OAuth token endpoint at .*\/nope \(status 404\): check JUMPCLOUD_TOKEN_URL/,
+      );
+    });
+
     it("re-reads a rotated service account secret once when the token endpoint refuses it", async () => {
       const reads = [{ ...CLIENT, clientSecret: "old-rotated-secret" }, CLIENT];
       let calls = 0;
