@@ -8,6 +8,7 @@ import { emit, table } from "./output.ts";
 import { runProgress } from "./progress.ts";
 import type { CliSeams } from "./settings.ts";
 import { type Interruption, interruption, processSignals, type StopSignal } from "./signals.ts";
+import { releaseDeadLocalLeases } from "./unlock-command.ts";
 
 /** What a collection command did, org by org, and where the documents went. */
 export interface CollectionReport {
@@ -52,6 +53,15 @@ export async function collect(
       stop: stop.signal,
       progress,
     });
+    // The file store is this machine's: a lease whose process is gone here is safe to take back.
+    if (loaded.settings.checkpointTable === undefined) {
+      for (const c of await releaseDeadLocalLeases(collection.store)) {
+        options.logger.warn("cleared a lease left by a run that no longer runs", {
+          key: c.key,
+          owner: c.leaseOwner,
+        });
+      }
+    }
     const orgs = await collectOrgs(collection, options.targets, loaded.settings.orgConcurrency);
     const summaries = orgs.filter((s): s is CollectSummary => !isFailed(s));
     const sum = <K extends "fetched" | "windows" | "pages">(k: K) => summaries.reduce((n, s) => n + s[k], 0);

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@elastic/elasticsearch";
 import pLimit from "p-limit";
+import type { CheckpointStore } from "../lib/collect/checkpoint.ts";
 import { type CollectOptions, Collector, type CollectSummary } from "../lib/collect/collector.ts";
 import { type BatchDelivery, InProcessDelivery } from "../lib/collect/delivery.ts";
 import type { TimeWindow } from "../lib/collect/windows.ts";
@@ -61,6 +62,7 @@ export interface LocalCollection {
   /** Where documents go: the cluster's data stream, or the NDJSON file. */
   destination: string;
   toCluster: boolean;
+  store: CheckpointStore;
 }
 
 /**
@@ -93,6 +95,7 @@ export async function localCollection(
     dataStream,
     destination: "outDir" in target ? join(target.outDir, `${dataStream}.ndjson`) : dataStream,
     toCluster: !("outDir" in target),
+    store,
     run: (run) =>
       new Collector(
         {

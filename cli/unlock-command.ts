@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { Command } from "commander";
-import type { Checkpoint } from "../lib/collect/checkpoint.ts";
+import type { Checkpoint, CheckpointStore } from "../lib/collect/checkpoint.ts";
 import { LockedError } from "../lib/errors.ts";
 import { parseCliOwner } from "./local-collection.ts";
 import { emit } from "./output.ts";
@@ -26,6 +26,22 @@ export function whyClearable(c: Checkpoint, now: number, host = hostname()): str
   if (owner && owner.host === host && owner.pid !== process.pid && !running(owner.pid))
     return `its owner, process ${owner.pid} on this host, no longer runs`;
   return undefined;
+}
+
+/**
+ * Clears leases left on this host by CLI runs whose process is gone (a second Ctrl-C, a kill):
+ * a local run need not wait for their expiry. Answers what was cleared.
+ */
+export async function releaseDeadLocalLeases(
+  store: CheckpointStore,
+  now = Date.now(),
+): Promise<Checkpoint[]> {
+  const cleared: Checkpoint[] = [];
+  for (const c of await store.list()) {
+    if (c.leaseOwner === undefined || leaseState(c, now) !== "held" || !whyClearable(c, now)) continue;
+    if (await store.breakLease(c.key, c.leaseOwner)) cleared.push(c);
+  }
+  return cleared;
 }
 
 interface UnlockResult {

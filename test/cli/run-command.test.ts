@@ -160,6 +160,19 @@ describe("run --once", () => {
     );
     expect((await cli(["run", "--once", "--out", t.out], { env: t.env })).code).toBe(0);
     expect((await cli(["unlock"], { env: t.env })).stdout).toMatch(/^no lease held in /);
+
+    // A local run takes back, by itself, a lease whose process on this host is gone (a killed run).
+    const dead = `cli:${hostname()}:2147483646:0badc0de`;
+    const state = t.checkpoints();
+    writeFileSync(
+      t.env.CHECKPOINT_FILE,
+      JSON.stringify({ [key]: { ...state[key], leaseOwner: dead, leaseExpiresAt: Date.now() + HOUR } }),
+    );
+    const next = await cli(["run", "--once", "--out", t.out], { env: t.env });
+    expect(next.code).toBe(0);
+    expect(next.stderr).toMatch(
+      /^warn: cleared a lease left by a run that no longer runs \(key=.*, owner=cli:.*:2147483646:/m,
+    );
   });
 
   it("replays a window (all duplicates, cursor unmoved) and backfills from a time, resumably", async () => {
