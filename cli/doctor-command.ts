@@ -15,9 +15,9 @@ import { DATA_STREAM_TYPE, DATASET } from "../lib/ecs/rules.ts";
 import { describeElasticsearchError } from "../lib/elasticsearch/client.ts";
 import {
   INTEGRATION_TEMPLATE_NAME,
-  indexTemplate,
   integrationInstalled,
   TEMPLATE_NAME,
+  templateStatus,
 } from "../lib/elasticsearch/template.ts";
 import {
   ConfigurationError,
@@ -416,65 +416,36 @@ async function privilegesCheck(ctx: EsContext, dataStream: string): Promise<Chec
   );
 }
 
-async function storedTemplate(
-  ctx: EsContext,
-  kind: "index" | "component",
-  name: string,
-): Promise<Record<string, unknown> | undefined> {
-  try {
-    if (kind === "index") {
-      const found = await ctx.client.indices.getIndexTemplate({ name }, ctx.options);
-      return found.index_templates[0]?.index_template as unknown as Record<string, unknown> | undefined;
-    }
-    const found = await ctx.client.cluster.getComponentTemplate({ name }, ctx.options);
-    return found.component_templates[0]?.component_template as unknown as Record<string, unknown> | undefined;
-  } catch (error) {
-    if (error instanceof errors.ResponseError && error.statusCode === 404) return undefined;
-    throw error;
-  }
-}
-
-/** The hash `setup` would install on this cluster: what it composes with decides it, as in setupIndexTemplate. */
-async function wantedHash(ctx: EsContext): Promise<{ hash: string; withEcsMappings: boolean }> {
-  const withEcsMappings = (await storedTemplate(ctx, "component", "ecs@mappings")) !== undefined;
-  let logsSettings: string | undefined;
-  for (const name of ["logs@settings", "logs-settings"]) {
-    if (logsSettings === undefined && (await storedTemplate(ctx, "component", name))) logsSettings = name;
-  }
-  const wanted = indexTemplate({ withEcsMappings, ...(logsSettings && { logsSettings }) });
-  return { hash: (wanted._meta as { hash: string }).hash, withEcsMappings };
-}
-
 const RUN_SETUP = "run `setup` (npm run cli -- setup) with a key that has manage_index_templates";
 
 async function templateCheck(ctx: EsContext): Promise<Check> {
   try {
-    if (await raceAbort(integrationInstalled(ctx.client), ctx.signal)) {
+    if (await integrationInstalled(ctx.client, ctx.options)) {
       return pass(
         ES.template,
         `Elastic's JumpCloud integration template ${INTEGRATION_TEMPLATE_NAME} serves these documents (sent with pipeline=_none)`,
       );
     }
-    const existing = await storedTemplate(ctx, "index", TEMPLATE_NAME);
-    if (existing === undefined) return fail(ES.template, `${TEMPLATE_NAME} is not installed`, RUN_SETUP);
-    const meta = existing._meta as { managed_by?: string; hash?: string } | undefined;
+    const status = await templateStatus(ctx.client, ctx.options);
+    if (status.existing === undefined)
+      return fail(ES.template, `${TEMPLATE_NAME} is not installed`, RUN_SETUP);
+    const meta = status.existingMeta;
     if (meta?.managed_by !== "jumpcloud-elastic")
       return fail(
         ES.template,
         `${TEMPLATE_NAME} exists but was not installed by jumpcloud-elastic`,
         `${RUN_SETUP} (it replaces it)`,
       );
-    const wanted = await wantedHash(ctx);
-    if (meta.hash !== wanted.hash) {
+    if (!status.current) {
       return fail(
         ES.template,
-        `${TEMPLATE_NAME} is out of date (installed ${meta.hash ?? "without a hash"}, this version installs ${wanted.hash})`,
+        `${TEMPLATE_NAME} is out of date (installed ${meta.hash ?? "without a hash"}, this version installs ${status.wantedHash})`,
         RUN_SETUP,
       );
     }
     return pass(
       ES.template,
-      `${TEMPLATE_NAME} is current${wanted.withEcsMappings ? " (composed with ecs@mappings)" : ""}`,
+      `${TEMPLATE_NAME} is current${status.withEcsMappings ? " (composed with ecs@mappings)" : ""}`,
     );
   } catch (error) {
     if (error instanceof errors.ResponseError && error.statusCode === 403) {

@@ -104,17 +104,21 @@ export interface SetupResult {
   withEcsMappings: boolean;
 }
 
+/** Per-request options (an abort signal, say) for the reads below. */
+type ReadOptions = { signal?: AbortSignal };
+
 async function getTemplate(
   client: Client,
   kind: "index" | "component",
   name: string,
+  options: ReadOptions = {},
 ): Promise<Mapping | undefined> {
   try {
     if (kind === "index") {
-      const found = await client.indices.getIndexTemplate({ name });
+      const found = await client.indices.getIndexTemplate({ name }, options);
       return found.index_templates[0]?.index_template as unknown as Mapping | undefined;
     }
-    const found = await client.cluster.getComponentTemplate({ name });
+    const found = await client.cluster.getComponentTemplate({ name }, options);
     return found.component_templates[0]?.component_template as unknown as Mapping | undefined;
   } catch (error) {
     if (error instanceof errors.ResponseError && error.statusCode === 404) return undefined;
@@ -123,8 +127,8 @@ async function getTemplate(
 }
 
 /** True when the cluster holds Elastic's JumpCloud integration template (installed by Fleet). */
-export async function integrationInstalled(client: Client): Promise<boolean> {
-  const template = await getTemplate(client, "index", INTEGRATION_TEMPLATE_NAME);
+export async function integrationInstalled(client: Client, options: ReadOptions = {}): Promise<boolean> {
+  const template = await getTemplate(client, "index", INTEGRATION_TEMPLATE_NAME, options);
   const meta = template?._meta as { package?: { name?: string }; managed_by?: string } | undefined;
   return template !== undefined && (meta?.package?.name === "jumpcloud" || meta?.managed_by === "fleet");
 }
@@ -142,22 +146,42 @@ export async function setupIndexTemplate(client: Client): Promise<SetupResult> {
   }
 }
 
+/** Our template as the cluster holds it, beside the one `setup` would install there. */
+export interface TemplateStatus {
+  /** The template this version installs on this cluster (its composition depends on the cluster). */
+  wanted: Mapping;
+  wantedHash: string;
+  existing: Mapping | undefined;
+  /** The installed template's `_meta` (who installed it, and its content hash). */
+  existingMeta: { managed_by?: string; hash?: string } | undefined;
+  /** Installed by us, with the content this version installs. */
+  current: boolean;
+  withEcsMappings: boolean;
+}
+
+/** Reads our template and what it composes with; `setup` and `doctor` both decide from this. */
+export async function templateStatus(client: Client, options: ReadOptions = {}): Promise<TemplateStatus> {
+  const withEcsMappings = (await getTemplate(client, "component", "ecs@mappings", options)) !== undefined;
+  let logsSettings: string | undefined;
+  for (const name of ["logs@settings", "logs-settings"]) {
+    if (logsSettings === undefined && (await getTemplate(client, "component", name, options)))
+      logsSettings = name;
+  }
+  const wanted = indexTemplate({ withEcsMappings, ...(logsSettings && { logsSettings }) });
+  const wantedHash = (wanted._meta as { hash: string }).hash;
+  const existing = await getTemplate(client, "index", TEMPLATE_NAME, options);
+  // The cluster normalises what it stores (settings as strings...): compare content hashes.
+  const existingMeta = existing?._meta as TemplateStatus["existingMeta"];
+  const current = existingMeta?.managed_by === "jumpcloud-elastic" && existingMeta.hash === wantedHash;
+  return { wanted, wantedHash, existing, existingMeta, current, withEcsMappings };
+}
+
 async function installTemplate(client: Client): Promise<SetupResult> {
   if (await integrationInstalled(client)) {
     return { action: "left-integration-alone", template: INTEGRATION_TEMPLATE_NAME, withEcsMappings: false };
   }
-  const withEcsMappings = (await getTemplate(client, "component", "ecs@mappings")) !== undefined;
-  let logsSettings: string | undefined;
-  for (const name of ["logs@settings", "logs-settings"]) {
-    if (logsSettings === undefined && (await getTemplate(client, "component", name))) logsSettings = name;
-  }
-  const wanted = indexTemplate({ withEcsMappings, ...(logsSettings && { logsSettings }) });
-  const existing = await getTemplate(client, "index", TEMPLATE_NAME);
-  // The cluster normalises what it stores (settings as strings...): compare content hashes.
-  const meta = existing?._meta as { managed_by?: string; hash?: string } | undefined;
-  if (meta?.managed_by === "jumpcloud-elastic" && meta.hash === (wanted._meta as { hash: string }).hash) {
-    return { action: "unchanged", template: TEMPLATE_NAME, withEcsMappings };
-  }
+  const { wanted, existing, current, withEcsMappings } = await templateStatus(client);
+  if (current) return { action: "unchanged", template: TEMPLATE_NAME, withEcsMappings };
   await client.indices.putIndexTemplate({ name: TEMPLATE_NAME, ...(wanted as object) } as never);
   return { action: existing ? "updated" : "installed", template: TEMPLATE_NAME, withEcsMappings };
 }
