@@ -299,7 +299,7 @@ describe("Ctrl-C", () => {
     expect(t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner).toBeUndefined();
   });
 
-  it("ends run --follow between rounds, each round's summary printed", async () => {
+  it("ends run --follow between rounds on SIGTERM (exit 143), each round's summary printed", async () => {
     const t = await world({ orgs: [ORGS[0] as string] });
     const signals = testSignals();
     const rounds: string[] = [];
@@ -309,15 +309,15 @@ describe("Ctrl-C", () => {
       onLog: (line) => {
         // Two rounds, then Ctrl-C while it waits for the third.
         if (/^\d{4}-\d\d-\d\dT\S+ \w+: /.test(line)) rounds.push(line);
-        if (rounds.length === 2 && !line.startsWith("SIGINT")) signals.send("SIGINT");
+        if (rounds.length === 2 && !line.startsWith("SIGTERM")) signals.send("SIGTERM");
       },
     });
     expect(stderr).not.toMatch(/unexpected|warn/);
-    expect(code).toBe(130);
+    expect(code).toBe(143);
     expect(stdout).toBe("");
     expect(rounds[0]).toMatch(/ ok: 250 fetched, 250 indexed, 0 duplicates, 0 dead letters$/);
     expect(rounds[1]).toMatch(/ ok: \d+ fetched, 0 indexed/);
-    expect(stderr).toMatch(/^error: interrupted by SIGINT/m);
+    expect(stderr).toMatch(/^error: interrupted by SIGTERM/m);
     expect(t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner).toBeUndefined();
   });
 });
