@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
 import { setupIndexTemplate } from "../lib/elasticsearch/template.ts";
+import { emit } from "./output.ts";
 import { type CliSeams, commandSettings } from "./settings.ts";
 
 const OUTCOMES = {
@@ -16,12 +17,16 @@ const OUTCOMES = {
 export function setupCommand(seams: CliSeams): Command {
   return new Command("setup")
     .description("install the index template for logs-jumpcloud.events-* (safe to run again)")
-    .action(async () => {
+    .action(async (flags: { json?: boolean }) => {
       const { settings } = await commandSettings(seams, {}, ["cluster"]);
       const client = await createElasticsearchClient(settings, seams.aws ?? awsClients());
       const result = await setupIndexTemplate(client);
-      await seams.io.write(
-        `${OUTCOMES[result.action]}: ${result.template}${result.withEcsMappings ? " (composed with ecs@mappings)" : ""}\n`,
+      await emit(
+        seams,
+        flags.json,
+        result,
+        () =>
+          `${OUTCOMES[result.action]}: ${result.template}${result.withEcsMappings ? " (composed with ecs@mappings)" : ""}`,
       );
     });
 }

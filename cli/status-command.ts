@@ -11,7 +11,7 @@ import { SIMULATED_DIR } from "./simulated.ts";
 export async function checkpointsOf(
   seams: CliSeams,
   flags: { org?: string; simulate?: boolean },
-): Promise<{ store: CheckpointStore; where: string; checkpoints: Checkpoint[] }> {
+): Promise<{ store: CheckpointStore; where: string; local: boolean; checkpoints: Checkpoint[] }> {
   const overrides = flags.simulate
     ? {
         checkpointTable: { value: undefined, source: "--simulate" },
@@ -27,7 +27,7 @@ export async function checkpointsOf(
   const checkpoints = all.filter(
     (c) => flags.org === undefined || parseCheckpointKey(c.key)?.orgId === flags.org,
   );
-  return { store, where, checkpoints };
+  return { store, where, local: settings.checkpointTable === undefined, checkpoints };
 }
 
 /** A checkpoint's lease, as an operator reads it. */

@@ -19,9 +19,18 @@ function running(pid: number): boolean {
   }
 }
 
-/** Why a lease may be cleared without --force, or undefined when its run may still be working. */
-export function whyClearable(c: Checkpoint, now: number, host = hostname()): string | undefined {
+/**
+ * Why a lease may be cleared without --force, or undefined when its run may still be working. A
+ * dead owner process counts only for the local file store: this machine is the only one using it.
+ */
+export function whyClearable(
+  c: Checkpoint,
+  now: number,
+  local: boolean,
+  host = hostname(),
+): string | undefined {
   if (leaseState(c, now) === "expired") return "its lease had expired";
+  if (!local) return undefined;
   const owner = parseCliOwner(c.leaseOwner ?? "");
   if (owner && owner.host === host && owner.pid !== process.pid && !running(owner.pid))
     return `its owner, process ${owner.pid} on this host, no longer runs`;
@@ -38,7 +47,7 @@ export async function releaseDeadLocalLeases(
 ): Promise<Checkpoint[]> {
   const cleared: Checkpoint[] = [];
   for (const c of await store.list()) {
-    if (c.leaseOwner === undefined || leaseState(c, now) !== "held" || !whyClearable(c, now)) continue;
+    if (c.leaseOwner === undefined || leaseState(c, now) !== "held" || !whyClearable(c, now, true)) continue;
     if (await store.breakLease(c.key, c.leaseOwner)) cleared.push(c);
   }
   return cleared;
@@ -62,11 +71,11 @@ export function unlockCommand(seams: CliSeams): Command {
     .option("--force", "also clear leases of runs that may still work (another host, a Lambda)")
     .option("--simulate", `the simulation's checkpoints (${SIMULATED_DIR})`)
     .action(async (flags: { org?: string; force?: boolean; simulate?: boolean; json?: boolean }) => {
-      const { store, where, checkpoints } = await checkpointsOf(seams, flags);
+      const { store, where, local, checkpoints } = await checkpointsOf(seams, flags);
       const now = Date.now();
       const results: UnlockResult[] = [];
       for (const c of checkpoints.filter((c) => c.leaseOwner !== undefined)) {
-        const why = whyClearable(c, now) ?? (flags.force ? "--force" : undefined);
+        const why = whyClearable(c, now, local) ?? (flags.force ? "--force" : undefined);
         if (why === undefined) {
           const reason = `held by ${c.leaseOwner} until ${new Date(c.leaseExpiresAt ?? 0).toISOString()}: that run may still be working; wait for the expiry, or stop it, or pass --force`;
           results.push({ key: c.key, owner: c.leaseOwner, action: "refused", reason });

@@ -94,6 +94,13 @@ describe("cli setup", () => {
       expect(first.stdout).toMatch(/^installed the index template: jumpcloud-elastic-logs-jumpcloud\.events/);
       const second = await cli(["setup"], { ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: "k1" });
       expect(second.stdout).toMatch(/up to date/);
+      const json = await inProcess(["setup", "--json"], {
+        env: { ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: "k1" },
+      });
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        action: "unchanged",
+        template: "jumpcloud-elastic-logs-jumpcloud.events",
+      });
       const refused = await cli(["setup"], { ELASTICSEARCH_URL: url, ELASTICSEARCH_API_KEY: "nope" });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/^error: setting up the index template failed: status 401/);
