@@ -117,3 +117,6 @@ export class InterruptedError extends JumpcloudElasticError {
 
 /** Another run holds a checkpoint's lease: nothing was collected for it (exit 3). */
 export class LockedError extends JumpcloudElasticError {}
+
+/** The local checkpoint file stayed locked by another live process. */
+export class CheckpointLockError extends JumpcloudElasticError {}

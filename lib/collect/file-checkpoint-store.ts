@@ -1,6 +1,7 @@
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { LeaseLostError } from "../errors.ts";
+import { CheckpointLockError, LeaseLostError } from "../errors.ts";
 import { sleep } from "../retry.ts";
 import type { Checkpoint, CheckpointStore, CheckpointUpdate } from "./checkpoint.ts";
 
@@ -112,24 +113,7 @@ export class FileCheckpointStore implements CheckpointStore {
     // A fresh checkout has no folder yet; everything after this assumes one.
     this.folder ??= mkdir(dirname(this.path), { recursive: true }).then(() => undefined);
     await this.folder;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const handle = await open(lock, "wx");
-        await handle.close();
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 500) throw error;
-        // A lock left by a killed process is old: take it over.
-        const age =
-          Date.now() -
-          (await stat(lock).then(
-            (s) => s.mtimeMs,
-            () => Date.now(),
-          ));
-        if (age > 30_000) await rm(lock, { force: true });
-        else await sleep(10);
-      }
-    }
+    await takeLock(lock);
     try {
       const all = await this.read();
       const result = work(all);
@@ -140,5 +124,58 @@ export class FileCheckpointStore implements CheckpointStore {
     } finally {
       await rm(lock, { force: true });
     }
+  }
+}
+
+// A transaction holds the lock for milliseconds: one older than this was left by a killed process.
+const STALE_LOCK_MS = 30_000;
+
+/** The lock's holder, written into it: `<host>:<pid>`. */
+const holder = () => `${hostname()}:${process.pid}`;
+
+// The lock's text when its holder is a process of this host that no longer runs (signal 0 only tests).
+async function deadHolder(lock: string): Promise<string | undefined> {
+  const text = await readFile(lock, "utf8").catch(() => "");
+  const match = /^(.+):(\d+)$/.exec(text.trim());
+  if (!match || match[1] !== hostname() || Number(match[2]) === process.pid) return undefined;
+  try {
+    process.kill(Number(match[2]), 0);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH" ? text : undefined;
+  }
+}
+
+/**
+ * Takes the lock file: at once when free, or when its holder is a dead process of this host, or
+ * once it is older than any transaction could be (a lock from another host, or an older version).
+ */
+async function takeLock(lock: string): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      await writeFile(lock, holder(), { flag: "wx" });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const age =
+      Date.now() -
+      (await stat(lock).then(
+        (s) => s.mtimeMs,
+        () => Date.now(),
+      ));
+    const dead = age > STALE_LOCK_MS ? undefined : await deadHolder(lock);
+    // Removed only if still the dead holder's: another process may have just taken it over.
+    if (
+      age > STALE_LOCK_MS ||
+      (dead !== undefined && (await readFile(lock, "utf8").catch(() => "")) === dead)
+    )
+      await rm(lock, { force: true });
+    else if (Date.now() - started > STALE_LOCK_MS + 5_000) {
+      throw new CheckpointLockError(
+        `the checkpoint file is locked (${lock}) by a process still running; if none is, delete that file`,
+      );
+    } else await sleep(10);
   }
 }

@@ -1,5 +1,5 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -166,6 +166,17 @@ describe("DynamoDbCheckpointStore: finished replays expire", () => {
 });
 
 describe("FileCheckpointStore on a fresh checkout", () => {
+  it("takes over at once a lock file left by a killed process of this host", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "lock-")), "cp.json");
+    writeFileSync(`${path}.lock`, `${hostname()}:2147483646`);
+    const started = Date.now();
+    const store = new FileCheckpointStore(path);
+    expect(await store.acquire("k", "run", 60_000, Date.now())).toMatchObject({ leaseOwner: "run" });
+    // Not after the 30 s a lock of unknown origin is waited for.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
   it("creates the checkpoint file's folder", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "cp-")), "not", "there", "checkpoints.json");
     const store = new FileCheckpointStore(path);
