@@ -1,3 +1,5 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "commander";
 import { orgsToCollect } from "../lib/compose/collect.ts";
@@ -14,6 +16,7 @@ import {
   isolatedSimulationOverrides,
   persistedTenant,
   SIMULATED_DIR,
+  SIMULATED_STREAM,
   type SimulatedTenant,
 } from "./simulated.ts";
 
@@ -33,7 +36,7 @@ const RUN_FLAGS: readonly SettingName[] = ["jumpcloudOrgIds", "jumpcloudServices
 /** The simulated tenant a `--simulate` run reads, refusing a cluster it was not told to write to. */
 export async function simulation(
   seams: CliSeams,
-  flags: { toElasticsearch?: boolean; fresh?: boolean },
+  flags: { toElasticsearch?: boolean; fresh?: boolean; outDir?: string },
   command: string,
 ): Promise<{ tenant: SimulatedTenant; overrides: Overrides }> {
   const set = clusterVariablesSet(seams.env);
@@ -44,6 +47,11 @@ export async function simulation(
     );
   }
   const tenant = await persistedTenant(SIMULATED_DIR, flags.fresh);
+  if (flags.fresh && flags.outDir !== undefined) {
+    // The old tenant's documents would sit beside the new one's under the same ids' file.
+    for (const suffix of [".ndjson", ".bulk.ndjson"])
+      await rm(join(flags.outDir, `${SIMULATED_STREAM}${suffix}`), { force: true });
+  }
   return {
     tenant,
     overrides: isolatedSimulationOverrides(tenant.apiUrl, { toCluster: flags.toElasticsearch ?? false }),
@@ -112,7 +120,10 @@ export function runCommand(seams: CliSeams): Command {
       const every = parseDuration(flags.every);
       if (every === undefined || every < 1_000)
         throw new UsageError(`--every must be a duration of 1s or more (30s, 5m, 1h), not "${flags.every}"`);
-      const simulated = flags.simulate ? await simulation(seams, flags, "run --simulate") : undefined;
+      const outDir = flags.out ?? (flags.simulate ? "out" : ".jumpcloud-elastic/out");
+      const simulated = flags.simulate
+        ? await simulation(seams, { ...flags, outDir }, "run --simulate")
+        : undefined;
       const stop = stopOnSignals(seams);
       try {
         const loaded = await commandSettings(
@@ -121,7 +132,6 @@ export function runCommand(seams: CliSeams): Command {
           ["jumpcloudCredentials", ...(flags.toElasticsearch ? (["cluster"] as const) : [])],
         );
         const logger = cliLogger(seams, flags.json);
-        const outDir = flags.out ?? (simulated ? "out" : ".jumpcloud-elastic/out");
         const targets = orgsToCollect(loaded.settings).map((orgId) => ({ orgId }));
         const round = () => collect(seams, loaded, { targets, outDir, logger, stop });
         if (flags.follow) return await follow(seams, every, round, stop, flags.json);

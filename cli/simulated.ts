@@ -29,6 +29,9 @@ export interface SimulatedTenant {
 }
 
 const TENANT_FILE = "tenant.json";
+// One checkpoint per destination: the files and a cluster each get the whole tenant.
+const FILE_CHECKPOINTS = "checkpoints.json";
+const CLUSTER_CHECKPOINTS = "checkpoints-elasticsearch.json";
 
 /**
  * The simulation's tenant, kept beside its checkpoint: read back while the simulated checkpoint
@@ -37,7 +40,8 @@ const TENANT_FILE = "tenant.json";
 export async function persistedTenant(dir: string, fresh = false): Promise<SimulatedTenant> {
   const path = join(dir, TENANT_FILE);
   if (fresh) await rm(dir, { recursive: true, force: true });
-  if (existsSync(path) && existsSync(join(dir, "checkpoints.json"))) {
+  const checkpointed = [FILE_CHECKPOINTS, CLUSTER_CHECKPOINTS].some((name) => existsSync(join(dir, name)));
+  if (existsSync(path) && checkpointed) {
     const definition = JSON.parse(await readFile(path, "utf8")) as TenantDefinition;
     return { ...(await startSimulatedTenant(definition)), created: false };
   }
@@ -94,6 +98,9 @@ export function simulatedOverrides(apiUrl: string): Overrides {
   };
 }
 
+/** The data stream simulated documents go to: a namespace that cannot be mistaken for real data. */
+export const SIMULATED_STREAM = "logs-jumpcloud.events-simulated";
+
 /** Where simulated runs keep their state and output: never where real runs keep theirs. */
 export const SIMULATED_DIR = ".jumpcloud-elastic/simulated";
 
@@ -125,7 +132,10 @@ export function isolatedSimulationOverrides(
   return {
     ...simulatedOverrides(apiUrl),
     ...unset(["checkpointTable", ...(options.toCluster ? [] : CLUSTER_SETTINGS)]),
-    checkpointFile: { value: `${SIMULATED_DIR}/checkpoints.json`, source: SOURCE },
+    checkpointFile: {
+      value: `${SIMULATED_DIR}/${options.toCluster ? CLUSTER_CHECKPOINTS : FILE_CHECKPOINTS}`,
+      source: SOURCE,
+    },
     deadLetterDir: { value: `${SIMULATED_DIR}/dead-letters`, source: SOURCE },
     namespace: { value: "simulated", source: SOURCE },
   };

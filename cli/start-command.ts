@@ -26,7 +26,11 @@ function intro(tenant: { created: boolean; definition: { frozenAt: number; count
 }
 
 function closing(report: CollectionReport): string {
-  return `${humanReport(report)}run it again: only the overlap is re-read, and nothing new is found. Next: "Run it against your tenant" in the README.\n`;
+  const next =
+    report.outcome === "ok"
+      ? "run it again: only the overlap is re-read, and nothing new is found"
+      : "run it again: it goes on from where this run stopped";
+  return `${humanReport(report)}${next}. Next: "Run it against your tenant" in the README.\n`;
 }
 
 /**
@@ -51,7 +55,11 @@ export function startCommand(seams: CliSeams): Command {
         logger.info(
           `${ignored.join(", ")} ignored: add --to-elasticsearch to send the simulated events there`,
         );
-      const { tenant, overrides } = await simulation({ ...seams, env }, flags, "start");
+      const { tenant, overrides } = await simulation(
+        { ...seams, env },
+        { ...flags, outDir: flags.out },
+        "start",
+      );
       const stop = stopOnSignals(seams);
       try {
         logger.info(intro(tenant));
