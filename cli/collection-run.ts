@@ -4,7 +4,7 @@ import { InterruptedError, JumpcloudElasticError, LockedError } from "../lib/err
 import type { Logger } from "../lib/logger.ts";
 import type { LoadedSettings } from "../lib/settings/load.ts";
 import { collectOrgs, type FailedOrg, type LocalTarget, localCollection } from "./local-collection.ts";
-import { emit, table } from "./output.ts";
+import { emit, note, table } from "./output.ts";
 import { runProgress } from "./progress.ts";
 import type { CliSeams } from "./settings.ts";
 import { type Interruption, interruption, processSignals, type StopSignal } from "./signals.ts";
@@ -86,10 +86,12 @@ export async function collect(
 }
 
 /** Ctrl-C and SIGTERM for the length of a command: the first stops it cleanly, a second at once. */
-export function stopOnSignals(seams: CliSeams): Interruption {
+export function stopOnSignals(seams: CliSeams, json?: boolean): Interruption {
   return interruption(seams.signals ?? processSignals, (signal) =>
-    seams.io.log(
-      `${signal}: stopping after the page in flight and saving progress (press Ctrl-C again to quit at once)`,
+    note(
+      seams,
+      json,
+      `${signal}: stopping; the page in flight is dropped and read again next run, progress is saved (Ctrl-C again quits at once)`,
     ),
   );
 }

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createEventSource } from "../lib/compose/jumpcloud.ts";
 import type { Overrides } from "../lib/settings/load.ts";
-import { cliLogger } from "./output.ts";
+import { cliLogger, note } from "./output.ts";
 import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
 import { simulatedOverrides, startSimulatedTenant } from "./simulated.ts";
 import { parseTimeOption } from "./time-options.ts";
@@ -61,7 +61,9 @@ export function fetchCommand(seams: CliSeams): Command {
           events += page.events.length;
           await seams.io.write(page.events.map((e) => `${JSON.stringify(e)}\n`).join(""));
         }
-        seams.io.log(
+        note(
+          seams,
+          flags.json,
           `fetched ${events} event(s) in ${pages} page(s), ${query.start.toISOString()} to ${query.end.toISOString()}` +
             `${simulated ? " (simulated tenant)" : ""}`,
         );

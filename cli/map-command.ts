@@ -8,6 +8,7 @@ import { InputError } from "../lib/errors.ts";
 import { type RawEvent, readEvents } from "../lib/input/read-events.ts";
 import type { SettingName } from "../lib/settings/schema.ts";
 import type { CliIo } from "./io.ts";
+import { note } from "./output.ts";
 import {
   type CliSeams,
   collectingProblems,
@@ -39,18 +40,24 @@ export function mapCommand(seams: CliSeams): Command {
         .default("bulk"),
     );
   for (const name of MAPPING_FLAGS) command.addOption(settingOption(name));
-  return command.action(async (file: string | undefined, flags: { format: "bulk" | "docs" }) => {
-    // Every configuration problem, GeoIP files included, before any input is read.
-    let mapper: EcsMapper | undefined;
-    await commandSettings(seams, flagOverrides(flags, MAPPING_FLAGS), [], async (loaded, problems) => {
-      const deps = { aws: seams.aws ?? awsClients(), sourceOf: loaded.sourceOf };
-      mapper = await collectingProblems(problems, () => createMapper(loaded.settings, deps));
-    });
-    if (mapper === undefined) return;
-    const events = readEvents(await readInput(file, seams.io));
-    const failed = await writeMapped(events, mapper, flags.format, seams.io);
-    seams.io.log(`mapped ${events.length} event(s) for ${mapper.dataStream}; ${failed} pipeline error(s)`);
-  });
+  return command.action(
+    async (file: string | undefined, flags: { format: "bulk" | "docs"; json?: boolean }) => {
+      // Every configuration problem, GeoIP files included, before any input is read.
+      let mapper: EcsMapper | undefined;
+      await commandSettings(seams, flagOverrides(flags, MAPPING_FLAGS), [], async (loaded, problems) => {
+        const deps = { aws: seams.aws ?? awsClients(), sourceOf: loaded.sourceOf };
+        mapper = await collectingProblems(problems, () => createMapper(loaded.settings, deps));
+      });
+      if (mapper === undefined) return;
+      const events = readEvents(await readInput(file, seams.io));
+      const failed = await writeMapped(events, mapper, flags.format, seams.io);
+      note(
+        seams,
+        flags.json,
+        `mapped ${events.length} event(s) for ${mapper.dataStream}; ${failed} pipeline error(s)`,
+      );
+    },
+  );
 }
 
 async function writeMapped(

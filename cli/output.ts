@@ -67,3 +67,9 @@ export function table(header: readonly string[], rows: readonly (readonly string
       .trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }
+
+/** A message for the user on stderr: the plain line, or with `--json` a JSON log line. */
+export function note(seams: CliSeams, json: boolean | undefined, message: string): void {
+  if (json) cliLogger(seams, true).info(message);
+  else seams.io.log(message);
+}

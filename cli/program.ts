@@ -28,13 +28,14 @@ const VERSION = (
 ).version;
 
 /** The CLI's commands, writing through `seams.io` and reading `seams.env` only. */
-export function createProgram(seams: CliSeams): Command {
+export function createProgram(seams: CliSeams, json = false): Command {
   const program = new Command("jumpcloud-elastic")
     .description("JumpCloud Directory Insights → Elasticsearch (ECS)")
     .version(VERSION, "-V, --version", "print the version")
     .configureOutput({
       writeOut: (text) => void seams.io.write(text),
-      writeErr: (text) => seams.io.log(text.trimEnd()),
+      // With --json, a usage error is reported once, as JSON, by report().
+      writeErr: (text) => (json ? undefined : seams.io.log(text.trimEnd())),
     })
     .exitOverride()
     .addCommand(startCommand(seams))
@@ -92,9 +93,16 @@ async function report(
   resultPrinted: boolean,
 ): Promise<number> {
   if (error instanceof CommanderError) {
-    // Commander has already printed its message (or the help / version asked for).
-    if (error.exitCode !== 0 && !json) seams.io.log("(add --help for usage)");
-    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error.exitCode === 0) return EXIT.ok;
+    // Without --json Commander has printed its message already.
+    if (!json) seams.io.log("(add --help for usage)");
+    else {
+      const message = error.message.replace(/^error: /, "");
+      await seams.io.write(
+        `${JSON.stringify({ error: { kind: "usage", message, exitCode: EXIT.usage } })}\n`,
+      );
+    }
+    return EXIT.usage;
   }
   const { code, kind, message, problems } = classify(error);
   if (!json) {
@@ -121,7 +129,7 @@ export async function runCli(args: readonly string[], seams: CliSeams): Promise<
   };
   const tracked = { ...seams, io };
   try {
-    await createProgram(tracked).parseAsync([...args], { from: "user" });
+    await createProgram(tracked, wantsJson(args)).parseAsync([...args], { from: "user" });
     return EXIT.ok;
   } catch (error) {
     return report(error, seams, wantsJson(args), resultPrinted);

@@ -8,7 +8,7 @@ import type { LoadedSettings, Overrides } from "../lib/settings/load.ts";
 import type { Settings } from "../lib/settings/schema.ts";
 import { collect, finish, humanReport, stopOnSignals } from "./collection-run.ts";
 import type { LocalTarget } from "./local-collection.ts";
-import { cliLogger } from "./output.ts";
+import { cliLogger, note } from "./output.ts";
 import { simulation } from "./run-command.ts";
 import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
 import { parseTimeOption } from "./time-options.ts";
@@ -63,7 +63,7 @@ async function collectTargets(
   loaded: LoadedSettings,
   targets: (settings: Settings) => Promise<LocalTarget[]>,
 ) {
-  const stop = stopOnSignals(seams);
+  const stop = stopOnSignals(seams, flags.json);
   try {
     const logger = cliLogger(seams, flags.json);
     const outDir = flags.out ?? (flags.simulate ? "out" : ".jumpcloud-elastic/out");
@@ -107,7 +107,11 @@ export function replayCommand(seams: CliSeams): Command {
     .action((flags: WindowFlags) =>
       withSimulation(seams, flags, "replay --simulate", async (overrides) => {
         const { loaded, window } = await load(seams, flags, overrides, true);
-        seams.io.log(`replaying ${iso(window.start)} → ${iso(window.end)} (give these times to resume it)`);
+        note(
+          seams,
+          flags.json,
+          `replaying ${iso(window.start)} → ${iso(window.end)} (give these times to resume it)`,
+        );
         await collectTargets(seams, flags, loaded, async (settings) =>
           orgsToCollect(settings).map((orgId) => ({ orgId, replay: window })),
         );
@@ -165,6 +169,12 @@ export function backfillCommand(seams: CliSeams): Command {
       withSimulation(seams, flags, "backfill --simulate", async (overrides) => {
         const { loaded, window } = await load(seams, flags, overrides, false);
         const store = createCheckpointStore(loaded.settings, seams.aws ?? awsClients());
+        // A relative --from moves with the clock: only the same instant resumes the span before the cursor.
+        note(
+          seams,
+          flags.json,
+          `backfilling from ${iso(window.start)} (to resume, run it again with --from ${iso(window.start)})`,
+        );
         await collectTargets(seams, flags, loaded, (settings) =>
           backfillTargets(settings, store, window.start, Date.now()),
         );

@@ -81,8 +81,8 @@ async function follow(
   const logger = cliLogger(seams, json);
   for (;;) {
     const report = await round();
-    if (json) await seams.io.write(`${JSON.stringify(report)}\n`);
-    else seams.io.log(oneLine(report));
+    // One result per round, on stdout as every result is.
+    await seams.io.write(`${json ? JSON.stringify(report) : oneLine(report)}\n`);
     for (const s of report.orgs) {
       if (s.status === "failed")
         logger.error(`org ${s.orgId ?? "(key's org)"} failed; retried next round`, { error: s.error });
@@ -124,7 +124,7 @@ export function runCommand(seams: CliSeams): Command {
       const simulated = flags.simulate
         ? await simulation(seams, { ...flags, outDir }, "run --simulate")
         : undefined;
-      const stop = stopOnSignals(seams);
+      const stop = stopOnSignals(seams, flags.json);
       try {
         const loaded = await commandSettings(
           seams,

@@ -60,7 +60,7 @@ export function startCommand(seams: CliSeams): Command {
         { ...flags, outDir: flags.out },
         "start",
       );
-      const stop = stopOnSignals(seams);
+      const stop = stopOnSignals(seams, flags.json);
       try {
         logger.info(intro(tenant));
         const loaded = await commandSettings(

@@ -68,7 +68,8 @@ function minutes(ms: number | undefined): string {
   return m < 120 ? `${m} min` : `${(m / 60).toFixed(1)} h`;
 }
 
-function humanStatus(where: string, rows: ReturnType<typeof describe>[]): string {
+function humanStatus(where: string, rows: ReturnType<typeof describe>[], org: string | undefined): string {
+  if (rows.length === 0 && org !== undefined) return `no checkpoint of org ${org} in ${where}\n`;
   if (rows.length === 0) return `no checkpoints in ${where}: nothing has been collected yet\n`;
   const cells = rows.map((r) => [
     `${r.orgId ?? "(key's org)"} ${r.services?.join(",") ?? ""}`,
@@ -98,6 +99,8 @@ export function statusCommand(seams: CliSeams): Command {
       const { where, checkpoints } = await checkpointsOf(seams, flags);
       const now = Date.now();
       const rows = checkpoints.map((c) => describe(c, now));
-      await emit(seams, flags.json, { store: where, checkpoints: rows }, () => humanStatus(where, rows));
+      await emit(seams, flags.json, { store: where, checkpoints: rows }, () =>
+        humanStatus(where, rows, flags.org),
+      );
     });
 }

@@ -140,6 +140,9 @@ describe("run --once", () => {
       orgId: ORGS[0],
       lease: { state: "held", owner: "4f1c6a0e-lambda-request" },
     });
+    expect((await cli(["status", "--org", "5f0000000000000000000000"], { env: t.env })).stdout).toMatch(
+      /^no checkpoint of org 5f0000000000000000000000 in /,
+    );
     const refused = await cli(["unlock"], { env: t.env });
     expect(refused.code).toBe(3);
     expect(refused.stdout).toMatch(
@@ -230,6 +233,12 @@ describe("run --once", () => {
       expect(code, args.join(" ")).toBe(2);
       expect(stderr).toMatch(message);
     }
+    const usage = await cli(["run", "--once", "--bogus", "--json"]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toBe("");
+    expect(JSON.parse(usage.stdout)).toStrictEqual({
+      error: { kind: "usage", message: "unknown option '--bogus'", exitCode: 2 },
+    });
     const { code, stdout } = await cli(["run", "--once", "--json"], {
       env: { OVERLAP: "lots", PAGE_LIMIT: "0" },
     });
@@ -256,7 +265,7 @@ describe("Ctrl-C", () => {
       },
     });
     expect(cut.code).toBe(130);
-    expect(cut.stderr).toMatch(/SIGINT: stopping after the page in flight/);
+    expect(cut.stderr).toMatch(/SIGINT: stopping; the page in flight is dropped and read again next run/);
     const report = JSON.parse(cut.stdout);
     expect(report).toMatchObject({ outcome: "interrupted", interruptedBy: "SIGINT" });
     expect(report.orgs[0].status).toBe("interrupted");
@@ -306,15 +315,15 @@ describe("Ctrl-C", () => {
     const { code, stdout, stderr } = await cli(["run", "--follow", "--every", "1s", "--out", t.out], {
       env: t.env,
       signals,
-      onLog: (line) => {
-        // Two rounds, then Ctrl-C while it waits for the third.
-        if (/^\d{4}-\d\d-\d\dT\S+ \w+: /.test(line)) rounds.push(line);
-        if (rounds.length === 2 && !line.startsWith("SIGTERM")) signals.send("SIGTERM");
+      onWrite: (chunk) => {
+        // Two rounds, then SIGTERM while it waits for the third.
+        rounds.push(chunk.trimEnd());
+        if (rounds.length === 2) signals.send("SIGTERM");
       },
     });
     expect(stderr).not.toMatch(/unexpected|warn/);
     expect(code).toBe(143);
-    expect(stdout).toBe("");
+    expect(stdout.trimEnd().split("\n")).toStrictEqual(rounds);
     expect(rounds[0]).toMatch(/ ok: 250 fetched, 250 indexed, 0 duplicates, 0 dead letters$/);
     expect(rounds[1]).toMatch(/ ok: \d+ fetched, 0 indexed/);
     expect(stderr).toMatch(/^error: interrupted by SIGTERM/m);

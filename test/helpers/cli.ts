@@ -32,6 +32,8 @@ interface InProcessOptions extends CliOptions {
   signals?: SignalSource;
   /** Sees each stderr line as it is written (to interrupt a run at a known point). */
   onLog?: (line: string) => void;
+  /** Sees each stdout chunk as it is written. */
+  onWrite?: (chunk: string) => void;
 }
 
 /** Stop requests a test sends by hand: `send("SIGINT")` is a Ctrl-C. */
@@ -55,6 +57,7 @@ export async function cli(args: string[], options: InProcessOptions = {}): Promi
   const io: CliIo = {
     write: async (chunk) => {
       stdout += chunk;
+      options.onWrite?.(chunk);
     },
     log: (message) => {
       stderr += `${message}\n`;
