@@ -243,7 +243,10 @@ export class DirectoryInsightsClient implements EventSource {
       case 400:
         return new JumpcloudBadRequestError(`${what}: the API rejected the query`, details);
       case 401:
-        return new JumpcloudAuthenticationError(`${what}: the API key or token was refused`, details);
+        return new JumpcloudAuthenticationError(
+          `${what}: the API key or token was refused (check JUMPCLOUD_API_KEY or the service account; with an org id, the key's access to that org)`,
+          details,
+        );
       case 402:
         return new JumpcloudPaymentRequiredError(
           `${what}: the organization's plan does not include this API`,

@@ -57,9 +57,14 @@ class AttemptTimeoutError extends Error {}
 function networkFailure(error: unknown): string | undefined {
   if (error instanceof AttemptTimeoutError) return error.message;
   if (!(error instanceof TypeError)) return undefined;
-  const cause = (error as { cause?: { code?: unknown } }).cause;
-  const code = typeof cause?.code === "string" ? cause.code : undefined;
+  const cause = (error as { cause?: { code?: unknown; errors?: { code?: unknown }[] } }).cause;
+  // A host with several addresses fails with an AggregateError: the first address's code tells.
+  const raw = cause?.code ?? cause?.errors?.[0]?.code;
+  const code = typeof raw === "string" ? raw : undefined;
   if (error.message === "fetch failed" && code) return `network error ${code}`;
+  // fetch itself refuses some targets (ports browsers block, such as 9 or 25): "bad port".
+  if (error.message === "fetch failed" && cause instanceof Error && cause.message === "bad port")
+    return "the port is one fetch refuses to connect to (bad port)";
   if (error.message === "fetch failed" || error.message === "terminated") return "connection lost";
   return undefined;
 }
