@@ -12,9 +12,24 @@ export const INTEGRATION_TEMPLATE_NAME = "logs-jumpcloud.events";
 
 type Mapping = Record<string, unknown>;
 
-function leafMapping(spec: { type: string; index?: false; multi_fields?: Record<string, string> }): Mapping {
+/** Keywords longer than this are kept in `_source` but not indexed (ECS's default). */
+const IGNORE_ABOVE = 1024;
+
+/**
+ * Keywords the integration's package (1.16.0 on, elastic/integrations #14398) indexes up to 4 096
+ * characters: certificates and XML payloads run longer than 1 024.
+ */
+export const IGNORE_ABOVE_OVERRIDES: Readonly<Record<string, number>> = {
+  "jumpcloud.event.command.payload": 4096,
+  "jumpcloud.event.profile_list.signer_certificates": 4096,
+};
+
+function leafMapping(
+  field: string,
+  spec: { type: string; index?: false; multi_fields?: Record<string, string> },
+): Mapping {
   const mapping: Mapping = { type: spec.type };
-  if (spec.type === "keyword") mapping.ignore_above = 1024;
+  if (spec.type === "keyword") mapping.ignore_above = IGNORE_ABOVE_OVERRIDES[field] ?? IGNORE_ABOVE;
   if (spec.index === false) {
     mapping.index = false;
     mapping.doc_values = false;
@@ -40,7 +55,7 @@ export function templateProperties(): Mapping {
       object.properties ??= {};
       node = object.properties;
     }
-    node[keys[keys.length - 1] as string] = leafMapping(spec as { type: string });
+    node[keys[keys.length - 1] as string] = leafMapping(field, spec as { type: string });
   }
   return root;
 }
@@ -76,7 +91,7 @@ export function indexTemplate(options: Composition): Mapping {
             jumpcloud_strings_as_keyword: {
               path_match: "jumpcloud.event.*",
               match_mapping_type: "string",
-              mapping: { type: "keyword", ignore_above: 1024 },
+              mapping: { type: "keyword", ignore_above: IGNORE_ABOVE },
             },
           },
         ],

@@ -85,6 +85,18 @@ describe("index template", () => {
     });
     expect(mappingOf(properties, "client.geo.location")).toStrictEqual({ type: "geo_point" });
   });
+
+  it("indexes keywords up to 4 096 characters exactly where the integration's package does, 1 024 elsewhere", () => {
+    const keywords = Object.entries(fieldTypes.fields)
+      .filter(([, spec]) => spec.type === "keyword" && !("index" in spec))
+      .map(([field]) => [field, (mappingOf(properties, field) as { ignore_above?: number }).ignore_above]);
+    const long = keywords.filter(([, limit]) => limit !== 1024);
+    expect(Object.fromEntries(long)).toStrictEqual({
+      "jumpcloud.event.command.payload": 4096,
+      "jumpcloud.event.profile_list.signer_certificates": 4096,
+    });
+    expect(keywords.length).toBeGreaterThan(100);
+  });
 });
 
 describe("setup", () => {
