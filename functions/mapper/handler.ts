@@ -67,6 +67,21 @@ export interface MapperDependencies extends IndexEventsDeps {
   logger: Logger;
 }
 
+// Answering a second before Lambda's own timeout leaves time to report the failure.
+const ANSWER_MARGIN_MS = 1_000;
+
+/** The earlier of the collector's deadline and this invocation's own end. */
+export function withDeadline(
+  context: BatchContext,
+  remainingMs: number | undefined,
+  now = Date.now(),
+): BatchContext {
+  const own = remainingMs === undefined ? Number.POSITIVE_INFINITY : now + remainingMs - ANSWER_MARGIN_MS;
+  const asked = context.deadline === undefined ? Number.NaN : Date.parse(context.deadline);
+  const deadline = Math.min(own, Number.isNaN(asked) ? Number.POSITIVE_INFINITY : asked);
+  return Number.isFinite(deadline) ? { ...context, deadline: new Date(deadline).toISOString() } : context;
+}
+
 /**
  * The mapper Lambda: maps and indexes one batch. Fails the invocation (so the collector does not
  * advance) only when it cannot vouch for every event. `onAuthFailure` runs when Elasticsearch
@@ -76,13 +91,17 @@ export function makeMapperHandler(
   dependencies: () => Promise<MapperDependencies>,
   onAuthFailure: () => void = () => {},
 ) {
-  return async (request: MapperRequest): Promise<MapperResponse> => {
+  return async (
+    request: MapperRequest,
+    lambda?: { getRemainingTimeInMillis(): number },
+  ): Promise<MapperResponse> => {
     if (!request || !Array.isArray(request.events)) {
       throw new InputError('the mapper expects {"events": [...], "context": {...}}');
     }
     const deps = await dependencies();
     try {
-      const counts = await indexEvents(request.events, deps, request.context ?? {});
+      const context = withDeadline(request.context ?? {}, lambda?.getRemainingTimeInMillis());
+      const counts = await indexEvents(request.events, deps, context);
       deps.logger.info("batch stored", {
         ...counts,
         orgId: request.context?.orgId,
@@ -202,7 +221,7 @@ export const handler = async (
       logger,
     );
   }
-  const counts = await inner(request);
+  const counts = await inner(request, context as { getRemainingTimeInMillis(): number });
   publishBatch(metrics, counts);
   return counts;
 };

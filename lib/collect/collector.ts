@@ -271,9 +271,12 @@ export class Collector {
     this.tally.pages++;
     this.tally.fetched += events.length;
     if (events.length === 0) return;
+    const abandonsAt = this.deadline.abandonsAt();
     const context = {
       orgId: this.options.orgId,
       window: { start: iso(window.start) as string, end: iso(window.end) as string },
+      // The mapper's retries must end before this run abandons the batch.
+      ...(abandonsAt !== undefined && { deadline: iso(abandonsAt) as string }),
     };
     const ack = await this.deps.delivery.deliver(events, context, signal);
     // Added after the await: deliveries run concurrently while catching up.

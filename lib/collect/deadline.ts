@@ -37,6 +37,12 @@ export class Deadline {
     return this.controller.signal;
   }
 
+  /** When requests in flight are abandoned (epoch ms), or undefined without a time limit. */
+  abandonsAt(now = Date.now()): number | undefined {
+    const left = this.remainingMs();
+    return Number.isFinite(left) ? now + left - this.safetyMarginMs / 2 : undefined;
+  }
+
   /** Whether there is time to start more work. */
   timeLeft(): boolean {
     return !this.stopped && this.remainingMs() > this.safetyMarginMs;

@@ -7,6 +7,11 @@ import type { DocumentSink, IndexItem } from "../elasticsearch/sink.ts";
 export interface BatchContext {
   orgId?: string;
   window?: { start: string; end: string };
+  /**
+   * ISO time by which the batch must be answered: the collector abandons it then. The sink starts
+   * no request, and no retry wait, that would end later (the batch then fails, unacknowledged).
+   */
+  deadline?: string;
 }
 
 /** What indexing needs. */
@@ -32,7 +37,8 @@ export async function indexEvents(
     const { id, document, failed } = deps.mapper.mapValue(raw, collectedAt);
     return { id, document, raw, pipelineError: failed };
   });
-  const outcome = await deps.sink.index(items, signal);
+  const deadline = context.deadline === undefined ? Number.NaN : Date.parse(context.deadline);
+  const outcome = await deps.sink.index(items, signal, Number.isNaN(deadline) ? {} : { deadline });
   const at = (deps.now?.() ?? new Date()).toISOString();
   const letters: DeadLetter[] = outcome.rejected.map((r) => ({
     raw: r.item.raw,

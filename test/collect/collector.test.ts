@@ -19,6 +19,7 @@ import { MapperInvocationError } from "../../lib/errors.ts";
 import { ApiKeyAuthenticator } from "../../lib/jumpcloud/auth.ts";
 import { DirectoryInsightsClient } from "../../lib/jumpcloud/client.ts";
 import { silentLogger } from "../../lib/logger.ts";
+import type { BatchContext } from "../../lib/pipeline/index-events.ts";
 import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
 import {
   JumpcloudSimulator,
@@ -376,6 +377,35 @@ describe("collector", () => {
       }
     },
   );
+
+  it("tells the mapper when the batch is abandoned (the run's deadline), and nothing locally", async () => {
+    const w = await new World(tenant(300)).start();
+    try {
+      const contexts: BatchContext[] = [];
+      const delivery: BatchDelivery = {
+        deliver: (events, context, signal) => {
+          contexts.push(context);
+          return w.delivery.deliver(events, context, signal);
+        },
+      };
+      const before = Date.now();
+      await w.run({}, { delivery, remainingMs: () => 600_000 });
+      const after = Date.now();
+      expect(contexts.length).toBeGreaterThan(0);
+      for (const { deadline } of contexts) {
+        // Half the safety margin (1 s) before the end: when the collector abandons requests.
+        const at = Date.parse(deadline as string);
+        expect(at).toBeGreaterThanOrEqual(before + 600_000 - 500);
+        expect(at).toBeLessThanOrEqual(after + 600_000 - 500);
+      }
+      contexts.length = 0;
+      await w.run({ key: "local" }, { delivery });
+      expect(contexts.length).toBeGreaterThan(0);
+      expect(contexts.every((c) => c.deadline === undefined)).toBe(true);
+    } finally {
+      await w.stop();
+    }
+  });
 
   it("backfills a large tenant with several windows at once, sized by count, to the exact event set", async () => {
     const events = tenant(6_000, NOW - 30 * HOUR, NOW - 2 * MINUTE, 9);

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MapperDependencies, makeMapperHandler } from "../../functions/mapper/handler.ts";
+import { type MapperDependencies, makeMapperHandler, withDeadline } from "../../functions/mapper/handler.ts";
 import { EcsMapper } from "../../lib/ecs/mapper.ts";
 import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
 import { ElasticsearchUnavailableError, InputError } from "../../lib/errors.ts";
@@ -89,6 +89,36 @@ describe("mapper Lambda handler (emulated Elasticsearch, local dead letters)", (
     es.inject({ kind: "status", status: 503 }, 100, "/_bulk");
     await expect(handler({ events: raw.slice(0, 3) })).rejects.toBeInstanceOf(ElasticsearchUnavailableError);
     es.clearFaults();
+  });
+
+  it("gives up by the collector's deadline, or its own end, whichever comes first", async () => {
+    es.inject({ kind: "status", status: 503 }, 100, "/_bulk");
+    const bulks = () => es.requests.filter((r) => r.path.endsWith("/_bulk")).length;
+    const before = bulks();
+    await expect(handler({ events: raw.slice(0, 3) })).rejects.toBeInstanceOf(ElasticsearchUnavailableError);
+    const unbounded = bulks() - before;
+    const past = new Date(Date.now() - 1).toISOString();
+    const start = bulks();
+    await expect(handler({ events: raw.slice(0, 3), context: { deadline: past } })).rejects.toThrow(
+      /deadline/,
+    );
+    expect(bulks() - start).toBeLessThan(unbounded);
+    // The invocation's own end counts too: 500 ms left, minus the second kept to answer.
+    const own = bulks();
+    await expect(
+      handler({ events: raw.slice(0, 3) }, { getRemainingTimeInMillis: () => 500 }),
+    ).rejects.toThrow(/deadline/);
+    expect(bulks() - own).toBeLessThan(unbounded);
+    es.clearFaults();
+  });
+
+  it("takes the earlier of the collector's deadline and its own end", () => {
+    const now = Date.parse("2026-05-01T12:00:00Z");
+    const at = (ms: number) => new Date(now + ms).toISOString();
+    expect(withDeadline({ deadline: at(10_000) }, 60_000, now).deadline).toBe(at(10_000));
+    expect(withDeadline({ deadline: at(90_000) }, 60_000, now).deadline).toBe(at(59_000));
+    expect(withDeadline({ orgId: "o" }, undefined, now)).toStrictEqual({ orgId: "o" });
+    expect(withDeadline({ deadline: "garbage" }, 60_000, now).deadline).toBe(at(59_000));
   });
 
   it("refuses a request that is not {events: [...]}", async () => {
