@@ -132,10 +132,11 @@ const durations = {
   }),
   leaseDuration: spec({
     env: "LEASE_DURATION",
-    description: "checkpoint lease length; renewed every third of it while a run works",
+    description:
+      "checkpoint lease length, at most the schedule interval (a killed run delays the next by at most this); renewed every third of it while a run works",
     kind: durationValue(30 * SECOND, 2 * HOUR),
-    default: 16 * MINUTE,
-    defaultText: "16m",
+    default: 5 * MINUTE,
+    defaultText: "5m",
     usedBy: COLLECTOR,
   }),
 };
