@@ -138,7 +138,8 @@ async function backfillTargets(settings: Settings, store: CheckpointStore, from:
     const options = collectOptions(settings, { orgId });
     const cursor = (await store.get(options.key))?.cursor;
     if (cursor === undefined) {
-      targets.push({ orgId, tune: { windows: { ...options.windows, initialLookback: now - from } } });
+      const tune = { windows: { ...options.windows, initialLookback: now - from }, carryCursorOver: false };
+      targets.push({ orgId, tune });
       continue;
     }
     if (cursor > from) {

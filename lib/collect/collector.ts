@@ -41,6 +41,8 @@ export interface CollectOptions {
   maxEventsPerWindow: number;
   /** A replay: exactly this window, on its own checkpoint; the scheduled cursor is never touched. */
   replay?: TimeWindow;
+  /** False: a new checkpoint starts at the initial lookback even if the org has another (a backfill). */
+  carryCursorOver?: boolean;
 }
 
 /** What a run did. */
@@ -121,6 +123,7 @@ export class Collector {
       return this.summary("locked", undefined, undefined);
     }
     this.lease = lease;
+    await this.carryCursorOver();
     const before = lease.checkpoint.cursor;
     const deadline = new Deadline(deps.remainingMs, options.safetyMarginMs, deps.stop);
     this.deadline = deadline;
@@ -136,6 +139,31 @@ export class Collector {
     }
     if (status === "work-remaining" && deadline.stopped) status = "interrupted";
     return this.summary(status, before, lease.checkpoint.cursor);
+  }
+
+  /**
+   * A new scheduled checkpoint of an org that was collected under another service list (the
+   * setting changed) starts at that checkpoint's cursor, not the initial lookback: no gap and no
+   * re-read for the services kept; services added are collected from there on (`backfill` for
+   * their past).
+   */
+  private async carryCursorOver(): Promise<void> {
+    const { checkpoint } = this.lease;
+    if (this.options.replay || this.options.carryCursorOver === false) return;
+    if (checkpoint.cursor !== undefined || checkpoint.progress) return;
+    const sameOrg = (await this.deps.store.list()).filter((c) => {
+      const parts = parseCheckpointKey(c.key);
+      return parts && !parts.replay && parts.orgId === this.options.orgId && c.key !== checkpoint.key;
+    });
+    const cursors = sameOrg.map((c) => c.cursor).filter((c): c is number => c !== undefined);
+    if (cursors.length === 0) return;
+    const cursor = Math.max(...cursors);
+    this.deps.logger.warn("the service list changed: this checkpoint starts at the previous one's cursor", {
+      key: this.options.key,
+      from: sameOrg.map((c) => c.key),
+      cursor: iso(cursor),
+    });
+    await this.lease.save({ cursor });
   }
 
   private async loop(signal: AbortSignal): Promise<CollectSummary["status"]> {

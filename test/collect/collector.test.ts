@@ -378,6 +378,29 @@ describe("collector", () => {
     },
   );
 
+  it("starts a changed service list at the org's previous cursor, not the initial lookback", async () => {
+    const events = tenant(600);
+    const w = await new World(events).start();
+    try {
+      const all = await w.run();
+      const narrowed = await w.run({ key: checkpointKey(ORG, ["sso"]), services: ["sso"] });
+      expect(narrowed.cursorBefore).toBe(all.cursorAfter);
+      // Only the overlap was read again: all duplicates.
+      expect(narrowed.counts.indexed).toBe(0);
+      expect(narrowed.fetched).toBeLessThan(events.length / 10);
+      // A backfill asks for the initial lookback on purpose.
+      const fresh = await w.run({
+        key: checkpointKey(ORG, ["radius"]),
+        services: ["radius"],
+        carryCursorOver: false,
+      });
+      expect(fresh.cursorBefore).toBeUndefined();
+      expect(fresh.fetched).toBe(events.filter((g) => g.event.service === "radius").length);
+    } finally {
+      await w.stop();
+    }
+  });
+
   it("tells the mapper when the batch is abandoned (the run's deadline), and nothing locally", async () => {
     const w = await new World(tenant(300)).start();
     try {
