@@ -52,10 +52,10 @@ export async function persistedTenant(dir: string, fresh = false): Promise<Simul
 }
 
 /**
- * Starts the JumpCloud simulator with a day of events for one tenant. The simulator's clock is
- * frozen (now, unless the definition says when), and the events end two minutes before that,
- * behind the horizon of a first run with the default SOURCE_LAG (1m): which events are visible,
- * and which a first run reads, never depend on how long a run takes.
+ * Starts the JumpCloud simulator with a day of events for one tenant, frozen as it stood at
+ * `frozenAt` (now, unless the definition says when): events visible only later never appear, and
+ * the events end two minutes before, behind the horizon of a first run with the default
+ * SOURCE_LAG (1m). What a run reads never depends on how long it takes, or how late it comes.
  */
 export async function startSimulatedTenant(
   definition: TenantDefinition = { seed: 2026, count: 2_000, frozenAt: Date.now() },
@@ -76,7 +76,8 @@ export async function startSimulatedTenant(
     ],
     keys: [{ key: SIMULATED_KEY, orgs: [SIMULATED_ORG] }],
     ingestionDelay: ingestionDelays.realistic(),
-    now: () => end,
+    // Frozen: what is visible never changes, yet a later run may ask about times after `end`.
+    visibleAsOf: end,
   });
   return { simulator, apiUrl: await simulator.start(), definition };
 }

@@ -98,6 +98,12 @@ export interface SimulatorOptions {
   ingestionDelay?: (random: Random, event: GeneratedEvent) => number;
   /** The simulator's clock (default Date.now). */
   now?: () => number;
+  /**
+   * The tenant as it stood at this instant (epoch ms): events visible only later never appear,
+   * while the clock (which judges "in the future") runs on. A frozen tenant that still accepts
+   * queries for any time after it.
+   */
+  visibleAsOf?: number;
   /** Largest page the server serves, whatever is asked (default 10 000, the documented maximum). */
   maxLimit?: number;
   seed?: number;
@@ -127,6 +133,7 @@ export class JumpcloudSimulator {
   private readonly tokens = new Map<string, { orgs: string[]; expiresAt: number }>();
   private readonly faults = new FaultQueue<Fault>();
   private readonly now: () => number;
+  private readonly visibleAsOf: number;
   private server: Server | undefined;
   private readonly random: Random;
   private readonly maxLimit: number;
@@ -134,6 +141,7 @@ export class JumpcloudSimulator {
   constructor(options: SimulatorOptions) {
     this.random = new Random(options.seed ?? 42);
     this.now = options.now ?? Date.now;
+    this.visibleAsOf = options.visibleAsOf ?? Number.POSITIVE_INFINITY;
     this.maxLimit = options.maxLimit ?? 10_000;
     this.keys = options.keys ?? [];
     this.clients = options.clients ?? [];
@@ -404,7 +412,7 @@ export class JumpcloudSimulator {
     if (Number.isNaN(end)) return { status: 400, body: { message: "end_time must be RFC3339" } };
     if (start >= end) return { status: 400, body: { message: "Start Time not after End Time" } };
 
-    const now = this.now();
+    const now = Math.min(this.now(), this.visibleAsOf);
     const all = services.includes("all");
     const matches = auth.orgs
       .flatMap((org) => this.orgs.get(org) ?? [])

@@ -42,6 +42,18 @@ describe("start (npm start)", () => {
     expect(lines(join(cwd, "out", `${SIMULATED}.ndjson`))).toHaveLength(docs.length);
     expect(second.stderr).toMatch(/simulated JumpCloud tenant from \.jumpcloud-elastic\/simulated/);
 
+    // Much later, the cursor is past the tenant's frozen end: the next window starts after it.
+    const tenantFile = join(cwd, ".jumpcloud-elastic", "simulated", "tenant.json");
+    const definition = JSON.parse(readFileSync(tenantFile, "utf8"));
+    writeFileSync(
+      tenantFile,
+      JSON.stringify({ ...definition, frozenAt: definition.frozenAt - 2 * 3_600_000 }),
+    );
+    const later = await cli(["start", "--json"], { cwd });
+    expect(later.stderr).not.toMatch(/error|FAILED/);
+    expect(later.code).toBe(0);
+    expect(JSON.parse(later.stdout).total.indexed).toBe(0);
+
     // --fresh: a new tenant, collected again from its start.
     const renewed = await cli(["start", "--fresh", "--json"], { cwd });
     const indexed = JSON.parse(renewed.stdout).total.indexed;
