@@ -6,6 +6,7 @@ import { createCheckpointStore } from "../lib/compose/collect.ts";
 import { emit, table } from "./output.ts";
 import { type CliSeams, commandSettings } from "./settings.ts";
 import { SIMULATED_DIR } from "./simulated.ts";
+import { whyClearable } from "./unlock-command.ts";
 
 /** The checkpoints a status or unlock looks at: the configured store, or the simulation's. */
 export async function checkpointsOf(
@@ -39,7 +40,7 @@ export function leaseState(c: Checkpoint, now: number): "free" | "held" | "expir
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 /** One checkpoint as `status --json` shows it. */
-function describe(c: Checkpoint, now: number) {
+function describe(c: Checkpoint, now: number, local: boolean) {
   const parts = parseCheckpointKey(c.key);
   return {
     key: c.key,
@@ -57,7 +58,12 @@ function describe(c: Checkpoint, now: number) {
       end: iso(c.progress.end),
       pagesDone: c.progress.pages,
     },
-    lease: { state: leaseState(c, now), owner: c.leaseOwner, expiresAt: iso(c.leaseExpiresAt) },
+    lease: {
+      state: leaseState(c, now),
+      owner: c.leaseOwner,
+      expiresAt: iso(c.leaseExpiresAt),
+      ...(local && leaseState(c, now) === "held" && whyClearable(c, now, true) && { ownerGone: true }),
+    },
     lastRun: c.stats,
   };
 }
@@ -79,7 +85,9 @@ function humanStatus(where: string, rows: ReturnType<typeof describe>[], org: st
     r.cursor ?? "—",
     minutes(r.lagMs),
     r.inWindow ? `${r.inWindow.pagesDone} page(s) into ${r.inWindow.start} → ${r.inWindow.end}` : "—",
-    r.lease.state === "free" ? "free" : `${r.lease.state}: ${r.lease.owner} until ${r.lease.expiresAt}`,
+    r.lease.state === "free"
+      ? "free"
+      : `${r.lease.state}: ${r.lease.owner} until ${r.lease.expiresAt}${r.lease.ownerGone ? " (its process is gone: the next run or `unlock` clears it)" : ""}`,
     r.lastRun
       ? `${r.lastRun.at}: ${r.lastRun.fetched} fetched, ${r.lastRun.counts.indexed} indexed, ${r.lastRun.counts.duplicates} dup, ${r.lastRun.counts.deadLettered} dead`
       : "—",
@@ -96,9 +104,9 @@ export function statusCommand(seams: CliSeams): Command {
     .option("--org <id>", "only this org's checkpoints")
     .option("--simulate", `the simulation's checkpoints (${SIMULATED_DIR})`)
     .action(async (flags: { org?: string; simulate?: boolean; json?: boolean }) => {
-      const { where, checkpoints } = await checkpointsOf(seams, flags);
+      const { where, local, checkpoints } = await checkpointsOf(seams, flags);
       const now = Date.now();
-      const rows = checkpoints.map((c) => describe(c, now));
+      const rows = checkpoints.map((c) => describe(c, now, local));
       await emit(seams, flags.json, { store: where, checkpoints: rows }, () =>
         humanStatus(where, rows, flags.org),
       );

@@ -96,6 +96,9 @@ export function unlockCommand(seams: CliSeams): Command {
           : `${results.map((r) => `${r.action}: ${r.key} (${r.reason})`).join("\n")}\n`,
       );
       const refused = results.filter((r) => r.action === "refused").length;
-      if (refused > 0) throw new LockedError(`${refused} lease(s) left in place (see above)`);
+      if (refused > 0)
+        throw new LockedError(
+          `${refused} lease(s) left in place: their runs may still be working (wait for the expiry, or pass --force)`,
+        );
     });
 }

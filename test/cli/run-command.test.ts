@@ -145,6 +145,7 @@ describe("run --once", () => {
     );
     const refused = await cli(["unlock"], { env: t.env });
     expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^error: 1 lease\(s\) left in place: their runs may still be working/m);
     expect(refused.stdout).toMatch(
       /^refused: .*may still be working; wait for the expiry, or stop it, or pass --force/m,
     );
@@ -154,6 +155,9 @@ describe("run --once", () => {
 
     // A CLI run on this host whose process is gone, and an expired lease: cleared without --force.
     lease(`cli:${hostname()}:2147483646:0badc0de`, Date.now() + HOUR);
+    expect((await cli(["status"], { env: t.env })).stdout).toMatch(
+      /held: cli:.*:2147483646:0badc0de until .* \(its process is gone: the next run or `unlock` clears it\)/,
+    );
     expect((await cli(["unlock"], { env: t.env })).stdout).toMatch(
       /cleared: .*process 2147483646 on this host, no longer runs/,
     );
