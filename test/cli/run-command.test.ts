@@ -94,7 +94,17 @@ describe("run --once", () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/^total\s+ok\s+\d+\s+\d+\s+0\s+\d+\s+0$/m);
     expect(second.stdout).toMatch(/nothing new/);
-    expect(`${first.stdout}${first.stderr}${second.stdout}${second.stderr}`).not.toContain(KEY);
+    // No secret in anything a run leaves behind: output, messages, checkpoint, documents.
+    const left = [
+      first.stdout,
+      first.stderr,
+      second.stdout,
+      second.stderr,
+      readFileSync(t.env.CHECKPOINT_FILE, "utf8"),
+      readFileSync(join(t.out, `${STREAM}.ndjson`), "utf8"),
+      readFileSync(join(t.out, `${STREAM}.bulk.ndjson`), "utf8"),
+    ];
+    for (const text of left) expect(text).not.toContain(KEY);
   });
 
   it("keeps every org's summary when one org fails, says which, and exits 1", async () => {
