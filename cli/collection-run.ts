@@ -4,7 +4,7 @@ import { InterruptedError, JumpcloudElasticError, LockedError } from "../lib/err
 import type { Logger } from "../lib/logger.ts";
 import type { LoadedSettings } from "../lib/settings/load.ts";
 import { collectOrgs, type FailedOrg, type LocalTarget, localCollection } from "./local-collection.ts";
-import { emit, note, table } from "./output.ts";
+import { emit, lagText, note, table } from "./output.ts";
 import { runProgress } from "./progress.ts";
 import type { CliSeams } from "./settings.ts";
 import { type Interruption, interruption, processSignals, type StopSignal } from "./signals.ts";
@@ -97,12 +97,6 @@ export function stopOnSignals(seams: CliSeams, json?: boolean): Interruption {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-function lagText(ms: number | undefined): string {
-  if (ms === undefined) return "—";
-  const minutes = Math.round(ms / 60_000);
-  return minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
-}
 
 function row(s: CollectSummary | FailedOrg): string[] {
   const org = `${s.orgId ?? "(key's org)"}${"key" in s && s.key.includes("#replay#") ? " (replay)" : ""}`;

@@ -73,3 +73,10 @@ export function note(seams: CliSeams, json: boolean | undefined, message: string
   if (json) cliLogger(seams, true).info(message);
   else seams.io.log(message);
 }
+
+/** A lag as people read it: minutes up to two hours, then hours; `—` when unknown. */
+export function lagText(ms: number | undefined): string {
+  if (ms === undefined) return "—";
+  const minutes = Math.round(ms / 60_000);
+  return minutes < 120 ? `${minutes} min` : `${(minutes / 60).toFixed(1)} h`;
+}

@@ -3,7 +3,7 @@ import type { Checkpoint, CheckpointStore } from "../lib/collect/checkpoint.ts";
 import { parseCheckpointKey } from "../lib/collect/collector.ts";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createCheckpointStore } from "../lib/compose/collect.ts";
-import { emit, table } from "./output.ts";
+import { emit, lagText, table } from "./output.ts";
 import { type CliSeams, commandSettings } from "./settings.ts";
 import { SIMULATED_DIR } from "./simulated.ts";
 import { whyClearable } from "./unlock-command.ts";
@@ -68,12 +68,6 @@ function describe(c: Checkpoint, now: number, local: boolean) {
   };
 }
 
-function minutes(ms: number | undefined): string {
-  if (ms === undefined) return "—";
-  const m = Math.round(ms / 60_000);
-  return m < 120 ? `${m} min` : `${(m / 60).toFixed(1)} h`;
-}
-
 function humanStatus(where: string, rows: ReturnType<typeof describe>[], org: string | undefined): string {
   if (rows.length === 0 && org !== undefined) return `no checkpoint of org ${org} in ${where}\n`;
   if (rows.length === 0) return `no checkpoints in ${where}: nothing has been collected yet\n`;
@@ -83,7 +77,7 @@ function humanStatus(where: string, rows: ReturnType<typeof describe>[], org: st
       ? `replay ${r.replay?.start} → ${r.replay?.end}${r.done ? " (done)" : ""}`
       : "scheduled",
     r.cursor ?? "—",
-    minutes(r.lagMs),
+    lagText(r.lagMs),
     r.inWindow ? `${r.inWindow.pagesDone} page(s) into ${r.inWindow.start} → ${r.inWindow.end}` : "—",
     r.lease.state === "free"
       ? "free"
