@@ -5,7 +5,7 @@ import type { Overrides } from "../lib/settings/load.ts";
 import { cliLogger, note } from "./output.ts";
 import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
 import { simulatedOverrides, startSimulatedTenant } from "./simulated.ts";
-import { parseTimeOption } from "./time-options.ts";
+import { parseTimeRange } from "./time-options.ts";
 
 interface FetchFlags {
   start: string;
@@ -25,10 +25,14 @@ async function fetchPlan(flags: FetchFlags, seams: CliSeams, overrides: Override
   let start = new Date(now);
   let end = start;
   const loaded = await commandSettings(seams, overrides, ["jumpcloudCredentials"], async (_, problems) => {
-    start = parseTimeOption("--start", flags.start, now, problems);
-    end = flags.end === undefined ? new Date(now) : parseTimeOption("--end", flags.end, now, problems);
-    if (problems.length === 0 && start >= end)
-      problems.push(`--start (${start.toISOString()}) must be before --end (${end.toISOString()})`);
+    const range = parseTimeRange(
+      ["--start", flags.start],
+      ["--end", flags.end ?? new Date(now)],
+      now,
+      problems,
+    );
+    start = range.from as Date;
+    end = range.to as Date;
   });
   return { settings: loaded.settings, start, end };
 }

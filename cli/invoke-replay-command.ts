@@ -11,7 +11,7 @@ import { serviceListProblem, unknownServices } from "../lib/jumpcloud/regions.ts
 import type { Logger } from "../lib/logger.ts";
 import { cliLogger, emit } from "./output.ts";
 import type { CliSeams } from "./settings.ts";
-import { parseTimeOption } from "./time-options.ts";
+import { parseTimeRange } from "./time-options.ts";
 
 interface ReplayFlags {
   function?: string;
@@ -89,15 +89,18 @@ function replayServices(value: string, logger: Logger, problems: string[]): stri
 function replayPlan(flags: ReplayFlags, logger: Logger): ReplayPlan {
   const problems: string[] = [];
   const now = Date.now();
-  const time = (flag: "--from" | "--to", value: string | undefined) => {
-    if (value !== undefined) return parseTimeOption(flag, value, now, problems);
-    problems.push(`${flag} is required: an ISO 8601 time (2026-01-31T12:00:00Z) or a duration ago (2h, 15d)`);
-    return new Date(now);
-  };
-  const from = time("--from", flags.from);
-  const to = time("--to", flags.to);
-  if (problems.length === 0 && from >= to)
-    problems.push(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
+  for (const [flag, value] of [
+    ["--from", flags.from],
+    ["--to", flags.to],
+  ] as const) {
+    if (value === undefined)
+      problems.push(
+        `${flag} is required: an ISO 8601 time (2026-01-31T12:00:00Z) or a duration ago (2h, 15d)`,
+      );
+  }
+  const range = parseTimeRange(["--from", flags.from], ["--to", flags.to], now, problems);
+  const from = range.from ?? new Date(now);
+  const to = range.to ?? new Date(now);
   const functionName = flags.function?.trim() ?? "";
   if (functionName === "")
     problems.push(

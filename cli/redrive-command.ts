@@ -17,7 +17,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { Settings } from "../lib/settings/schema.ts";
 import { cliLogger, emit, table } from "./output.ts";
 import { type CliSeams, commandSettings } from "./settings.ts";
-import { parseTimeOption } from "./time-options.ts";
+import { parseTimeRange } from "./time-options.ts";
 
 interface RedriveFlags {
   from?: string;
@@ -37,10 +37,7 @@ async function redrivePlan(flags: RedriveFlags, seams: CliSeams) {
   const range: TimeRange = {};
   const requirements = flags.dryRun ? [] : (["cluster"] as const);
   const { settings } = await commandSettings(seams, {}, requirements, async (_, problems) => {
-    if (flags.from !== undefined) range.from = parseTimeOption("--from", flags.from, now, problems);
-    if (flags.to !== undefined) range.to = parseTimeOption("--to", flags.to, now, problems);
-    if (problems.length === 0 && range.from && range.to && range.from >= range.to)
-      problems.push(`--from (${range.from.toISOString()}) must be before --to (${range.to.toISOString()})`);
+    Object.assign(range, parseTimeRange(["--from", flags.from], ["--to", flags.to], now, problems));
   });
   return { settings, range };
 }

@@ -11,7 +11,7 @@ import type { LocalTarget } from "./local-collection.ts";
 import { cliLogger, note } from "./output.ts";
 import { simulation } from "./run-command.ts";
 import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
-import { parseTimeOption } from "./time-options.ts";
+import { parseTimeRange } from "./time-options.ts";
 
 interface WindowFlags {
   from: string;
@@ -42,15 +42,12 @@ async function load(seams: CliSeams, flags: WindowFlags, overrides: Overrides, n
     },
     ["jumpcloudCredentials"],
     async ({ settings }, problems) => {
-      from = parseTimeOption("--from", flags.from, now, problems).getTime();
-      to =
-        needTo && flags.to !== undefined
-          ? parseTimeOption("--to", flags.to, now, problems).getTime()
-          : now - settings.sourceLag;
-      if (problems.length === 0 && from >= to)
-        problems.push(
-          `--from (${iso(from)}) must be before ${needTo ? `--to (${iso(to)})` : `now − SOURCE_LAG (${iso(to)})`}`,
-        );
+      const end: [string, string | Date | undefined] = needTo
+        ? ["--to", flags.to]
+        : ["now − SOURCE_LAG", new Date(now - settings.sourceLag)];
+      const range = parseTimeRange(["--from", flags.from], end, now, problems);
+      from = range.from?.getTime() ?? now;
+      to = range.to?.getTime() ?? now;
     },
   );
   return { loaded, window: { start: from, end: to } };

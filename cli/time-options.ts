@@ -17,3 +17,28 @@ export function parseTimeOption(name: string, value: string, now: number, proble
   }
   return new Date(millis);
 }
+
+/** A time given on the command line (its text) or known already (a default, `now − SOURCE_LAG`). */
+type TimeSource = readonly [name: string, value: string | Date | undefined];
+
+/**
+ * Two times parsed together: each bad value recorded as a problem naming its flag, then the first
+ * must come before the second. An unset one stays undefined and is not compared.
+ */
+export function parseTimeRange(
+  from: TimeSource,
+  to: TimeSource,
+  now: number,
+  problems: string[],
+): { from: Date | undefined; to: Date | undefined } {
+  const before = problems.length;
+  const read = ([name, value]: TimeSource) =>
+    typeof value === "string" ? parseTimeOption(name, value, now, problems) : value;
+  const range = { from: read(from), to: read(to) };
+  if (problems.length === before && range.from && range.to && range.from >= range.to) {
+    problems.push(
+      `${from[0]} (${range.from.toISOString()}) must be before ${to[0]} (${range.to.toISOString()})`,
+    );
+  }
+  return range;
+}
