@@ -30,6 +30,19 @@ export function deadLetterName(letter: DeadLetter): string {
   return letter.id.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
+/**
+ * Where a day's dead letters are kept, and the day a name stands for: the sinks write by these,
+ * and redrive reads by them. Days are UTC, `YYYY-MM-DD`.
+ */
+export const DEAD_LETTER_NAMES = {
+  /** The local file of a day. */
+  file: (day: string) => `dead-letters-${day}.ndjson`,
+  fileDay: (name: string) => /^dead-letters-(\d{4}-\d{2}-\d{2})\.ndjson$/.exec(name)?.[1],
+  /** The S3 key prefix (below DEAD_LETTER_PREFIX) of a day. */
+  keyPrefix: (day: string) => `dt=${day}`,
+  keyDay: (keyBelowPrefix: string) => /^dt=(\d{4}-\d{2}-\d{2})\/.+\.json$/.exec(keyBelowPrefix)?.[1],
+} as const;
+
 /** One S3 object per dead letter: `<prefix>dt=YYYY-MM-DD/org=<org>/<id>.json`. */
 export class S3DeadLetterSink implements DeadLetterSink {
   constructor(
@@ -39,7 +52,8 @@ export class S3DeadLetterSink implements DeadLetterSink {
   ) {}
 
   static key(prefix: string, letter: DeadLetter): string {
-    return `${prefix}dt=${letter.at.slice(0, 10)}/org=${letter.orgId ?? "default"}/${deadLetterName(letter)}.json`;
+    const day = DEAD_LETTER_NAMES.keyPrefix(letter.at.slice(0, 10));
+    return `${prefix}${day}/org=${letter.orgId ?? "default"}/${deadLetterName(letter)}.json`;
   }
 
   async write(letters: readonly DeadLetter[]): Promise<void> {
@@ -79,7 +93,7 @@ export class FileDeadLetterSink implements DeadLetterSink {
         const day = letter.at.slice(0, 10);
         byDay.set(day, `${byDay.get(day) ?? ""}${JSON.stringify(letter)}\n`);
       }
-      for (const [day, lines] of byDay) await appendFile(join(this.dir, `dead-letters-${day}.ndjson`), lines);
+      for (const [day, lines] of byDay) await appendFile(join(this.dir, DEAD_LETTER_NAMES.file(day)), lines);
     } catch (cause) {
       throw new DeadLetterError(`cannot write dead letters to ${this.dir}`, { cause });
     }

@@ -11,7 +11,7 @@ import {
 import pLimit from "p-limit";
 import { z } from "zod";
 import { JumpcloudElasticError } from "../errors.ts";
-import type { DeadLetter } from "./dead-letters.ts";
+import { DEAD_LETTER_NAMES, type DeadLetter } from "./dead-letters.ts";
 import type { DocumentSink, IndexItem, Rejection } from "./sink.ts";
 
 /** Which letters to re-send, by when they were refused: `from` included, `to` excluded. */
@@ -134,8 +134,6 @@ async function rewrite(path: string, original: string, drop: ReadonlySet<number>
   return { removed: drop.size };
 }
 
-const FILE_NAME = /^dead-letters-(\d{4}-\d{2}-\d{2})\.ndjson$/;
-
 /** The local folder FileDeadLetterSink writes: one NDJSON file per day, a letter per line. */
 export class FileDeadLetterStore implements DeadLetterStore {
   constructor(private readonly dir: string) {}
@@ -164,7 +162,7 @@ export class FileDeadLetterStore implements DeadLetterStore {
     }
     return names
       .filter((name) => {
-        const day = FILE_NAME.exec(name)?.[1];
+        const day = DEAD_LETTER_NAMES.fileDay(name);
         return day !== undefined && dayInRange(range, day);
       })
       .sort();
@@ -195,8 +193,6 @@ export class FileDeadLetterStore implements DeadLetterStore {
   }
 }
 
-const KEY = /^dt=(\d{4}-\d{2}-\d{2})\/.+\.json$/;
-
 /** The objects S3DeadLetterSink writes: `<prefix>dt=YYYY-MM-DD/org=<org>/<name>.json`, read a page at a time. */
 export class S3DeadLetterStore implements DeadLetterStore {
   // Dead letters are rare; a few calls at a time keeps S3 requests bounded.
@@ -220,7 +216,7 @@ export class S3DeadLetterStore implements DeadLetterStore {
       const keys: string[] = [];
       let past = false;
       for (const { Key: key } of page.Contents ?? []) {
-        const day = key === undefined ? undefined : KEY.exec(key.slice(this.prefix.length))?.[1];
+        const day = key === undefined ? undefined : DEAD_LETTER_NAMES.keyDay(key.slice(this.prefix.length));
         if (day === undefined) continue;
         // Keys come in order, and the day leads them: once past the range, nothing later is in it.
         if (!dayInRange({ to: range.to }, day)) past = true;
@@ -240,7 +236,7 @@ export class S3DeadLetterStore implements DeadLetterStore {
           MaxKeys: this.pageSize,
           ContinuationToken: token,
           // Keys before the first day of the range are not even listed.
-          StartAfter: range.from && `${this.prefix}dt=${dayOf(range.from)}`,
+          StartAfter: range.from && `${this.prefix}${DEAD_LETTER_NAMES.keyPrefix(dayOf(range.from))}`,
         }),
       );
     } catch (error) {
