@@ -33,6 +33,11 @@ const TENANT_FILE = "tenant.json";
 const FILE_CHECKPOINTS = "checkpoints.json";
 const CLUSTER_CHECKPOINTS = "checkpoints-elasticsearch.json";
 
+/** The simulation's checkpoint files: for the NDJSON output, and for `--to-elasticsearch`. */
+export const SIMULATED_CHECKPOINT_FILES = [FILE_CHECKPOINTS, CLUSTER_CHECKPOINTS].map(
+  (name) => `.jumpcloud-elastic/simulated/${name}`,
+);
+
 /**
  * The simulation's tenant, kept beside its checkpoint: read back while the simulated checkpoint
  * exists (so later runs see the same frozen tenant, and find nothing new), created afresh otherwise.

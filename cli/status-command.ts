@@ -1,34 +1,63 @@
+import { existsSync } from "node:fs";
 import { Command } from "commander";
 import type { Checkpoint, CheckpointStore } from "../lib/collect/checkpoint.ts";
 import { parseCheckpointKey } from "../lib/collect/collector.ts";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createCheckpointStore } from "../lib/compose/collect.ts";
+import type { Overrides } from "../lib/settings/load.ts";
 import { emit, lagText, table } from "./output.ts";
 import { type CliSeams, commandSettings } from "./settings.ts";
-import { SIMULATED_DIR } from "./simulated.ts";
+import { SIMULATED_CHECKPOINT_FILES, SIMULATED_DIR } from "./simulated.ts";
 import { whyClearable } from "./unlock-command.ts";
 
-/** The checkpoints a status or unlock looks at: the configured store, or the simulation's. */
+/** One checkpoint store and what it holds (of the org asked for). */
+export interface CheckpointSource {
+  store: CheckpointStore;
+  /** The file, or the DynamoDB table. */
+  where: string;
+  /** The local file store: only this machine uses it. */
+  local: boolean;
+  checkpoints: Checkpoint[];
+}
+
+async function source(
+  seams: CliSeams,
+  overrides: Overrides,
+  org: string | undefined,
+): Promise<CheckpointSource> {
+  const { settings } = await commandSettings(seams, overrides);
+  const store = createCheckpointStore(settings, seams.aws ?? awsClients());
+  const table = settings.checkpointTable;
+  const checkpoints = (await store.list()).filter(
+    (c) => org === undefined || parseCheckpointKey(c.key)?.orgId === org,
+  );
+  return {
+    store,
+    where: table ? `DynamoDB table ${table}` : settings.checkpointFile,
+    local: !table,
+    checkpoints,
+  };
+}
+
+/** The checkpoints a status or unlock looks at: the configured store, or the simulation's files. */
 export async function checkpointsOf(
   seams: CliSeams,
   flags: { org?: string; simulate?: boolean },
-): Promise<{ store: CheckpointStore; where: string; local: boolean; checkpoints: Checkpoint[] }> {
-  const overrides = flags.simulate
-    ? {
-        checkpointTable: { value: undefined, source: "--simulate" },
-        checkpointFile: { value: `${SIMULATED_DIR}/checkpoints.json`, source: "--simulate" },
-      }
-    : {};
-  const { settings } = await commandSettings(seams, overrides);
-  const store = createCheckpointStore(settings, seams.aws ?? awsClients());
-  const where = settings.checkpointTable
-    ? `DynamoDB table ${settings.checkpointTable}`
-    : settings.checkpointFile;
-  const all = await store.list();
-  const checkpoints = all.filter(
-    (c) => flags.org === undefined || parseCheckpointKey(c.key)?.orgId === flags.org,
+): Promise<CheckpointSource[]> {
+  if (!flags.simulate) return [await source(seams, {}, flags.org)];
+  const files = SIMULATED_CHECKPOINT_FILES.filter((file) => existsSync(file));
+  return Promise.all(
+    (files.length > 0 ? files : SIMULATED_CHECKPOINT_FILES.slice(0, 1)).map((file) =>
+      source(
+        seams,
+        {
+          checkpointTable: { value: undefined, source: "--simulate" },
+          checkpointFile: { value: file, source: "--simulate" },
+        },
+        flags.org,
+      ),
+    ),
   );
-  return { store, where, local: settings.checkpointTable === undefined, checkpoints };
 }
 
 /** A checkpoint's lease, as an operator reads it. */
@@ -98,11 +127,16 @@ export function statusCommand(seams: CliSeams): Command {
     .option("--org <id>", "only this org's checkpoints")
     .option("--simulate", `the simulation's checkpoints (${SIMULATED_DIR})`)
     .action(async (flags: { org?: string; simulate?: boolean; json?: boolean }) => {
-      const { where, local, checkpoints } = await checkpointsOf(seams, flags);
+      const sources = await checkpointsOf(seams, flags);
       const now = Date.now();
-      const rows = checkpoints.map((c) => describe(c, now, local));
-      await emit(seams, flags.json, { store: where, checkpoints: rows }, () =>
-        humanStatus(where, rows, flags.org),
+      const stores = sources.map(({ where, local, checkpoints }) => ({
+        store: where,
+        checkpoints: checkpoints.map((c) => describe(c, now, local)),
+      }));
+      // One store, as almost always: the document stays flat.
+      const value = stores.length === 1 ? stores[0] : { stores };
+      await emit(seams, flags.json, value, () =>
+        stores.map((s) => humanStatus(s.store, s.checkpoints, flags.org)).join("\n"),
       );
     });
 }

@@ -6,7 +6,7 @@ import { parseCliOwner } from "./local-collection.ts";
 import { emit } from "./output.ts";
 import type { CliSeams } from "./settings.ts";
 import { SIMULATED_DIR } from "./simulated.ts";
-import { checkpointsOf, leaseState } from "./status-command.ts";
+import { type CheckpointSource, checkpointsOf, leaseState } from "./status-command.ts";
 
 /** Whether process `pid` runs on this host (signal 0 tests without signalling). */
 function running(pid: number): boolean {
@@ -53,6 +53,28 @@ export async function releaseDeadLocalLeases(
   return cleared;
 }
 
+/** Clears the leases of one store that may be cleared (all of them with `force`). */
+async function unlockIn(source: CheckpointSource, now: number, force: boolean): Promise<UnlockResult[]> {
+  const results: UnlockResult[] = [];
+  for (const c of source.checkpoints.filter((c) => c.leaseOwner !== undefined)) {
+    const why = whyClearable(c, now, source.local) ?? (force ? "--force" : undefined);
+    if (why === undefined) {
+      const reason = `held by ${c.leaseOwner} until ${new Date(c.leaseExpiresAt ?? 0).toISOString()}: that run may still be working; wait for the expiry, or stop it, or pass --force`;
+      results.push({ key: c.key, owner: c.leaseOwner, action: "refused", reason });
+      continue;
+    }
+    // Conditional on the same owner: a run that took the lease meanwhile keeps it.
+    const cleared = await source.store.breakLease(c.key, c.leaseOwner as string);
+    results.push({
+      key: c.key,
+      owner: c.leaseOwner,
+      action: cleared ? "cleared" : "gone",
+      reason: cleared ? why : "the lease changed hands meanwhile: left alone",
+    });
+  }
+  return results;
+}
+
 interface UnlockResult {
   key: string;
   owner: string | undefined;
@@ -71,25 +93,11 @@ export function unlockCommand(seams: CliSeams): Command {
     .option("--force", "also clear leases of runs that may still work (another host, a Lambda)")
     .option("--simulate", `the simulation's checkpoints (${SIMULATED_DIR})`)
     .action(async (flags: { org?: string; force?: boolean; simulate?: boolean; json?: boolean }) => {
-      const { store, where, local, checkpoints } = await checkpointsOf(seams, flags);
+      const sources = await checkpointsOf(seams, flags);
       const now = Date.now();
       const results: UnlockResult[] = [];
-      for (const c of checkpoints.filter((c) => c.leaseOwner !== undefined)) {
-        const why = whyClearable(c, now, local) ?? (flags.force ? "--force" : undefined);
-        if (why === undefined) {
-          const reason = `held by ${c.leaseOwner} until ${new Date(c.leaseExpiresAt ?? 0).toISOString()}: that run may still be working; wait for the expiry, or stop it, or pass --force`;
-          results.push({ key: c.key, owner: c.leaseOwner, action: "refused", reason });
-          continue;
-        }
-        // Conditional on the same owner: a run that took the lease meanwhile keeps it.
-        const cleared = await store.breakLease(c.key, c.leaseOwner as string);
-        results.push({
-          key: c.key,
-          owner: c.leaseOwner,
-          action: cleared ? "cleared" : "gone",
-          reason: cleared ? why : "the lease changed hands meanwhile: left alone",
-        });
-      }
+      for (const source of sources) results.push(...(await unlockIn(source, now, flags.force ?? false)));
+      const where = sources.map((s) => s.where).join(", ");
       await emit(seams, flags.json, { store: where, leases: results }, () =>
         results.length === 0
           ? `no lease held in ${where}\n`

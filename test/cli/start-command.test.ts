@@ -85,6 +85,16 @@ describe("start (npm start)", () => {
       expect(es.documents(SIMULATED)).toHaveLength(total.indexed);
       expect(es.documents("logs-jumpcloud.events-default")).toHaveLength(0);
       expect(sent.stderr).toMatch(/index template: installed/);
+      // Both simulated checkpoints, files and cluster, are shown by status --simulate.
+      const status = JSON.parse((await cli(["status", "--simulate", "--json"], { cwd })).stdout);
+      expect(status.stores.map((s: { store: string }) => s.store)).toStrictEqual([
+        ".jumpcloud-elastic/simulated/checkpoints.json",
+        ".jumpcloud-elastic/simulated/checkpoints-elasticsearch.json",
+      ]);
+      expect(status.stores.every((s: { checkpoints: unknown[] }) => s.checkpoints.length === 1)).toBe(true);
+      expect((await cli(["unlock", "--simulate"], { cwd })).stdout).toMatch(
+        /^no lease held in .*checkpoints\.json, .*checkpoints-elasticsearch\.json/,
+      );
     } finally {
       await es.stop();
     }
