@@ -82,11 +82,12 @@ function describe(c: Checkpoint, now: number, local: boolean) {
     }),
     cursor: iso(c.cursor),
     lagMs: c.cursor === undefined || parts?.replay ? undefined : now - c.cursor,
-    inWindow: c.progress && {
-      start: iso(c.progress.start),
-      end: iso(c.progress.end),
-      pagesDone: c.progress.pages,
-    },
+    inWindows: c.progress.map((p) => ({
+      start: iso(p.start),
+      end: iso(p.end),
+      pagesDone: p.pages,
+      ...(p.done && { done: true }),
+    })),
     lease: {
       state: leaseState(c, now),
       owner: c.leaseOwner,
@@ -95,6 +96,14 @@ function describe(c: Checkpoint, now: number, local: boolean) {
     },
     lastRun: c.stats,
   };
+}
+
+// One line per window started and not yet passed by the cursor (a catch-up reads several at once).
+function windowsText(windows: ReturnType<typeof describe>["inWindows"]): string {
+  if (windows.length === 0) return "—";
+  return windows
+    .map((w) => (w.done ? `done ${w.start} → ${w.end}` : `${w.pagesDone} page(s) into ${w.start} → ${w.end}`))
+    .join("\n");
 }
 
 function humanStatus(where: string, rows: ReturnType<typeof describe>[], org: string | undefined): string {
@@ -107,7 +116,7 @@ function humanStatus(where: string, rows: ReturnType<typeof describe>[], org: st
       : "scheduled",
     r.cursor ?? "—",
     lagText(r.lagMs),
-    r.inWindow ? `${r.inWindow.pagesDone} page(s) into ${r.inWindow.start} → ${r.inWindow.end}` : "—",
+    windowsText(r.inWindows),
     r.lease.state === "free"
       ? "free"
       : `${r.lease.state}: ${r.lease.owner} until ${r.lease.expiresAt}${r.lease.ownerGone ? " (its process is gone: the next run or `unlock` clears it)" : ""}`,

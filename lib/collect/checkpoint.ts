@@ -7,6 +7,17 @@ export interface WindowProgress {
   /** `X-Search_after` text after the last acknowledged page. */
   searchAfter: string | undefined;
   pages: number;
+  /** Read to its end, but an earlier window is not yet: the cursor cannot pass it. */
+  done?: boolean;
+}
+
+/**
+ * Reads a stored `progress` attribute: a list of windows, or the single window earlier versions
+ * stored (so an upgrade resumes where the last run stopped).
+ */
+export function storedProgress(value: unknown): WindowProgress[] {
+  if (Array.isArray(value)) return value as WindowProgress[];
+  return value && typeof value === "object" ? [value as WindowProgress] : [];
 }
 
 /** Counts of the last run, kept for operators. */
@@ -23,7 +34,16 @@ export interface Checkpoint {
   key: string;
   /** Everything before this instant (epoch ms) is acknowledged; undefined before the first window. */
   cursor: number | undefined;
-  progress: WindowProgress | undefined;
+  /**
+   * Windows started and not yet passed by the cursor, in time order: each with its position (a
+   * catch-up run reads several at once, and each saves its own progress page by page).
+   */
+  progress: WindowProgress[];
+  /**
+   * End of the latest window ever started (epoch ms): an event before it may have been sent
+   * already, so it is looked up before it is indexed again.
+   */
+  highWater: number | undefined;
   /** Set on replay checkpoints once the whole replay window is done. */
   done: boolean;
   version: number;
@@ -35,7 +55,9 @@ export interface Checkpoint {
 /** What a save changes; each field left out stays as it is. */
 export interface CheckpointUpdate {
   cursor?: number;
-  progress?: WindowProgress | null;
+  /** Replaces the list; `[]` clears it. */
+  progress?: WindowProgress[];
+  highWater?: number;
   done?: boolean;
   stats?: RunStats;
 }

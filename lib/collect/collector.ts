@@ -3,11 +3,12 @@ import { addCounts, type Counts, NO_COUNTS } from "../counts.ts";
 import { JumpcloudBadRequestError } from "../errors.ts";
 import type { EventSource } from "../jumpcloud/client.ts";
 import type { Logger } from "../logger.ts";
-import type { CheckpointStore, RunStats } from "./checkpoint.ts";
+import type { CheckpointStore, RunStats, WindowProgress } from "./checkpoint.ts";
 import { Deadline } from "./deadline.ts";
 import type { BatchDelivery } from "./delivery.ts";
 import { Lease } from "./lease.ts";
-import { advance, backlogWindows, slice, type TimeWindow, type WindowSettings } from "./windows.ts";
+import { pageDone, splitInto, started, unfinished, windowDone } from "./progress.ts";
+import { backlogWindows, slice, type TimeWindow, type WindowSettings } from "./windows.ts";
 
 /** What a collection run needs. */
 export interface CollectorDeps {
@@ -106,6 +107,10 @@ export class Collector {
   private tally = { windows: 0, pages: 0, fetched: 0 };
   private readOverlap = false;
   private startedAt = 0;
+  /** Where events may have been sent before this run (see rereadBefore). */
+  private sentBefore: number | undefined;
+  /** Windows this run read again from their start after a refused position. */
+  private readonly restarted: TimeWindow[] = [];
 
   constructor(
     private readonly deps: CollectorDeps,
@@ -125,6 +130,7 @@ export class Collector {
     this.lease = lease;
     await this.carryCursorOver();
     const before = lease.checkpoint.cursor;
+    this.sentBefore = lease.checkpoint.highWater ?? before;
     const deadline = new Deadline(deps.remainingMs, options.safetyMarginMs, deps.stop);
     this.deadline = deadline;
     let status: CollectSummary["status"];
@@ -150,7 +156,7 @@ export class Collector {
   private async carryCursorOver(): Promise<void> {
     const { checkpoint } = this.lease;
     if (this.options.replay || this.options.carryCursorOver === false) return;
-    if (checkpoint.cursor !== undefined || checkpoint.progress) return;
+    if (checkpoint.cursor !== undefined || checkpoint.progress.length > 0) return;
     const sameOrg = (await this.deps.store.list()).filter((c) => {
       const parts = parseCheckpointKey(c.key);
       return parts && !parts.replay && parts.orgId === this.options.orgId && c.key !== checkpoint.key;
@@ -169,17 +175,13 @@ export class Collector {
   private async loop(signal: AbortSignal): Promise<CollectSummary["status"]> {
     for (;;) {
       if (!this.deadline.timeLeft()) return "work-remaining";
-      const { progress } = this.lease.checkpoint;
-      if (progress) {
-        await this.readWindow({ start: progress.start, end: progress.end }, progress.searchAfter, signal);
-        continue;
-      }
-      const plan = this.plan();
-      if (plan.length === 0) return "caught-up";
+      // Windows a run before this one (or a refused position) left unfinished come first.
+      const resumed = unfinished(this.lease.checkpoint);
+      const windows = resumed.length > 0 ? resumed : this.plan();
+      if (windows.length === 0) return "caught-up";
       // The overlap is read once per run; later windows start at the cursor.
-      this.readOverlap = true;
-      if (plan.length > 1 && this.options.backfillConcurrency > 1) await this.backfill(plan, signal);
-      else await this.readWindow(plan[0] as TimeWindow, undefined, signal);
+      if (resumed.length === 0) this.readOverlap = true;
+      await this.readAll(windows, resumed.length === 0, signal);
     }
   }
 
@@ -196,62 +198,25 @@ export class Collector {
     return done ? [] : slice({ start: cursor ?? replay.start, end: replay.end }, windows.maxWindow);
   }
 
-  /** Reads one window page by page, saving progress after each acknowledged page. */
-  private async readWindow(
-    window: TimeWindow,
-    resumeAfter: string | undefined,
-    signal: AbortSignal,
-  ): Promise<void> {
-    let pages = this.lease.checkpoint.progress?.pages ?? 0;
-    try {
-      for await (const page of this.deps.source.pages(this.query(window, resumeAfter), signal)) {
-        await this.deliver(page.events, window, signal);
-        pages++;
-        if (!page.hasMore) break;
-        await this.lease.save({ progress: { ...window, searchAfter: page.searchAfter, pages } });
-        this.deadline.ensureTimeLeft("mid-window");
-      }
-    } catch (error) {
-      // JumpCloud tokens are short-lived: a refused saved position restarts the window (duplicates only).
-      if (error instanceof JumpcloudBadRequestError && resumeAfter !== undefined) {
-        this.deps.logger.warn("saved position refused; reading the window again from its start", {
-          key: this.options.key,
-          requestId: error.requestId,
-        });
-        await this.lease.save({ progress: { ...window, searchAfter: undefined, pages: 0 } });
-        return;
-      }
-      throw error;
-    }
-    await this.finishWindow(window);
-  }
-
-  private async finishWindow(window: TimeWindow): Promise<void> {
-    this.tally.windows++;
-    const replayDone = this.options.replay !== undefined && window.end >= this.options.replay.end;
-    await this.lease.save({
-      cursor: advance(this.lease.checkpoint.cursor, window),
-      progress: null,
-      ...(replayDone && { done: true }),
-    });
-  }
-
   /**
-   * Catching up: windows sized with /events/count, several fetched at once, each acknowledged in
-   * cursor order (a window's end becomes the cursor only when every earlier window is done).
+   * Reads `windows`, several at once while catching up, each saving its position page by page;
+   * the cursor passes a window only once it and every window before it are acknowledged.
    */
-  private async backfill(windows: TimeWindow[], signal: AbortSignal): Promise<void> {
-    const acknowledge = inOrder(windows.length, (i) => this.finishWindow(windows[i] as TimeWindow));
+  private async readAll(windows: WindowProgress[] | TimeWindow[], fresh: boolean, signal: AbortSignal) {
+    const concurrency = Math.max(1, Math.min(windows.length, this.options.backfillConcurrency));
     // One failing window stops the others, and nothing runs on after this method returns.
     const stop = new AbortController();
     const both = AbortSignal.any([signal, stop.signal]);
-    const limit = pLimit(this.options.backfillConcurrency);
-    const tasks = windows.map((window, index) =>
+    const limit = pLimit(concurrency);
+    const tasks = windows.map((window) =>
       limit(async () => {
-        // Tasks start in window order; none starts once time is short or after a failure.
+        // Tasks start in window order, so windows are recorded in order; none starts once time is short.
         if (!this.deadline.timeLeft() || both.aborted) return;
-        await this.readInParts(window, both);
-        await acknowledge(index);
+        if (fresh) await this.lease.save((current) => started(current, [window]));
+        const parts = fresh && concurrency > 1 ? await this.split(window, both) : [window];
+        let finished = true;
+        for (const part of parts) finished = (await this.readWindow(part, both)) && finished;
+        if (finished) this.tally.windows++;
       }).catch((error: unknown) => {
         stop.abort(error);
         throw error;
@@ -263,21 +228,61 @@ export class Collector {
     if (failed) throw signal.aborted ? signal.reason : (stop.signal.reason ?? failed.reason);
   }
 
-  /** Reads a window without saving positions, in parts when it holds many events. */
-  private async readInParts(window: TimeWindow, signal: AbortSignal): Promise<void> {
-    // Sized just before it is read: no counting of windows a run will never reach.
-    for (const part of await this.split(window, signal)) {
-      for await (const page of this.deps.source.pages(this.query(part, undefined), signal)) {
-        await this.deliver(page.events, part, signal);
+  /**
+   * Reads one window page by page from its saved position, saving it after each acknowledged page;
+   * answers whether it got to the end (not when it must start again).
+   */
+  private async readWindow(
+    window: TimeWindow & Partial<WindowProgress>,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const resumeAfter = window.searchAfter;
+    let pages = window.pages ?? 0;
+    try {
+      for await (const page of this.deps.source.pages(this.query(window, resumeAfter), signal)) {
+        await this.deliver(page.events, window, signal);
+        pages++;
+        if (!page.hasMore) break;
+        const position = page.searchAfter;
+        await this.lease.save((current) => pageDone(current, window, position, pages));
+        this.deadline.ensureTimeLeft("mid-window");
       }
+    } catch (error) {
+      // JumpCloud tokens are short-lived: a refused saved position restarts the window (duplicates only).
+      if (error instanceof JumpcloudBadRequestError && resumeAfter !== undefined) {
+        this.deps.logger.warn("saved position refused; reading the window again from its start", {
+          key: this.options.key,
+          requestId: error.requestId,
+        });
+        this.restarted.push(window);
+        await this.lease.save((current) => pageDone(current, window, undefined, 0));
+        return false;
+      }
+      throw error;
     }
+    await this.finishWindow(window);
+    return true;
   }
 
-  // A window with more events than maxEventsPerWindow is read in parts (at most 64).
+  private async finishWindow(window: TimeWindow): Promise<void> {
+    const { replay } = this.options;
+    await this.lease.save((current) => {
+      const update = windowDone(current, window);
+      const cursor = update.cursor ?? current.cursor;
+      const replayDone = replay !== undefined && cursor !== undefined && cursor >= replay.end;
+      return { ...update, ...(replayDone && { done: true }) };
+    });
+  }
+
+  // A window with more events than maxEventsPerWindow is read in parts (at most 64), each one
+  // recorded with its own position.
   private async split(window: TimeWindow, signal: AbortSignal): Promise<TimeWindow[]> {
     const count = await this.deps.source.count(this.query(window, undefined), signal);
-    const parts = Math.min(64, Math.ceil(count / this.options.maxEventsPerWindow));
-    return parts <= 1 ? [window] : slice(window, Math.ceil((window.end - window.start) / parts));
+    const n = Math.min(64, Math.ceil(count / this.options.maxEventsPerWindow));
+    if (n <= 1) return [window];
+    const parts = slice(window, Math.ceil((window.end - window.start) / n));
+    await this.lease.save((current) => splitInto(current, window, parts));
+    return parts;
   }
 
   private query(window: TimeWindow, searchAfter: string | undefined) {
@@ -305,10 +310,23 @@ export class Collector {
       window: { start: iso(window.start) as string, end: iso(window.end) as string },
       // The mapper's retries must end before this run abandons the batch.
       ...(abandonsAt !== undefined && { deadline: iso(abandonsAt) as string }),
+      ...this.rereads(window),
     };
     const ack = await this.deps.delivery.deliver(events, context, signal);
     // Added after the await: deliveries run concurrently while catching up.
     this.counts = addCounts(this.counts, ack);
+  }
+
+  /**
+   * Which events of `window` may be stored already: those before the end of every window ever
+   * started (the overlap, a window resumed after a cut-off), all of a replay or of a window read
+   * again. Elasticsearch refuses a second `create` of an `_id` only within one backing index, so
+   * the mapper looks these up across the data stream first.
+   */
+  private rereads(window: TimeWindow): { rereadBefore?: string } {
+    const again = this.options.replay !== undefined || this.restarted.some((w) => w.start === window.start);
+    const before = again ? window.end : Math.min(window.end, this.sentBefore ?? Number.NEGATIVE_INFINITY);
+    return before > window.start ? { rereadBefore: iso(before) as string } : {};
   }
 
   private stats(): RunStats {
@@ -332,21 +350,4 @@ export class Collector {
       workRemaining: status === "work-remaining" || status === "interrupted",
     };
   }
-}
-
-/** Marks items done in any order; runs `finish` for them one at a time, in index order. */
-function inOrder(count: number, finish: (index: number) => Promise<void>): (index: number) => Promise<void> {
-  const done = new Array<boolean>(count).fill(false);
-  let next = 0;
-  let chain: Promise<void> = Promise.resolve();
-  return (index) => {
-    done[index] = true;
-    chain = chain.then(async () => {
-      while (next < count && done[next]) {
-        await finish(next);
-        next++;
-      }
-    });
-    return chain;
-  };
 }

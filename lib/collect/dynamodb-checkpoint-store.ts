@@ -1,7 +1,12 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { LeaseLostError } from "../errors.ts";
-import type { Checkpoint, CheckpointStore, CheckpointUpdate } from "./checkpoint.ts";
+import {
+  type Checkpoint,
+  type CheckpointStore,
+  type CheckpointUpdate,
+  storedProgress,
+} from "./checkpoint.ts";
 
 /** How long a finished replay's item stays before the table's TTL (`expiresAt`) removes it. */
 export const REPLAY_KEPT_SECONDS = 30 * 86_400;
@@ -13,7 +18,8 @@ function fromItem(item: Record<string, unknown>): Checkpoint {
   return {
     key: item.pk as string,
     cursor: item.cursor as number | undefined,
-    progress: item.progress as Checkpoint["progress"],
+    progress: storedProgress(item.progress),
+    highWater: item.highWater as number | undefined,
     done: (item.done as boolean | undefined) ?? false,
     version: (item.version as number | undefined) ?? 0,
     leaseOwner: item.leaseOwner as string | undefined,
@@ -79,10 +85,14 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
       change.condition = "attribute_not_exists(#cursor) OR #cursor <= :cursor";
       change.names = { "#cursor": "cursor" };
     }
-    if (update.progress === null) change.removes?.push("progress");
+    if (update.progress?.length === 0) change.removes?.push("progress");
     else if (update.progress !== undefined) {
       change.sets.push("progress = :progress");
       change.values[":progress"] = update.progress;
+    }
+    if (update.highWater !== undefined) {
+      change.sets.push("highWater = :highWater");
+      change.values[":highWater"] = update.highWater;
     }
     if (update.done !== undefined) {
       change.sets.push("done = :done");

@@ -3,7 +3,12 @@ import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { CheckpointLockError, LeaseLostError } from "../errors.ts";
 import { sleep } from "../retry.ts";
-import type { Checkpoint, CheckpointStore, CheckpointUpdate } from "./checkpoint.ts";
+import {
+  type Checkpoint,
+  type CheckpointStore,
+  type CheckpointUpdate,
+  storedProgress,
+} from "./checkpoint.ts";
 
 type Stored = Record<string, Checkpoint>;
 
@@ -24,7 +29,8 @@ export class FileCheckpointStore implements CheckpointStore {
       const next: Checkpoint = {
         key,
         cursor: existing?.cursor,
-        progress: existing?.progress,
+        progress: storedProgress(existing?.progress),
+        highWater: existing?.highWater,
         done: existing?.done ?? false,
         stats: existing?.stats,
         version: (existing?.version ?? 0) + 1,
@@ -48,7 +54,8 @@ export class FileCheckpointStore implements CheckpointStore {
       return {
         ...current,
         ...(update.cursor !== undefined && { cursor: update.cursor }),
-        ...(update.progress !== undefined && { progress: update.progress ?? undefined }),
+        ...(update.progress !== undefined && { progress: update.progress }),
+        ...(update.highWater !== undefined && { highWater: update.highWater }),
         ...(update.done !== undefined && { done: update.done }),
         ...(update.stats !== undefined && { stats: update.stats }),
       };
@@ -101,7 +108,9 @@ export class FileCheckpointStore implements CheckpointStore {
 
   private async read(): Promise<Stored> {
     try {
-      return JSON.parse(await readFile(this.path, "utf8")) as Stored;
+      const all = JSON.parse(await readFile(this.path, "utf8")) as Stored;
+      for (const c of Object.values(all)) c.progress = storedProgress(c.progress);
+      return all;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
       throw error;

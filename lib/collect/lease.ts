@@ -43,14 +43,17 @@ export class Lease {
     return this.current;
   }
 
-  /** Saves after the writes before it, renewing the lease first when half of it is used. */
-  save(update: CheckpointUpdate): Promise<Checkpoint> {
+  /**
+   * Saves after the writes before it, renewing the lease first when half of it is used. A function
+   * update is computed from the checkpoint as it is then (concurrent windows each change their part).
+   */
+  save(update: CheckpointUpdate | ((current: Checkpoint) => CheckpointUpdate)): Promise<Checkpoint> {
     const { store, leaseMs, now } = this.settings;
     const write = this.writes.then(async () => {
       const at = now();
       let cp = this.current;
       if ((cp.leaseExpiresAt ?? 0) - at < leaseMs / 2) cp = await store.renew(cp, leaseMs, at);
-      this.current = await store.save(cp, update);
+      this.current = await store.save(cp, typeof update === "function" ? update(cp) : update);
       return this.current;
     });
     this.writes = write.catch(() => undefined);

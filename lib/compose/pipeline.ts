@@ -91,6 +91,7 @@ export function createDocumentSink(
   return new ElasticsearchDocumentSink(target.client, {
     dataStream,
     maxBatchBytes: Math.floor(settings.elasticsearchBulkMaxMb * 1_000_000),
+    lookUpRereads: settings.lookUpRereads,
     logger: target.logger,
   });
 }

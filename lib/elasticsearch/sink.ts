@@ -53,6 +53,11 @@ export function countIndexed(outcome: IndexOutcome, item: IndexItem): void {
 export interface IndexOptions {
   /** Epoch ms: no request is started, and no retry wait begun, that would end after it. */
   deadline?: number;
+  /**
+   * Epoch ms: documents with an earlier `@timestamp` may be stored already (in an older backing
+   * index, where `create` cannot see them); they are looked up first and counted as duplicates.
+   */
+  rereadBefore?: number;
 }
 
 /** Port: where mapped documents go. Throws only when it cannot vouch for every item. */
@@ -66,7 +71,12 @@ export interface ElasticsearchSinkOptions extends Partial<RetrySeams> {
   dataStream: string;
   /** Largest `_bulk` body (default 5 MB; Elasticsearch refuses bodies over http.max_content_length, 100 MB by default). */
   maxBatchBytes?: number;
+  /** Look re-read documents up across the data stream before indexing them (default true). */
+  lookUpRereads?: boolean;
 }
+
+/** `_id`s per lookup request: well under `index.max_result_window` (10 000). */
+const LOOKUP_CHUNK = 5_000;
 
 interface Prepared {
   item: IndexItem;
@@ -105,6 +115,7 @@ function retryable(status: number): boolean {
 export class ElasticsearchDocumentSink implements DocumentSink {
   private readonly maxBatchBytes: number;
   private readonly seams: RetrySeams;
+  private lookupRefused = false;
 
   constructor(
     private readonly client: Client,
@@ -126,8 +137,84 @@ export class ElasticsearchDocumentSink implements DocumentSink {
     options: IndexOptions = {},
   ): Promise<IndexOutcome> {
     const call: Call = { outcome: emptyOutcome(), signal, deadline: options.deadline };
-    for (const batch of this.batches(items)) await this.send(batch, call);
+    const fresh = await this.withoutStored(items, options.rereadBefore, call);
+    for (const batch of this.batches(fresh)) await this.send(batch, call);
     return call.outcome;
+  }
+
+  /**
+   * The items not stored already: those that may be re-reads are looked up by `_id` across the
+   * data stream (every backing index), and the ones found are counted as duplicates.
+   */
+  private async withoutStored(
+    items: readonly IndexItem[],
+    rereadBefore: number | undefined,
+    call: Call,
+  ): Promise<readonly IndexItem[]> {
+    if (rereadBefore === undefined || this.options.lookUpRereads === false || this.lookupRefused)
+      return items;
+    const candidates = items.filter((item) => !(eventTime(item) >= rereadBefore));
+    const found = new Set<string>();
+    for (let i = 0; i < candidates.length; i += LOOKUP_CHUNK) {
+      const ids = candidates.slice(i, i + LOOKUP_CHUNK).map((item) => item.id);
+      for (const id of await this.stored(ids, call)) found.add(id);
+    }
+    if (found.size === 0) return items;
+    call.outcome.duplicates += items.filter((item) => found.has(item.id)).length;
+    return items.filter((item) => !found.has(item.id));
+  }
+
+  // The `_id`s among `ids` stored in any backing index of the data stream (retried like `_bulk`).
+  private async stored(ids: string[], call: Call): Promise<string[]> {
+    let cause: unknown;
+    return withRetries(
+      async (): Promise<Attempt<string[]>> => {
+        try {
+          const response = await this.client.search(
+            {
+              index: this.options.dataStream,
+              query: { ids: { values: ids } },
+              _source: false,
+              size: ids.length,
+              ignore_unavailable: true,
+              allow_no_indices: true,
+            },
+            { signal: call.signal },
+          );
+          return { done: true, value: response.hits.hits.map((hit) => hit._id as string) };
+        } catch (error) {
+          if (this.refusedLookup(error, call.signal)) return { done: true, value: [] };
+          cause = error;
+          return { done: false, failure: describeElasticsearchError(error), fields: { ids: ids.length } };
+        }
+      },
+      {
+        ...this.seams,
+        message: "retrying the lookup of re-read documents",
+        signal: call.signal,
+        deadline: call.deadline,
+        giveUp: ({ attempts, elapsedMs, failure }) =>
+          new ElasticsearchUnavailableError(
+            `looking up ${ids.length} re-read document(s) in ${this.options.dataStream} failed after ${attempts} attempt(s) in ${elapsedMs} ms (${failure})`,
+            { cause },
+          ),
+      },
+    );
+  }
+
+  /**
+   * A key without `read` on the data stream cannot look up: from then on this sink indexes re-reads
+   * with `create` alone (after a rollover they may be stored twice), and says so once. Anything
+   * else not worth retrying is thrown.
+   */
+  private refusedLookup(error: unknown, signal: AbortSignal | undefined): boolean {
+    const status = requestStatus(error, signal, "_search");
+    if (status !== 403 && status !== 401) return false;
+    this.lookupRefused = true;
+    this.seams.logger.warn(
+      `the API key may not read ${this.options.dataStream}: re-read events are not looked up, so after a rollover they may be stored twice; grant it read on the data stream`,
+    );
+    return true;
   }
 
   private *batches(items: readonly IndexItem[]): Generator<Prepared[]> {
@@ -215,19 +302,30 @@ export class ElasticsearchDocumentSink implements DocumentSink {
  * The status of a failed `_bulk` request when retrying may help or it is a 413 (`undefined`: no
  * answer at all); throws for anything else.
  */
-function requestStatus(error: unknown, signal: AbortSignal | undefined): number | undefined {
+function requestStatus(
+  error: unknown,
+  signal: AbortSignal | undefined,
+  api: "_bulk" | "_search" = "_bulk",
+): number | undefined {
   if (signal?.aborted) throw signal.reason;
   // Only the client's own errors are about the cluster; anything else is a bug to surface.
   if (!(error instanceof errors.ElasticsearchClientError)) throw error;
   const status = error instanceof errors.ResponseError ? error.statusCode : undefined;
-  if (status !== undefined && status !== 413 && !retryable(status)) {
+  const answered = api === "_bulk" ? [413] : [401, 403];
+  if (status !== undefined && !answered.includes(status) && !retryable(status)) {
     throw new ElasticsearchRequestError(
-      `Elasticsearch refused the _bulk request: ${describeElasticsearchError(error)}`,
+      `Elasticsearch refused the ${api} request: ${describeElasticsearchError(error)}`,
       status,
       { cause: error },
     );
   }
   return status;
+}
+
+/** A document's `@timestamp` in epoch ms (NaN when it has none: such a document is looked up). */
+function eventTime(item: IndexItem): number {
+  const at = item.document["@timestamp"];
+  return typeof at === "string" ? Date.parse(at) : Number.NaN;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { type Counts, checkCounts } from "../counts.ts";
 import type { EcsMapper } from "../ecs/mapper.ts";
 import type { DeadLetter, DeadLetterSink } from "../elasticsearch/dead-letters.ts";
-import type { DocumentSink, IndexItem } from "../elasticsearch/sink.ts";
+import type { DocumentSink, IndexItem, IndexOptions } from "../elasticsearch/sink.ts";
 
 /** Where a batch came from (logged, and kept with dead letters). */
 export interface BatchContext {
@@ -12,6 +12,11 @@ export interface BatchContext {
    * no request, and no retry wait, that would end later (the batch then fails, unacknowledged).
    */
   deadline?: string;
+  /**
+   * ISO time: events before it may be stored already (an overlap, a resumed window, a replay), so
+   * their `_id`s are looked up across the data stream first (backing indices each check only their own).
+   */
+  rereadBefore?: string;
 }
 
 /** What indexing needs. */
@@ -37,8 +42,7 @@ export async function indexEvents(
     const { id, document, failed } = deps.mapper.mapValue(raw, collectedAt);
     return { id, document, raw, pipelineError: failed };
   });
-  const deadline = context.deadline === undefined ? Number.NaN : Date.parse(context.deadline);
-  const outcome = await deps.sink.index(items, signal, Number.isNaN(deadline) ? {} : { deadline });
+  const outcome = await deps.sink.index(items, signal, indexOptions(context));
   const at = (deps.now?.() ?? new Date()).toISOString();
   const letters: DeadLetter[] = outcome.rejected.map((r) => ({
     raw: r.item.raw,
@@ -58,4 +62,14 @@ export async function indexEvents(
     pipelineErrors: outcome.pipelineErrors,
   };
   return checkCounts(counts, events.length);
+}
+
+// Unparsable times are left out: a missing deadline or lookup costs time or duplicates, never events.
+function indexOptions(context: BatchContext): IndexOptions {
+  const deadline = Date.parse(context.deadline ?? "");
+  const rereadBefore = Date.parse(context.rereadBefore ?? "");
+  return {
+    ...(!Number.isNaN(deadline) && { deadline }),
+    ...(!Number.isNaN(rereadBefore) && { rereadBefore }),
+  };
 }

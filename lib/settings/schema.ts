@@ -396,6 +396,14 @@ const elasticsearch = {
     default: 5,
     usedBy: MAPPER,
   }),
+  lookUpRereads: spec({
+    env: "LOOKUP_REREADS",
+    description:
+      "look events read again (overlap, resumed window, replay) up by `_id` across the data stream before indexing: after a rollover `create` alone would store them twice (needs `read`)",
+    kind: booleanValue(),
+    default: true,
+    usedBy: MAPPER,
+  }),
 };
 
 const deadLetters = {

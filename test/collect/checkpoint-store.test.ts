@@ -34,17 +34,22 @@ function describeStore(
       expect(taken).toMatchObject({
         key: k,
         cursor: undefined,
-        progress: undefined,
+        progress: [],
+        highWater: undefined,
         leaseOwner: "run-1",
         version: 1,
       });
-      const progress = { start: 1, end: 2, searchAfter: '[1,"x"]', pages: 1 };
-      const saved = await store.save(taken as never, { progress });
-      expect(saved.progress).toStrictEqual(progress);
-      const done = await store.save(saved, { cursor: 2, progress: null });
+      const progress = [
+        { start: 1, end: 2, searchAfter: '[1,"x"]', pages: 1 },
+        { start: 2, end: 3, searchAfter: undefined, pages: 0, done: true },
+      ];
+      const saved = await store.save(taken as never, { progress, highWater: 3 });
+      expect(saved.progress).toEqual(progress);
+      expect((await store.get(k))?.progress).toEqual(progress);
+      const done = await store.save(saved, { cursor: 3, progress: [] });
       const stored = await store.get(k);
-      expect(stored).toMatchObject({ cursor: 2, version: done.version });
-      expect(stored?.progress).toBeUndefined();
+      expect(stored).toMatchObject({ cursor: 3, highWater: 3, version: done.version });
+      expect(stored?.progress).toStrictEqual([]);
     });
 
     it("lets only one of two racing runs take the lease", async () => {

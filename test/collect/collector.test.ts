@@ -253,7 +253,7 @@ describe("collector", () => {
       };
       await expect(w.run({}, { delivery: failing })).rejects.toBeInstanceOf(MapperInvocationError);
       const saved = await w.store.get(checkpointKey(ORG, ["all"]));
-      expect(saved?.progress?.pages).toBe(2);
+      expect(saved?.progress).toMatchObject([{ pages: 2 }]);
       expect(saved?.cursor ?? 0).toBeLessThanOrEqual((events[0] as GeneratedEvent).at);
       const order = w.sim.allEvents(ORG).map((e) => e.id as string);
       expect(w.stored()).toStrictEqual(new Set(order.slice(0, 200)));
@@ -269,7 +269,7 @@ describe("collector", () => {
     const w = await new World(events).start();
     try {
       await w.run({}, { remainingMs: () => (w.deliveries >= 2 ? 0 : Number.POSITIVE_INFINITY) });
-      expect((await w.store.get(checkpointKey(ORG, ["all"])))?.progress?.searchAfter).toBeDefined();
+      expect((await w.store.get(checkpointKey(ORG, ["all"])))?.progress[0]?.searchAfter).toBeDefined();
       w.sim.inject(
         { kind: "status", status: 400, body: JSON.stringify({ message: "invalid search_after" }) },
         1,
@@ -482,6 +482,95 @@ describe("collector", () => {
       for (const id of ids(before)) expect(w.stored().has(id)).toBe(true);
       await w.run(options);
       expect(w.stored()).toStrictEqual(ids(events));
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
+describe("catch-up progress", () => {
+  const CATCH_UP = {
+    windows: { ...OPTIONS.windows, initialLookback: 25 * HOUR },
+    backfillConcurrency: 4,
+    pageLimit: 50,
+  };
+
+  it("resumes every window of a cut-off catch-up at its last acknowledged page", async () => {
+    const events = tenant(4_000, NOW - 24 * HOUR, NOW - 2 * MINUTE, 21);
+    const w = await new World(events).start();
+    try {
+      let sent = 0;
+      const counting: BatchDelivery = {
+        deliver: async (batch, context, signal) => {
+          sent += batch.length;
+          return w.delivery.deliver(batch, context, signal);
+        },
+      };
+      const cut = await w.run(CATCH_UP, {
+        delivery: counting,
+        remainingMs: () => (w.deliveries >= 12 ? 0 : Number.POSITIVE_INFINITY),
+      });
+      expect(cut.status).toBe("work-remaining");
+      const saved = await w.store.get(checkpointKey(ORG, ["all"]));
+      // Several windows were in flight, each with its own position.
+      expect(saved?.progress.filter((p) => p.searchAfter !== undefined).length).toBeGreaterThan(1);
+      const rest = await w.run(CATCH_UP, { delivery: counting });
+      expect(rest.status).toBe("caught-up");
+      expect(w.stored()).toStrictEqual(ids(events));
+      // Read again: only the pages in flight at the cut-off (one per window at most) and the overlap.
+      const overlap = events.filter((e) => e.at >= NOW - 2 * MINUTE - 5 * MINUTE).length;
+      expect(sent - events.length).toBeLessThanOrEqual(4 * 50 + overlap + 50);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("finishes a window too big for one run over several runs, never re-reading it from the start", async () => {
+    const events = tenant(1_000, NOW - 50 * MINUTE, NOW - 2 * MINUTE, 22);
+    const w = await new World(events).start();
+    try {
+      let runs = 0;
+      for (;;) {
+        const before = w.deliveries;
+        // Each run has time for three pages of one huge window only.
+        const summary = await w.run(
+          { pageLimit: 50 },
+          { remainingMs: () => (w.deliveries - before >= 3 ? 0 : Number.POSITIVE_INFINITY) },
+        );
+        runs++;
+        if (summary.status === "caught-up" || runs > 20) break;
+      }
+      expect(runs).toBeGreaterThanOrEqual(7);
+      expect(runs).toBeLessThanOrEqual(9);
+      expect(w.stored()).toStrictEqual(ids(events));
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("asks the mapper to look up events that may be stored already: the overlap, resumed windows, replays", async () => {
+    const events = tenant(300, NOW - 3 * HOUR, NOW - 2 * MINUTE, 23);
+    const w = await new World(events).start();
+    const contexts: BatchContext[] = [];
+    const recording: BatchDelivery = {
+      deliver: (batch, context, signal) => {
+        contexts.push(context);
+        return w.delivery.deliver(batch, context, signal);
+      },
+    };
+    try {
+      await w.run({}, { delivery: recording });
+      // The first run ever: nothing was sent before.
+      expect(contexts.every((c) => c.rereadBefore === undefined)).toBe(true);
+      contexts.length = 0;
+      w.clock += 30 * MINUTE;
+      await w.run({}, { delivery: recording });
+      const cursor = NOW - MINUTE;
+      // The overlap window: events before the last cursor are looked up, later ones are not.
+      expect(contexts[0]?.rereadBefore).toBe(new Date(cursor).toISOString());
+      contexts.length = 0;
+      await w.run({ replay: { start: NOW - 2 * HOUR, end: NOW - HOUR } }, { delivery: recording });
+      expect(contexts.map((c) => c.rereadBefore)).toContain(new Date(NOW - HOUR).toISOString());
     } finally {
       await w.stop();
     }
