@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createEventSource } from "../lib/compose/jumpcloud.ts";
+import { jsonText } from "../lib/json-text.ts";
 import type { Overrides } from "../lib/settings/load.ts";
 import { cliLogger, note } from "./output.ts";
 import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
@@ -63,7 +64,7 @@ export function fetchCommand(seams: CliSeams): Command {
         for await (const page of client.pages(query)) {
           pages++;
           events += page.events.length;
-          await seams.io.write(page.events.map((e) => `${JSON.stringify(e)}\n`).join(""));
+          await seams.io.write(page.events.map((e) => `${jsonText(e)}\n`).join(""));
         }
         note(
           seams,

@@ -6,6 +6,7 @@ import type { EcsMapper } from "../lib/ecs/mapper.ts";
 import { toBulkLines } from "../lib/elasticsearch/ndjson.ts";
 import { InputError } from "../lib/errors.ts";
 import { type RawEvent, readEvents } from "../lib/input/read-events.ts";
+import { jsonText } from "../lib/json-text.ts";
 import type { SettingName } from "../lib/settings/schema.ts";
 import type { CliIo } from "./io.ts";
 import { note } from "./output.ts";
@@ -73,8 +74,7 @@ async function writeMapped(
     const mapped =
       "text" in event ? mapper.mapText(event.text, collectedAt) : mapper.mapValue(event.value, collectedAt);
     if (mapped.failed) failed++;
-    chunk +=
-      format === "bulk" ? toBulkLines(mapper.dataStream, mapped) : `${JSON.stringify(mapped.document)}\n`;
+    chunk += format === "bulk" ? toBulkLines(mapper.dataStream, mapped) : `${jsonText(mapped.document)}\n`;
     if (chunk.length > 1_000_000) {
       await io.write(chunk);
       chunk = "";

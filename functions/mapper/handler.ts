@@ -1,8 +1,10 @@
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { Client } from "@elastic/elasticsearch";
+import { S3ClaimChecks } from "../../lib/aws/claim-checks.ts";
 import { METRICS_NAMESPACE, publishBatch, publishStartFailure, SERVICES } from "../../lib/aws/metrics.ts";
 import { fromPowertools } from "../../lib/aws/powertools-logger.ts";
+import type { ClaimRef } from "../../lib/collect/delivery.ts";
 import { type AwsClients, awsClients } from "../../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
 import { createPipeline } from "../../lib/compose/pipeline.ts";
@@ -13,11 +15,11 @@ import type { Logger } from "../../lib/logger.ts";
 import { type BatchContext, type IndexEventsDeps, indexEvents } from "../../lib/pipeline/index-events.ts";
 import { type Environment, loadSettings } from "../../lib/settings/load.ts";
 
-/** What the collector sends: a page (or part of one) of raw events. */
-export interface MapperRequest {
-  events: unknown[];
-  context?: BatchContext;
-}
+/**
+ * What the collector sends: a page (or part of one) of raw events, or, for a batch over Lambda's
+ * payload limit, where in S3 it waits (a claim check).
+ */
+export type MapperRequest = ({ events: unknown[] } | { eventsRef: ClaimRef }) & { context?: BatchContext };
 
 /** The mapper's answer: the counts of the batch, which add up to `received`. */
 export type MapperResponse = Counts;
@@ -65,6 +67,8 @@ export async function handleSetup(
 /** What the handler needs. */
 export interface MapperDependencies extends IndexEventsDeps {
   logger: Logger;
+  /** Reads (then deletes) batches the collector left in S3. */
+  claimChecks?: Pick<S3ClaimChecks, "get" | "delete">;
 }
 
 // Answering a second before Lambda's own timeout leaves time to report the failure.
@@ -95,13 +99,12 @@ export function makeMapperHandler(
     request: MapperRequest,
     lambda?: { getRemainingTimeInMillis(): number },
   ): Promise<MapperResponse> => {
-    if (!request || !Array.isArray(request.events)) {
-      throw new InputError('the mapper expects {"events": [...], "context": {...}}');
-    }
     const deps = await dependencies();
+    const events = await requestEvents(request, deps);
     try {
       const context = withDeadline(request.context ?? {}, lambda?.getRemainingTimeInMillis());
-      const counts = await indexEvents(request.events, deps, context);
+      const counts = await indexEvents(events, deps, context);
+      if ("eventsRef" in request) await forget(request.eventsRef, deps);
       deps.logger.info("batch stored", {
         ...counts,
         orgId: request.context?.orgId,
@@ -111,10 +114,38 @@ export function makeMapperHandler(
     } catch (error) {
       if (error instanceof ElasticsearchRequestError && (error.status === 401 || error.status === 403))
         onAuthFailure();
-      deps.logger.error("batch not stored", { error, received: request.events.length });
+      deps.logger.error("batch not stored", { error, received: events.length });
       throw error;
     }
   };
+}
+
+const EXPECTED =
+  'the mapper expects {"events": [...], "context": {...}} or {"eventsRef": {"bucket", "key"}, ...}';
+
+// The batch itself, or the one the collector left in S3 (read here, deleted once stored).
+async function requestEvents(
+  request: MapperRequest | undefined,
+  deps: MapperDependencies,
+): Promise<unknown[]> {
+  if (request && "events" in request && Array.isArray(request.events)) return request.events;
+  const ref = request && "eventsRef" in request ? request.eventsRef : undefined;
+  if (typeof ref?.bucket !== "string" || typeof ref.key !== "string") throw new InputError(EXPECTED);
+  if (!deps.claimChecks) throw new InputError("this mapper has no S3 access for a claim check");
+  const events: unknown = JSON.parse(await deps.claimChecks.get(ref));
+  if (!Array.isArray(events))
+    throw new InputError(`s3://${ref.bucket}/${ref.key} does not hold a JSON array`);
+  return events;
+}
+
+// A claim check left behind costs only storage (the lifecycle rule removes it): never a failure.
+async function forget(ref: ClaimRef, deps: MapperDependencies): Promise<void> {
+  await deps.claimChecks?.delete(ref).catch((error: unknown) => {
+    deps.logger.warn("a stored batch was not deleted; the bucket's lifecycle rule will", {
+      error,
+      key: ref.key,
+    });
+  });
 }
 
 /**
@@ -138,7 +169,7 @@ export async function buildMapperDependencies(
     target: { client, logger },
     ...(options.tmpDir !== undefined && { tmpDir: options.tmpDir }),
   });
-  return { ...pipeline, logger };
+  return { ...pipeline, logger, claimChecks: new S3ClaimChecks(aws.s3(), settings.deadLetterBucket ?? "") };
 }
 
 // The deploy cannot install the template (the cluster may not be filled in yet): the first

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { CLAIM_CHECK_PREFIX } from "../../lib/aws/claim-checks.ts";
 
 /** Where each function may write in the dead-letter bucket. */
 export const DEAD_LETTER_PREFIXES = { mapper: "dead-letters/", collector: "collector/" } as const;
@@ -36,6 +37,9 @@ export class DeadLetters extends Construct {
       serverAccessLogsPrefix: "dead-letter-bucket/",
       lifecycleRules: [
         { expiration: Duration.days(400), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        // Claim checks are deleted once their batch is stored; one left by a failed run is not needed
+        // after its page was read again (the next run, minutes later).
+        { prefix: CLAIM_CHECK_PREFIX, expiration: Duration.days(7) },
       ],
     });
   }

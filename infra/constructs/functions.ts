@@ -8,6 +8,7 @@ import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { CfnBucket, IBucket } from "aws-cdk-lib/aws-s3";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { CLAIM_CHECK_PREFIX } from "../../lib/aws/claim-checks.ts";
 import { formatDuration } from "../../lib/duration.ts";
 import type { DeployConfig, Timing } from "../config.ts";
 import { DEAD_LETTER_PREFIXES } from "./dead-letters.ts";
@@ -71,6 +72,7 @@ export class Functions extends Construct {
         JUMPCLOUD_SERVICES: config.jumpcloudServices.join(","),
         CHECKPOINT_TABLE: props.table.tableName,
         MAPPER_FUNCTION_NAME: this.mapper.functionName,
+        CLAIM_CHECK_BUCKET: props.deadLetters.bucketName,
         LEASE_DURATION: formatDuration(timing.leaseMs),
         SAFETY_MARGIN: formatDuration(timing.safetyMarginMs),
       }),
@@ -154,12 +156,25 @@ export class Functions extends Construct {
         resources: [props.deadLetters.arnForObjects(`${DEAD_LETTER_PREFIXES.mapper}*`)],
       }),
     );
+    // A page holding an event over Lambda's payload limit waits in S3 for the mapper (a claim check).
+    const claims = props.deadLetters.arnForObjects(`${CLAIM_CHECK_PREFIX}*`);
+    collector.addToPrincipalPolicy(new PolicyStatement({ actions: ["s3:PutObject"], resources: [claims] }));
+    mapper.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["s3:GetObject", "s3:DeleteObject"], resources: [claims] }),
+    );
     const bucketArn = Stack.of(this).resolve((props.deadLetters.node.defaultChild as CfnBucket).logicalId);
-    Validations.of(this.mapper.role as Role).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketArn}.Arn>/${DEAD_LETTER_PREFIXES.mapper}*]`,
-      reason:
-        "Dead-letter keys are made per refused document (date, org, _id): the mapper may put objects under its own prefix only, never read or delete.",
-    });
+    const claimsResource = `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketArn}.Arn>/${CLAIM_CHECK_PREFIX}*]`;
+    const claimsReason =
+      "Claim-check keys are made per oversized batch (date, random id): the collector may only put them, the mapper only read and delete them, under that prefix.";
+    Validations.of(this.mapper.role as Role).acknowledge(
+      {
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketArn}.Arn>/${DEAD_LETTER_PREFIXES.mapper}*]`,
+        reason:
+          "Dead-letter keys are made per refused document (date, org, _id): the mapper may put objects under its own prefix only, never read or delete.",
+      },
+      { id: claimsResource, reason: claimsReason },
+    );
+    Validations.of(this.collector.role as Role).acknowledge({ id: claimsResource, reason: claimsReason });
     const geoIp = [props.config.geoIpCityS3, props.config.geoIpAsnS3].filter(
       (u): u is string => u !== undefined,
     );

@@ -1,3 +1,4 @@
+import { S3ClaimChecks } from "../aws/claim-checks.ts";
 import type { CheckpointStore } from "../collect/checkpoint.ts";
 import { type CollectOptions, checkpointKey } from "../collect/collector.ts";
 import { LambdaDelivery } from "../collect/delivery.ts";
@@ -19,7 +20,11 @@ export function createCheckpointStore(settings: Settings, aws: AwsClients): Chec
 export function createLambdaDelivery(settings: Settings, aws: AwsClients): LambdaDelivery {
   if (settings.mapperFunctionName === undefined)
     throw new ConfigurationError(["MAPPER_FUNCTION_NAME is required"]);
-  return new LambdaDelivery(aws.lambda(), settings.mapperFunctionName);
+  return new LambdaDelivery(aws.lambda(), settings.mapperFunctionName, {
+    ...(settings.claimCheckBucket !== undefined && {
+      claimChecks: new S3ClaimChecks(aws.s3(), settings.claimCheckBucket),
+    }),
+  });
 }
 
 /** The orgs to collect: JUMPCLOUD_ORG_IDS, or the key's own org (undefined) when none are listed. */

@@ -4,6 +4,7 @@ import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import type { JsonObject } from "../ecs/paths.ts";
 import { DeadLetterError } from "../errors.ts";
+import { jsonText } from "../json-text.ts";
 
 /** A document Elasticsearch refused for good, with everything needed to understand and replay it. */
 export interface DeadLetter {
@@ -73,7 +74,7 @@ export class S3DeadLetterSink implements DeadLetterSink {
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: S3DeadLetterSink.key(this.prefix, letter),
-        Body: JSON.stringify(letter),
+        Body: jsonText(letter),
         ContentType: "application/json",
       }),
     );
@@ -91,7 +92,7 @@ export class FileDeadLetterSink implements DeadLetterSink {
       const byDay = new Map<string, string>();
       for (const letter of letters) {
         const day = letter.at.slice(0, 10);
-        byDay.set(day, `${byDay.get(day) ?? ""}${JSON.stringify(letter)}\n`);
+        byDay.set(day, `${byDay.get(day) ?? ""}${jsonText(letter)}\n`);
       }
       for (const [day, lines] of byDay) await appendFile(join(this.dir, DEAD_LETTER_NAMES.file(day)), lines);
     } catch (cause) {

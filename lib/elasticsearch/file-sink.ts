@@ -1,5 +1,6 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { jsonText } from "../json-text.ts";
 import { countIndexed, type DocumentSink, emptyOutcome, type IndexItem, type IndexOutcome } from "./sink.ts";
 
 /**
@@ -45,7 +46,7 @@ export class FileDocumentSink implements DocumentSink {
         continue;
       }
       fresh.add(item.id);
-      const source = JSON.stringify(item.document);
+      const source = jsonText(item.document);
       lines += `{"_id":${JSON.stringify(item.id)},"_source":${source}}\n`;
       bulk += `${JSON.stringify({ create: { _index: this.dataStream, _id: item.id } })}\n${source}\n`;
       countIndexed(outcome, item);

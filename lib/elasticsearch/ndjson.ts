@@ -1,4 +1,5 @@
 import type { JsonObject } from "../ecs/paths.ts";
+import { jsonText } from "../json-text.ts";
 
 /** The `_bulk` action line that creates a document in a data stream (create: never overwrite). */
 export function createAction(index: string, id: string): string {
@@ -7,5 +8,5 @@ export function createAction(index: string, id: string): string {
 
 /** A document as `_bulk` NDJSON: action line, then document line, each ending in a newline. */
 export function toBulkLines(index: string, mapped: { id: string; document: JsonObject }): string {
-  return `${createAction(index, mapped.id)}\n${JSON.stringify(mapped.document)}\n`;
+  return `${createAction(index, mapped.id)}\n${jsonText(mapped.document)}\n`;
 }

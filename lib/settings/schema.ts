@@ -262,6 +262,14 @@ const collector = {
     default: ".jumpcloud-elastic/checkpoints.json",
     usedBy: LOCAL,
   }),
+  claimCheckBucket: spec({
+    env: "CLAIM_CHECK_BUCKET",
+    description:
+      "S3 bucket where a page holding an event over Lambda's 6 MB payload limit waits for the mapper (the stack sets the dead-letter bucket)",
+    kind: textValue("a bucket name"),
+    defaultText: "— (set by the stack)",
+    usedBy: COLLECTOR,
+  }),
   mapperFunctionName: spec({
     env: "MAPPER_FUNCTION_NAME",
     description: "the mapper Lambda the collector hands pages to",

@@ -1,7 +1,16 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeMapperHandler } from "../../functions/mapper/handler.ts";
 import { chunkBySize, LambdaDelivery } from "../../lib/collect/delivery.ts";
+import { EcsMapper } from "../../lib/ecs/mapper.ts";
+import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
 import { MapperInvocationError } from "../../lib/errors.ts";
+import { silentLogger } from "../../lib/logger.ts";
+import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
+import { rawEvents, testClient, testSink } from "../helpers/elasticsearch.ts";
 
 /** A Lambda client double answering with `answer(payload)`. */
 function fakeLambda(
@@ -84,5 +93,71 @@ describe("LambdaDelivery", () => {
   it("keeps an oversized event alone in its payload", () => {
     const chunks = chunkBySize([{ a: "x".repeat(100) }, { b: "y".repeat(10_000) }, { c: 1 }], 1_000);
     expect(chunks.map((c) => c.length)).toStrictEqual([1, 1, 1]);
+  });
+});
+
+describe("LambdaDelivery to the real mapper handler", () => {
+  const es = new ElasticsearchEmulator();
+  const claims = new Map<string, string>();
+  const store = {
+    put: async (text: string) => {
+      const ref = { bucket: "dead-letters", key: `collector/claims/${claims.size}.json` };
+      claims.set(ref.key, text);
+      return ref;
+    },
+    get: async (ref: { key: string }) => claims.get(ref.key) ?? "",
+    delete: async (ref: { key: string }) => {
+      claims.delete(ref.key);
+    },
+  };
+  let lambda: LambdaClient;
+  let puts = 0;
+
+  beforeAll(async () => {
+    const client = await testClient(await es.start());
+    const handler = makeMapperHandler(async () => ({
+      mapper: new EcsMapper(),
+      sink: testSink(client),
+      deadLetters: new FileDeadLetterSink(mkdtempSync(join(tmpdir(), "dl-"))),
+      logger: silentLogger,
+      claimChecks: store,
+    }));
+    // Like Lambda: the payload crosses as bytes (limit 6 MB), the answer too.
+    lambda = {
+      send: async (command: { input: { Payload: Uint8Array } }) => {
+        expect(command.input.Payload.byteLength).toBeLessThanOrEqual(6 * 1024 * 1024);
+        const request = JSON.parse(Buffer.from(command.input.Payload).toString("utf8"));
+        if (request.eventsRef) puts++;
+        return { Payload: Buffer.from(JSON.stringify(await handler(request))) };
+      },
+    } as unknown as LambdaClient;
+  });
+  afterAll(() => es.stop());
+
+  it("sends an event over Lambda's payload limit through a claim check, and one nested 10 000 deep", async () => {
+    const [small, big, deep] = rawEvents(3, 31) as Record<string, unknown>[];
+    (big as Record<string, unknown>).resource = { id: "r1", name: "x".repeat(7_000_000) };
+    let nested: unknown = { leaf: true };
+    for (let i = 0; i < 10_000; i++) nested = { n: nested };
+    (deep as Record<string, unknown>).resource = { id: "r2", extra: nested };
+    const delivery = new LambdaDelivery(lambda, "mapper", { claimChecks: store });
+    const counts = await delivery.deliver([small, big, deep], { orgId: "o" });
+    expect(counts.received).toBe(3);
+    expect(counts.indexed + counts.deadLettered + counts.duplicates).toBe(3);
+    expect(puts).toBe(1);
+    // The mapper deleted the claim check once its batch was stored.
+    expect(claims.size).toBe(0);
+    const stored = es
+      .documents("logs-jumpcloud.events-default")
+      .map((d) => (d._source.event as { id: string }).id);
+    expect(stored).toEqual(expect.arrayContaining([small?.id, big?.id]));
+  });
+
+  it("refuses, unacknowledged, an event over the limit when no claim-check bucket is configured", async () => {
+    const [big] = rawEvents(1, 32) as Record<string, unknown>[];
+    (big as Record<string, unknown>).resource = { id: "r1", name: "x".repeat(7_000_000) };
+    await expect(new LambdaDelivery(lambda, "mapper").deliver([big], {})).rejects.toThrow(
+      /CLAIM_CHECK_BUCKET/,
+    );
   });
 });

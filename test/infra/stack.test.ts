@@ -109,15 +109,19 @@ describe("the stack", () => {
       "lambda:InvokeFunction",
       ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
       ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+      "s3:PutObject",
     ]);
     expect(actions).toContainEqual([
       ["logs:CreateLogStream", "logs:PutLogEvents"],
       ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
       "s3:PutObject",
+      ["s3:GetObject", "s3:DeleteObject"],
     ]);
     const all = JSON.stringify(policies);
     expect(all).not.toMatch(/"Resource":"\*"/);
     expect(all).toContain("/dead-letters/*");
+    // Claim checks: the collector puts, the mapper reads and deletes, under one prefix only.
+    expect(all).toContain("/collector/claims/*");
     expect(all).toContain(":function:JumpcloudElastic-collector");
     // No managed policies: each function's log rights name its own log group.
     for (const [id, role] of Object.entries(template.findResources("AWS::IAM::Role"))) {

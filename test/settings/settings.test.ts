@@ -95,6 +95,7 @@ const CASES: Record<
   checkpointTable: { good: "cp", value: "cp" },
   checkpointFile: { good: "/tmp/cp.json", value: "/tmp/cp.json" },
   mapperFunctionName: { good: "mapper", value: "mapper" },
+  claimCheckBucket: { good: "dead-letters-bucket", value: "dead-letters-bucket" },
   namespace: { good: "prod_eu", value: "prod_eu", bad: "Prod-1", message: /must be lowercase/ },
   tags: { good: "a, b,,", value: ["a", "b"] },
   preserveOriginalEvent: {
