@@ -20,6 +20,7 @@ export const METRIC = {
   deadLettered: "DeadLettered",
   pipelineErrors: "PipelineErrors",
   windows: "Windows",
+  lateEvents: "LateEvents",
   lag: "CollectionLagSeconds",
   apiRetries: "ApiRetries",
   configurationErrors: "ConfigurationErrors",
@@ -39,6 +40,7 @@ export function publishRun(metrics: Metrics, summary: CollectSummary, apiRetries
   metrics.addMetric(METRIC.apiRetries, MetricUnit.Count, apiRetries);
   metrics.addMetric(METRIC.fetched, MetricUnit.Count, summary.fetched);
   metrics.addMetric(METRIC.windows, MetricUnit.Count, summary.windows);
+  metrics.addMetric(METRIC.lateEvents, MetricUnit.Count, summary.lateEvents);
   addCountMetrics(metrics, summary.counts);
   // Replays do not move the scheduled cursor: only the schedule's lag means anything.
   if (summary.lagMs !== undefined && !summary.key.includes("#replay#"))

@@ -44,6 +44,8 @@ export interface Checkpoint {
    * already, so it is looked up before it is indexed again.
    */
   highWater: number | undefined;
+  /** Everything before this instant was read a second time, for events that arrived late (see recheckAfter). */
+  recheckedTo: number | undefined;
   /** Set on replay checkpoints once the whole replay window is done. */
   done: boolean;
   version: number;
@@ -58,6 +60,7 @@ export interface CheckpointUpdate {
   /** Replaces the list; `[]` clears it. */
   progress?: WindowProgress[];
   highWater?: number;
+  recheckedTo?: number;
   done?: boolean;
   stats?: RunStats;
 }

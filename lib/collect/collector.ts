@@ -44,7 +44,15 @@ export interface CollectOptions {
   replay?: TimeWindow;
   /** False: a new checkpoint starts at the initial lookback even if the org has another (a backfill). */
   carryCursorOver?: boolean;
+  /**
+   * Each span is read once more when it is this old (ms), for events JumpCloud made visible later
+   * than the overlap; 0 or absent: never. Read in spans of at least RECHECK_SPAN_MS, so at most hourly.
+   */
+  recheckAfter?: number;
 }
+
+/** The shortest span the trailing re-read reads at once: it runs at most once an hour. */
+export const RECHECK_SPAN_MS = 3_600_000;
 
 /** What a run did. */
 export interface CollectSummary {
@@ -56,6 +64,8 @@ export interface CollectSummary {
   fetched: number;
   /** What the mapper acknowledged. */
   counts: Counts;
+  /** Events the trailing re-read found that were not stored: they arrived later than the overlap. */
+  lateEvents: number;
   cursorBefore: string | undefined;
   cursorAfter: string | undefined;
   /** How far the cursor is behind now, in ms. */
@@ -104,6 +114,7 @@ export class Collector {
   private lease!: Lease;
   private deadline!: Deadline;
   private counts: Counts = NO_COUNTS;
+  private lateEvents = 0;
   private tally = { windows: 0, pages: 0, fetched: 0 };
   private readOverlap = false;
   private startedAt = 0;
@@ -178,11 +189,42 @@ export class Collector {
       // Windows a run before this one (or a refused position) left unfinished come first.
       const resumed = unfinished(this.lease.checkpoint);
       const windows = resumed.length > 0 ? resumed : this.plan();
-      if (windows.length === 0) return "caught-up";
+      if (windows.length === 0) return (await this.recheck(signal)) ? "work-remaining" : "caught-up";
       // The overlap is read once per run; later windows start at the cursor.
       if (resumed.length === 0) this.readOverlap = true;
       await this.readAll(windows, resumed.length === 0, signal);
     }
+  }
+
+  /**
+   * The trailing re-read: once caught up, reads the next span that became `recheckAfter` old (one
+   * window per call), every event looked up, so only events that arrived late are stored; answers
+   * whether spans remain. The first run only marks where it starts: the past is for `replay`.
+   */
+  private async recheck(signal: AbortSignal): Promise<boolean> {
+    const { recheckAfter, replay, windows } = this.options;
+    const { cursor, recheckedTo } = this.lease.checkpoint;
+    if (!recheckAfter || replay || cursor === undefined) return false;
+    const end = cursor - recheckAfter;
+    if (recheckedTo === undefined || end < recheckedTo) {
+      await this.lease.save({ recheckedTo: end });
+      return false;
+    }
+    if (end - recheckedTo < RECHECK_SPAN_MS) return false;
+    const window = { start: recheckedTo, end: Math.min(end, recheckedTo + windows.maxWindow) };
+    for await (const page of this.deps.source.pages(this.query(window, undefined), signal)) {
+      const ack = await this.deliver(page.events, window, signal, true);
+      this.lateEvents += ack.indexed;
+      this.deadline.ensureTimeLeft("mid-recheck");
+    }
+    await this.lease.save({ recheckedTo: window.end });
+    if (this.lateEvents > 0)
+      this.deps.logger.warn("events arrived later than the overlap; the trailing re-read stored them", {
+        key: this.options.key,
+        lateEvents: this.lateEvents,
+        window: { start: iso(window.start), end: iso(window.end) },
+      });
+    return this.deadline.timeLeft() ? this.recheck(signal) : true;
   }
 
   private plan(): TimeWindow[] {
@@ -300,21 +342,23 @@ export class Collector {
     events: Record<string, unknown>[],
     window: TimeWindow,
     signal: AbortSignal,
-  ): Promise<void> {
+    again = false,
+  ): Promise<Counts> {
     this.tally.pages++;
     this.tally.fetched += events.length;
-    if (events.length === 0) return;
+    if (events.length === 0) return NO_COUNTS;
     const abandonsAt = this.deadline.abandonsAt();
     const context = {
       orgId: this.options.orgId,
       window: { start: iso(window.start) as string, end: iso(window.end) as string },
       // The mapper's retries must end before this run abandons the batch.
       ...(abandonsAt !== undefined && { deadline: iso(abandonsAt) as string }),
-      ...this.rereads(window),
+      ...(again ? { rereadBefore: iso(window.end) as string } : this.rereads(window)),
     };
     const ack = await this.deps.delivery.deliver(events, context, signal);
     // Added after the await: deliveries run concurrently while catching up.
     this.counts = addCounts(this.counts, ack);
+    return ack;
   }
 
   /**
@@ -344,6 +388,7 @@ export class Collector {
       status,
       ...this.tally,
       counts: this.counts,
+      lateEvents: this.lateEvents,
       cursorBefore: iso(before),
       cursorAfter: iso(after),
       lagMs: after === undefined ? undefined : this.deps.now() - after,

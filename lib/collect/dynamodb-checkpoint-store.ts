@@ -20,6 +20,7 @@ function fromItem(item: Record<string, unknown>): Checkpoint {
     cursor: item.cursor as number | undefined,
     progress: storedProgress(item.progress),
     highWater: item.highWater as number | undefined,
+    recheckedTo: item.recheckedTo as number | undefined,
     done: (item.done as boolean | undefined) ?? false,
     version: (item.version as number | undefined) ?? 0,
     leaseOwner: item.leaseOwner as string | undefined,
@@ -90,9 +91,10 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
       change.sets.push("progress = :progress");
       change.values[":progress"] = update.progress;
     }
-    if (update.highWater !== undefined) {
-      change.sets.push("highWater = :highWater");
-      change.values[":highWater"] = update.highWater;
+    for (const name of ["highWater", "recheckedTo"] as const) {
+      if (update[name] === undefined) continue;
+      change.sets.push(`${name} = :${name}`);
+      change.values[`:${name}`] = update[name];
     }
     if (update.done !== undefined) {
       change.sets.push("done = :done");

@@ -31,6 +31,7 @@ export class FileCheckpointStore implements CheckpointStore {
         cursor: existing?.cursor,
         progress: storedProgress(existing?.progress),
         highWater: existing?.highWater,
+        recheckedTo: existing?.recheckedTo,
         done: existing?.done ?? false,
         stats: existing?.stats,
         version: (existing?.version ?? 0) + 1,
@@ -56,6 +57,7 @@ export class FileCheckpointStore implements CheckpointStore {
         ...(update.cursor !== undefined && { cursor: update.cursor }),
         ...(update.progress !== undefined && { progress: update.progress }),
         ...(update.highWater !== undefined && { highWater: update.highWater }),
+        ...(update.recheckedTo !== undefined && { recheckedTo: update.recheckedTo }),
         ...(update.done !== undefined && { done: update.done }),
         ...(update.stats !== undefined && { stats: update.stats }),
       };

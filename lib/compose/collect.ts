@@ -53,6 +53,7 @@ export function collectOptions(
     leaseMs: settings.leaseDuration,
     backfillConcurrency: settings.backfillConcurrency,
     maxEventsPerWindow: settings.maxEventsPerWindow,
+    recheckAfter: settings.recheckAfter,
     ...(target.replay && { replay: target.replay }),
   };
 }

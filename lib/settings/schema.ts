@@ -106,6 +106,15 @@ const durations = {
     defaultText: "5m",
     usedBy: COLLECTOR,
   }),
+  recheckAfter: spec({
+    env: "RECHECK_AFTER",
+    description:
+      "read each span once more when it is this old, to store events JumpCloud made visible later than OVERLAP (counted as `LateEvents`); 0 turns it off",
+    kind: durationValue(0, 30 * DAY),
+    default: DAY,
+    defaultText: "24h",
+    usedBy: COLLECTOR,
+  }),
   maxWindow: spec({
     env: "MAX_WINDOW",
     description: "widest time window read in one go",

@@ -30,6 +30,7 @@ const summary: CollectSummary = {
   pages: 3,
   fetched: 10,
   counts: { received: 10, indexed: 7, duplicates: 2, deadLettered: 1, pipelineErrors: 1 },
+  lateEvents: 3,
   cursorBefore: undefined,
   cursorAfter: "2026-01-01T00:00:00.000Z",
   lagMs: 90_400,
@@ -44,6 +45,7 @@ describe("metrics (CloudWatch EMF)", () => {
     expect(line).toMatchObject({
       [METRIC.apiRetries]: 4,
       [METRIC.fetched]: 10,
+      [METRIC.lateEvents]: 3,
       [METRIC.indexed]: 7,
       [METRIC.duplicates]: 2,
       [METRIC.deadLettered]: 1,

@@ -577,6 +577,39 @@ describe("catch-up progress", () => {
   });
 });
 
+describe("events later than the overlap", () => {
+  async function collectFor(hours: number, recheckAfter: number) {
+    const events = tenant(400, NOW - 6 * HOUR, NOW - 2 * MINUTE, 24);
+    // Every event becomes visible 90 minutes after its time: far beyond the 5-minute overlap.
+    const w = await new World(events, { delay: 90 * MINUTE }).start();
+    let late = 0;
+    try {
+      for (let t = 0; t <= hours * 2; t++) {
+        const summary = await w.run({ recheckAfter });
+        late += summary.lateEvents;
+        w.clock += 30 * MINUTE;
+      }
+      // Never stored twice: as many documents as distinct events.
+      expect(w.es.documents(STREAM)).toHaveLength(w.stored().size);
+      return { stored: w.stored(), expected: ids(events), late };
+    } finally {
+      await w.stop();
+    }
+  }
+
+  it("are lost without the trailing re-read (what RECHECK_AFTER=0 means)", async () => {
+    const { stored, expected } = await collectFor(4, 0);
+    expect(stored.size).toBeLessThan(expected.size);
+  });
+
+  it("are stored once by the trailing re-read, and counted as late", async () => {
+    const { stored, expected, late } = await collectFor(4, 2 * HOUR);
+    expect(stored).toStrictEqual(expected);
+    expect(late).toBeGreaterThan(0);
+    expect(late).toBeLessThan(expected.size);
+  });
+});
+
 describe("collector lease on DynamoDB (dynalite)", () => {
   let db: Awaited<ReturnType<typeof startDynalite>>;
   beforeAll(async () => {
