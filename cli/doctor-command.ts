@@ -290,6 +290,8 @@ const ES = {
   template: "Index template",
 } as const;
 const INDEX_PRIVILEGES = ["create_doc", "auto_configure"] as const;
+// Looking re-read events up across backing indices (LOOKUP_REREADS) needs it; without it, only duplicates.
+const LOOKUP_PRIVILEGE = "read";
 const CLUSTER_PRIVILEGES = ["monitor", "manage_index_templates"] as const;
 
 interface EsContext extends Context {
@@ -382,7 +384,7 @@ async function privilegesCheck(ctx: EsContext, dataStream: string): Promise<Chec
     answer = await ctx.client.security.hasPrivileges(
       {
         cluster: [...CLUSTER_PRIVILEGES],
-        index: [{ names: [dataStream], privileges: [...INDEX_PRIVILEGES] }],
+        index: [{ names: [dataStream], privileges: [...INDEX_PRIVILEGES, LOOKUP_PRIVILEGE] }],
       },
       ctx.options,
     );
@@ -402,17 +404,24 @@ async function privilegesCheck(ctx: EsContext, dataStream: string): Promise<Chec
       "grant it to the API key's (or user's) role: documents are written with create_doc, and auto_configure creates the data stream on the first write",
     );
   }
+  if (answer.index[dataStream]?.[LOOKUP_PRIVILEGE] !== true) {
+    return warn(
+      ES.privileges,
+      `${INDEX_PRIVILEGES.join(", ")} on ${dataStream}; missing read${clusterText}`,
+      "grant read on the data stream: without it, events read again (overlap, replay) are not looked up, and after a rollover they may be stored twice",
+    );
+  }
   // Only installing the template needs these: a least-privileged mapper key may lack them.
   if (missingCluster.length > 0) {
     return warn(
       ES.privileges,
-      `${INDEX_PRIVILEGES.join(", ")} on ${dataStream}; missing ${missingCluster.join(", ")} (cluster)`,
+      `${INDEX_PRIVILEGES.join(", ")}, read on ${dataStream}; missing ${missingCluster.join(", ")} (cluster)`,
       "only `setup` (and the mapper's own template install) needs manage_index_templates: run `setup` once with a key that has it",
     );
   }
   return pass(
     ES.privileges,
-    `${INDEX_PRIVILEGES.join(", ")} on ${dataStream}; ${CLUSTER_PRIVILEGES.join(", ")}`,
+    `${INDEX_PRIVILEGES.join(", ")}, read on ${dataStream}; ${CLUSTER_PRIVILEGES.join(", ")}`,
   );
 }
 

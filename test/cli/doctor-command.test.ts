@@ -105,7 +105,7 @@ describe("cli doctor", () => {
     expect(line("JumpCloud")).toBe(`✓ JumpCloud: ${EVENTS.A} events in the last hour (the key's own org)`);
     expect(line("Elasticsearch")).toMatch(/^✓ Elasticsearch: 8\.15\.0 at 127\.0\.0\.1:\d+$/);
     expect(line("Elasticsearch privileges")).toBe(
-      "✓ Elasticsearch privileges: create_doc, auto_configure on logs-jumpcloud.events-default; monitor, manage_index_templates",
+      "✓ Elasticsearch privileges: create_doc, auto_configure, read on logs-jumpcloud.events-default; monitor, manage_index_templates",
     );
     expect(line("Index template")).toBe(`✓ Index template: ${TEMPLATE_NAME} is current`);
     expect(line("GeoIP")).toMatch(
@@ -267,17 +267,32 @@ describe("cli doctor", () => {
       const body = JSON.parse(denied.requests.find((r) => r.path.endsWith("/_has_privileges"))?.body ?? "{}");
       expect(body).toStrictEqual({
         cluster: ["monitor", "manage_index_templates"],
-        index: [{ names: ["logs-jumpcloud.events-prod"], privileges: ["create_doc", "auto_configure"] }],
+        index: [
+          { names: ["logs-jumpcloud.events-prod"], privileges: ["create_doc", "auto_configure", "read"] },
+        ],
       });
 
       const warned = await doctor({ ...base, ELASTICSEARCH_URL: setupOnly.url });
       expect(warned.code).toBe(0);
       expect(warned.line("Elasticsearch privileges")).toMatch(
-        /^! Elasticsearch privileges: create_doc, auto_configure on logs-jumpcloud\.events-default; missing manage_index_templates \(cluster\) — only `setup`/,
+        /^! Elasticsearch privileges: create_doc, auto_configure, read on logs-jumpcloud\.events-default; missing manage_index_templates \(cluster\) — only `setup`/,
       );
     } finally {
       await denied.stop();
       await setupOnly.stop();
+    }
+  });
+
+  it("warns when the key may not read the data stream (re-read events cannot be looked up)", async () => {
+    const noRead = await emulator({ deniedPrivileges: ["read"] });
+    try {
+      const warned = await doctor({ ...base, ELASTICSEARCH_URL: noRead.url });
+      expect(warned.code).toBe(0);
+      expect(warned.line("Elasticsearch privileges")).toMatch(
+        /^! Elasticsearch privileges: create_doc, auto_configure on logs-jumpcloud\.events-default; missing read — grant read on the data stream: without it, events read again .* may be stored twice/,
+      );
+    } finally {
+      await noRead.stop();
     }
   });
 
