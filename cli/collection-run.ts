@@ -14,7 +14,7 @@ import { releaseDeadLocalLeases } from "./unlock-command.ts";
 export interface CollectionReport {
   outcome: "ok" | "failed" | "locked" | "interrupted";
   orgs: (CollectSummary | FailedOrg)[];
-  total: Counts & { fetched: number; windows: number; pages: number };
+  total: Counts & { fetched: number; windows: number; pages: number; lateEvents: number };
   elapsedMs: number;
   destination: string;
   /** The `_bulk` form of the output, for local runs. */
@@ -64,7 +64,7 @@ export async function collect(
     }
     const orgs = await collectOrgs(collection, options.targets, loaded.settings.orgConcurrency);
     const summaries = orgs.filter((s): s is CollectSummary => !isFailed(s));
-    const sum = <K extends "fetched" | "windows" | "pages">(k: K) => summaries.reduce((n, s) => n + s[k], 0);
+    const sum = <K extends "fetched" | "windows" | "pages" | "lateEvents">(k: K) => summaries.reduce((n, s) => n + s[k], 0);
     const signal = stop.received();
     return {
       outcome: signal ? "interrupted" : outcomeOf(orgs),
@@ -75,6 +75,7 @@ export async function collect(
         fetched: sum("fetched"),
         windows: sum("windows"),
         pages: sum("pages"),
+        lateEvents: sum("lateEvents"),
       },
       elapsedMs: Date.now() - started,
       destination: collection.destination,
@@ -146,6 +147,10 @@ export function humanReport(report: CollectionReport): string {
     ),
     `elapsed ${seconds(report.elapsedMs)}; documents: ${report.destination}${report.bulkFile ? ` (and in _bulk form: ${report.bulkFile})` : ""}`,
   ];
+  if (t.lateEvents > 0)
+    lines.push(
+      `${t.lateEvents} event(s) arrived later than OVERLAP: the trailing re-read (RECHECK_AFTER) stored them.`,
+    );
   if (t.fetched > 0 && t.indexed === 0 && report.outcome === "ok")
     lines.push("nothing new: every event read was already stored.");
   if (t.fetched === 0 && report.outcome === "ok") lines.push("nothing new: no events since the last run.");

@@ -81,6 +81,8 @@ function describe(c: Checkpoint, now: number, local: boolean) {
       done: c.done,
     }),
     cursor: iso(c.cursor),
+    // The trailing re-read (RECHECK_AFTER) has read everything before this a second time.
+    recheckedTo: iso(c.recheckedTo),
     lagMs: c.cursor === undefined || parts?.replay ? undefined : now - c.cursor,
     inWindows: c.progress.map((p) => ({
       start: iso(p.start),
