@@ -62,11 +62,13 @@ function networkFailure(error: unknown): string | undefined {
   const raw = cause?.code ?? cause?.errors?.[0]?.code;
   const code = typeof raw === "string" ? raw : undefined;
   if (error.message === "fetch failed" && code) return `network error ${code}`;
-  // fetch itself refuses some targets (ports browsers block, such as 9 or 25): "bad port".
-  if (error.message === "fetch failed" && cause instanceof Error && cause.message === "bad port")
-    return "the port is one fetch refuses to connect to (bad port)";
   if (error.message === "fetch failed" || error.message === "terminated") return "connection lost";
   return undefined;
+}
+
+function badPort(error: unknown): boolean {
+  const cause = (error as { cause?: unknown }).cause;
+  return error instanceof TypeError && cause instanceof Error && cause.message === "bad port";
 }
 
 async function attempt(
@@ -148,6 +150,12 @@ export async function sendWithRetry(
         last = await attempt(url, init, settings, signal);
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
+        // fetch itself refuses some targets (ports browsers block, such as 9 or 25): no retry helps.
+        if (badPort(error)) {
+          throw new JumpcloudClientError(
+            `${what}: ${new URL(url).host} uses a port fetch refuses to connect to (bad port): check the URL`,
+          );
+        }
         const network = networkFailure(error);
         if (network === undefined) {
           throw new JumpcloudClientError(`${what}: the request could not be sent (${(error as Error).name})`);

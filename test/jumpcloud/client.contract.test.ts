@@ -524,6 +524,18 @@ describe("Directory Insights client against the simulator", () => {
       expect(sim.requests).toHaveLength(1);
     });
 
+    it("fails at once, naming the host, for a port fetch refuses to connect to", async () => {
+      const client = new DirectoryInsightsClient({
+        apiUrl: "http://127.0.0.1:25",
+        auth: new ApiKeyAuthenticator(KEY),
+        http: http(),
+      });
+      const error = await failure(client.count(window));
+      expect(error).toBeInstanceOf(JumpcloudClientError);
+      expect(String(error)).toMatch(/127\.0\.0\.1:25 uses a port fetch refuses to connect to \(bad port\)/);
+      expect(sleeps).toHaveLength(0);
+    });
+
     it("waits as long as Retry-After says (seconds or HTTP date)", async () => {
       sim.inject({ kind: "status", status: 429, retryAfter: "2" });
       sim.inject({ kind: "status", status: 503, retryAfter: new Date(Date.now() + 3_000).toUTCString() });
