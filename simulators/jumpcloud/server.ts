@@ -1,8 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { closeServer, FaultQueue, listenOnLoopback, loopbackOrigin } from "../loopback.ts";
+import {
+  EventIndex,
+  type IngestionDelay,
+  type Position,
+  type Scope,
+  type StoredEvent,
+} from "./event-index.ts";
 import { Random } from "./random.ts";
-import type { GeneratedEvent } from "./tenant.ts";
+import type { EventSequence, GeneratedEvent } from "./tenant.ts";
+
+export type { StoredEvent } from "./event-index.ts";
 
 /**
  * Services the API accepts in `service` (from JumpCloud's OpenAPI description). Kept apart from
@@ -27,19 +36,10 @@ const API_SERVICES = new Set([
   "asset_management",
 ]);
 
-/** A stored event: its body, its sort position and when it becomes visible to queries. */
-interface StoredEvent {
-  at: number;
-  docId: string;
-  service: string;
-  visibleAt: number;
-  event: Record<string, unknown>;
-}
-
-/** One organization's events. */
+/** One organization's events: an array, or a generated tenant whose bodies are made on demand. */
 export interface TenantData {
   orgId: string;
-  events: GeneratedEvent[];
+  events: GeneratedEvent[] | EventSequence;
 }
 
 /** An API key and the orgs it may read; the first is used when no `x-org-id` is sent. */
@@ -95,7 +95,7 @@ export interface SimulatorOptions {
   keys?: SimulatedKey[];
   clients?: SimulatedClient[];
   /** Delay between an event's time and when queries can see it (ms); default none. */
-  ingestionDelay?: (random: Random, event: GeneratedEvent) => number;
+  ingestionDelay?: IngestionDelay;
   /** The simulator's clock (default Date.now). */
   now?: () => number;
   /**
@@ -109,17 +109,6 @@ export interface SimulatorOptions {
   seed?: number;
 }
 
-function docIdFor(random: Random): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  let id = "";
-  for (let i = 0; i < 20; i++) id += alphabet[random.int(0, alphabet.length - 1)];
-  return id;
-}
-
-function compare(a: StoredEvent, b: StoredEvent): number {
-  return a.at - b.at || (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0);
-}
-
 /**
  * An in-process Directory Insights API on loopback: `/events` and `/events/count` with the
  * documented semantics, an OAuth token endpoint, ingestion delay, faults on demand, and a record
@@ -127,7 +116,7 @@ function compare(a: StoredEvent, b: StoredEvent): number {
  */
 export class JumpcloudSimulator {
   readonly requests: RecordedRequest[] = [];
-  private readonly orgs = new Map<string, StoredEvent[]>();
+  private readonly index = new EventIndex();
   private readonly keys: SimulatedKey[];
   private readonly clients: SimulatedClient[];
   private readonly tokens = new Map<string, { orgs: string[]; expiresAt: number }>();
@@ -149,24 +138,18 @@ export class JumpcloudSimulator {
   }
 
   /** Adds events to an org (late arrivals in tests). */
-  addEvents(orgId: string, events: GeneratedEvent[], delay?: SimulatorOptions["ingestionDelay"]): void {
-    const list = this.orgs.get(orgId) ?? [];
-    for (const g of events) {
-      list.push({
-        at: g.at,
-        docId: docIdFor(this.random),
-        service: g.service,
-        visibleAt: g.at + (delay ? delay(this.random, g) : 0),
-        event: g.event,
-      });
-    }
-    list.sort(compare);
-    this.orgs.set(orgId, list);
+  addEvents(orgId: string, events: GeneratedEvent[] | EventSequence, delay?: IngestionDelay): void {
+    this.index.add(orgId, events, this.random, delay);
   }
 
   /** Every event of an org, visible or not, in API order. */
   allEvents(orgId: string): Record<string, unknown>[] {
-    return (this.orgs.get(orgId) ?? []).map((e) => e.event);
+    return this.index.stored(orgId).map((e) => e.event);
+  }
+
+  /** Every event of an org as stored (position, service, visibility), in API order. */
+  storedEvents(orgId: string): StoredEvent[] {
+    return this.index.stored(orgId);
   }
 
   /** Serves `fault` to the next `times` requests (to `path` only, when given). */
@@ -412,52 +395,51 @@ export class JumpcloudSimulator {
     if (Number.isNaN(end)) return { status: 400, body: { message: "end_time must be RFC3339" } };
     if (start >= end) return { status: 400, body: { message: "Start Time not after End Time" } };
 
-    const now = Math.min(this.now(), this.visibleAsOf);
-    const all = services.includes("all");
-    const matches = auth.orgs
-      .flatMap((org) => this.orgs.get(org) ?? [])
-      .filter(
-        (e) => e.at >= start && e.at < end && e.visibleAt <= now && (all || services.includes(e.service)),
-      );
+    const scope: Scope = {
+      orgs: auth.orgs,
+      services: services.includes("all") ? undefined : new Set(services),
+      start,
+      end,
+      now: Math.min(this.now(), this.visibleAsOf),
+    };
+    if (path === "/events/count") return { status: 200, body: { count: this.index.count(scope) } };
+    return this.page(scope, q);
+  }
 
-    if (path === "/events/count") return { status: 200, body: { count: matches.length } };
-
+  private page(scope: Scope, q: Record<string, unknown>): Answer {
     // Documented: limit defaults to 1000, at most 10 000; nonsense gives the default.
     const limit =
       typeof q.limit === "number" && Number.isInteger(q.limit) && q.limit > 0
         ? Math.min(q.limit, this.maxLimit)
         : Math.min(1000, this.maxLimit);
-    const desc = typeof q.sort === "string" && q.sort.toUpperCase() === "DESC";
-    matches.sort(compare);
-    if (desc) matches.reverse();
-    let from = 0;
-    if (q.search_after !== undefined) {
-      const token = q.search_after;
-      if (
-        !Array.isArray(token) ||
-        token.length !== 2 ||
-        typeof token[1] !== "string" ||
-        Number.isNaN(Number(token[0]))
-      ) {
-        return { status: 400, body: { message: "invalid search_after" } };
-      }
-      const position = { at: Number(token[0]), docId: token[1] } as StoredEvent;
-      from = matches.findIndex((e) => (desc ? compare(e, position) < 0 : compare(e, position) > 0));
-      if (from === -1) from = matches.length;
-    }
-    const page = matches.slice(from, from + limit);
-    const last = page[page.length - 1];
+    const descending = typeof q.sort === "string" && q.sort.toUpperCase() === "DESC";
+    const after = q.search_after === undefined ? undefined : position(q.search_after);
+    if (after === null) return { status: 400, body: { message: "invalid search_after" } };
+    const page = this.index.page(scope, { descending, limit, after });
     const headers: Record<string, string> = {
-      "X-Result-Count": String(page.length),
+      "X-Result-Count": String(page.events.length),
       "X-Limit": String(limit),
-      "X-Sort": desc ? "DESC" : "ASC",
+      "X-Sort": descending ? "DESC" : "ASC",
+      // Documented: the header is always sent, also on the last page.
+      "X-Search_after": page.last
+        ? JSON.stringify([page.last.at, page.last.docId])
+        : JSON.stringify(q.search_after ?? []),
     };
-    // Documented: the header is always sent, also on the last page.
-    headers["X-Search_after"] = last
-      ? JSON.stringify([last.at, last.docId])
-      : JSON.stringify(q.search_after ?? []);
-    return { status: 200, body: page.map((e) => e.event), headers };
+    return { status: 200, body: page.events, headers };
   }
+}
+
+/** The position a `search_after` token names, or null when it names none. */
+function position(token: unknown): Position | null {
+  if (
+    !Array.isArray(token) ||
+    token.length !== 2 ||
+    typeof token[1] !== "string" ||
+    Number.isNaN(Number(token[0]))
+  ) {
+    return null;
+  }
+  return { at: Number(token[0]), docId: token[1] };
 }
 
 /** Epoch ms of an RFC 3339 time (a missing offset means UTC, never the machine's zone), or NaN. */

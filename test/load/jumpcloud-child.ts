@@ -1,0 +1,24 @@
+// The JumpCloud simulator with the load test's tenant, in a process of its own (see run-load.ts).
+import { performance } from "node:perf_hooks";
+import { JumpcloudSimulator } from "../../simulators/jumpcloud/server.ts";
+import { cpuMs, maxRssBytes, serveParent } from "./children.ts";
+import { type LoadTenant, tenantEvents } from "./load-tenant.ts";
+
+const tenant = JSON.parse(process.argv[2] ?? "{}") as LoadTenant;
+const started = performance.now();
+const simulator = new JumpcloudSimulator({
+  tenants: [{ orgId: tenant.orgId, events: tenantEvents(tenant) }],
+  keys: [{ key: tenant.key, orgs: [tenant.orgId] }],
+  visibleAsOf: tenant.frozenAt,
+});
+const generatedMs = performance.now() - started;
+const url = await simulator.start();
+serveParent({
+  memory: async () => ({
+    type: "memory",
+    maxRssBytes: maxRssBytes(),
+    cpuMs: cpuMs(),
+    requests: simulator.requests.length,
+  }),
+});
+process.send?.({ type: "ready", url, generatedMs });

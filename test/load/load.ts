@@ -1,0 +1,30 @@
+// The load test: a tenant of 1 000 000 events collected and indexed locally, reporting wall time,
+// events/s and the collector's peak RSS; exit 1 when a check fails.
+// Usage: npm run test:load [-- --events 200000 --hours 24 --max-rss-mb 400 --json]
+import { parseArgs } from "node:util";
+import { formatReport, runLoad } from "./run-load.ts";
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "1000000" },
+    hours: { type: "string", default: "24" },
+    "max-rss-mb": { type: "string" },
+    json: { type: "boolean", default: false },
+  },
+});
+
+function wholeNumber(flag: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (Number.isInteger(value) && value >= min && value <= max) return value;
+  process.stderr.write(`--${flag} must be a whole number from ${min} to ${max}, not "${text}"\n`);
+  process.exit(2);
+}
+
+const report = await runLoad({
+  events: wholeNumber("events", values.events, 1, 4_000_000) as number,
+  hours: wholeNumber("hours", values.hours, 1, 24 * 89) as number,
+  maxRssMb: wholeNumber("max-rss-mb", values["max-rss-mb"], 1, 1_000_000),
+});
+process.stdout.write(`${values.json ? JSON.stringify(report) : formatReport(report)}\n`);
+process.exitCode = report.problems.length === 0 ? 0 : 1;
