@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
-import { withoutEmpty } from "./clean.ts";
+import { jsonText } from "../json-text.ts";
+import { NestingTooDeepError, withoutEmpty } from "./clean.ts";
 import { FINGERPRINT_FIELDS, fingerprint } from "./fingerprint.ts";
 import type { GeoIpLookup } from "./geo.ts";
 import {
@@ -98,8 +99,14 @@ function parseJson(run: Run): void {
   }
 }
 
+// The first walk of the whole event, so it is the one that finds an event too deep for Elasticsearch.
 function dropEmptyValues(run: Run): void {
-  run.parsed = withoutEmpty(run.parsed);
+  try {
+    run.parsed = withoutEmpty(run.parsed);
+  } catch (error) {
+    if (error instanceof NestingTooDeepError) fail(error.message);
+    throw error;
+  }
 }
 
 function requireObject(run: Run): void {
@@ -368,16 +375,16 @@ export class EcsMapper {
  * value as its JSON.
  */
 function rawId(run: Run): string {
-  const text =
-    run.text ?? (typeof run.value === "string" ? run.value : (JSON.stringify(run.value) ?? "undefined"));
+  const text = run.text ?? (typeof run.value === "string" ? run.value : originalText(run));
   return `raw-${createHash("sha256").update(text).digest("base64url").slice(0, 32)}`;
 }
 
-/** The raw event text: as given, or the parsed event serialised. */
+/** The raw event text: as given, or the parsed event serialised (however deep). */
 function originalText(run: Run): string {
   if (run.text !== undefined) return run.text;
+  if (run.value === undefined) return String(run.value);
   try {
-    return JSON.stringify(run.value) ?? String(run.value);
+    return jsonText(run.value);
   } catch {
     return String(run.value);
   }

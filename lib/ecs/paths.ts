@@ -118,6 +118,8 @@ export function defineValue(target: JsonObject, key: string, value: unknown): vo
   }
 }
 
+const SMALL_LIST = 16;
+
 /**
  * Appends values to a list field without duplicates, like Elasticsearch's `append` with
  * `allow_duplicates: false`.
@@ -125,12 +127,14 @@ export function defineValue(target: JsonObject, key: string, value: unknown): vo
 export function appendUnique(root: JsonObject, path: string, values: readonly unknown[]): void {
   const existing = getPath(root, path);
   const list = Array.isArray(existing) ? existing : existing === undefined ? [] : [existing];
+  // An event may list 100 000 addresses: includes() alone would make that minutes of work.
+  const seen = list.length + values.length > SMALL_LIST ? new Set(list) : undefined;
   let changed = false;
   for (const value of values) {
-    if (!list.includes(value)) {
-      list.push(value);
-      changed = true;
-    }
+    if (seen ? seen.has(value) : list.includes(value)) continue;
+    list.push(value);
+    seen?.add(value);
+    changed = true;
   }
   if (changed) setPath(root, path, list);
 }

@@ -18,17 +18,27 @@ export function readEvents(input: string): RawEvent[] {
     if (Array.isArray(whole.value)) return whole.value.map((value) => ({ value }));
     const wrapped = envelopeEvents(whole.value);
     if (wrapped) return wrapped;
+    // A lone `1` or `null` is unrelated text, as it is when it stands on one line of several.
+    if (!isObject(whole.value)) throw noObject(1);
     return [{ text: trimmed }];
   }
 
-  const lines = input.split(/\r?\n/).filter((line) => line.trim() !== "");
+  // A byte order mark starts the file, or each file of several concatenated: not part of an event.
+  const lines = input
+    .split(/\r?\n/)
+    .map((line) => (line.startsWith(BOM) ? line.slice(1) : line))
+    .filter((line) => line.trim() !== "");
   // Binary or unrelated text may hold a stray line that parses (`1`); events are objects.
-  if (!lines.some((line) => isObjectLine(line))) {
-    throw new InputError(
-      `no line of the input is a JSON object (${lines.length} line(s) read): expected JumpCloud events, as a JSON array or one JSON event per line`,
-    );
-  }
+  if (!lines.some((line) => isObjectLine(line))) throw noObject(lines.length);
   return lines.map((text) => ({ text }));
+}
+
+const BOM = "\uFEFF";
+
+function noObject(lines: number): InputError {
+  return new InputError(
+    `no line of the input is a JSON object (${lines} line(s) read): expected JumpCloud events, as a JSON array or one JSON event per line`,
+  );
 }
 
 // `{"events": [...]}`: an element `{"message": "<json>"}` (Elastic's pipeline tests) is raw text;
