@@ -108,8 +108,8 @@ describe("the stack", () => {
       ["dynamodb:GetItem", "dynamodb:UpdateItem"],
       "lambda:InvokeFunction",
       ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-      ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
       "s3:PutObject",
+      ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
     ]);
     expect(actions).toContainEqual([
       ["logs:CreateLogStream", "logs:PutLogEvents"],
