@@ -64,7 +64,8 @@ export async function collect(
     }
     const orgs = await collectOrgs(collection, options.targets, loaded.settings.orgConcurrency);
     const summaries = orgs.filter((s): s is CollectSummary => !isFailed(s));
-    const sum = <K extends "fetched" | "windows" | "pages" | "lateEvents">(k: K) => summaries.reduce((n, s) => n + s[k], 0);
+    const sum = <K extends "fetched" | "windows" | "pages" | "lateEvents">(k: K) =>
+      summaries.reduce((n, s) => n + s[k], 0);
     const signal = stop.received();
     return {
       outcome: signal ? "interrupted" : outcomeOf(orgs),

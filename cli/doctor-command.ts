@@ -290,7 +290,7 @@ const ES = {
   template: "Index template",
 } as const;
 const INDEX_PRIVILEGES = ["create_doc", "auto_configure"] as const;
-// Looking re-read events up across backing indices (LOOKUP_REREADS) needs it; without it, only duplicates.
+// Looking re-read events up across backing indices (LOOKUP_EXISTING) needs it; without it, only duplicates.
 const LOOKUP_PRIVILEGE = "read";
 const CLUSTER_PRIVILEGES = ["monitor", "manage_index_templates"] as const;
 

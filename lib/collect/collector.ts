@@ -140,6 +140,7 @@ export class Collector {
     }
     this.lease = lease;
     await this.carryCursorOver();
+    await this.markRecheckStart();
     const before = lease.checkpoint.cursor;
     this.sentBefore = lease.checkpoint.highWater ?? before;
     const deadline = new Deadline(deps.remainingMs, options.safetyMarginMs, deps.stop);
@@ -199,17 +200,13 @@ export class Collector {
   /**
    * The trailing re-read: once caught up, reads the next span that became `recheckAfter` old (one
    * window per call), every event looked up, so only events that arrived late are stored; answers
-   * whether spans remain. The first run only marks where it starts: the past is for `replay`.
+   * whether spans remain.
    */
   private async recheck(signal: AbortSignal): Promise<boolean> {
     const { recheckAfter, replay, windows } = this.options;
     const { cursor, recheckedTo } = this.lease.checkpoint;
-    if (!recheckAfter || replay || cursor === undefined) return false;
+    if (!recheckAfter || replay || cursor === undefined || recheckedTo === undefined) return false;
     const end = cursor - recheckAfter;
-    if (recheckedTo === undefined || end < recheckedTo) {
-      await this.lease.save({ recheckedTo: end });
-      return false;
-    }
     if (end - recheckedTo < RECHECK_SPAN_MS) return false;
     const window = { start: recheckedTo, end: Math.min(end, recheckedTo + windows.maxWindow) };
     for await (const page of this.deps.source.pages(this.query(window, undefined), signal)) {
@@ -225,6 +222,19 @@ export class Collector {
         window: { start: iso(window.start), end: iso(window.end) },
       });
     return this.deadline.timeLeft() ? this.recheck(signal) : true;
+  }
+
+  /**
+   * Where the trailing re-read starts, set once per checkpoint: an event read when already
+   * RECHECK_AFTER old had all that time to become visible, so only spans read younger need it.
+   * (A checkpoint from before this setting existed starts RECHECK_AFTER behind its cursor.)
+   */
+  private async markRecheckStart(): Promise<void> {
+    const { recheckAfter, replay, windows } = this.options;
+    const { cursor, recheckedTo } = this.lease.checkpoint;
+    if (!recheckAfter || replay || recheckedTo !== undefined) return;
+    const firstRead = cursor === undefined ? this.startedAt - windows.initialLookback : cursor - recheckAfter;
+    await this.lease.save({ recheckedTo: Math.max(firstRead, this.startedAt - recheckAfter) });
   }
 
   private plan(): TimeWindow[] {

@@ -91,7 +91,7 @@ export function createDocumentSink(
   return new ElasticsearchDocumentSink(target.client, {
     dataStream,
     maxBatchBytes: Math.floor(settings.elasticsearchBulkMaxMb * 1_000_000),
-    lookUpRereads: settings.lookUpRereads,
+    lookUpExisting: settings.lookUpExisting,
     logger: target.logger,
   });
 }

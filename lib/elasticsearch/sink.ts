@@ -55,7 +55,7 @@ export interface IndexOptions {
   deadline?: number;
   /**
    * Epoch ms: documents with an earlier `@timestamp` may be stored already (in an older backing
-   * index, where `create` cannot see them); they are looked up first and counted as duplicates.
+   * index, where `create` cannot see them); with `lookUpExisting: "rereads"` only they are looked up.
    */
   rereadBefore?: number;
 }
@@ -71,8 +71,11 @@ export interface ElasticsearchSinkOptions extends Partial<RetrySeams> {
   dataStream: string;
   /** Largest `_bulk` body (default 5 MB; Elasticsearch refuses bodies over http.max_content_length, 100 MB by default). */
   maxBatchBytes?: number;
-  /** Look re-read documents up across the data stream before indexing them (default true). */
-  lookUpRereads?: boolean;
+  /**
+   * Which documents are looked up across the data stream before indexing (default `all`): every
+   * one, only possible re-reads (before `rereadBefore`), or none (`create` alone).
+   */
+  lookUpExisting?: "all" | "rereads" | "off";
 }
 
 /** `_id`s per lookup request: well under `index.max_result_window` (10 000). */
@@ -143,17 +146,19 @@ export class ElasticsearchDocumentSink implements DocumentSink {
   }
 
   /**
-   * The items not stored already: those that may be re-reads are looked up by `_id` across the
-   * data stream (every backing index), and the ones found are counted as duplicates.
+   * The items not stored already: looked up by `_id` across the data stream (every backing index:
+   * `create` sees only the write index), the ones found counted as duplicates.
    */
   private async withoutStored(
     items: readonly IndexItem[],
     rereadBefore: number | undefined,
     call: Call,
   ): Promise<readonly IndexItem[]> {
-    if (rereadBefore === undefined || this.options.lookUpRereads === false || this.lookupRefused)
-      return items;
-    const candidates = items.filter((item) => !(eventTime(item) >= rereadBefore));
+    const mode = this.options.lookUpExisting ?? "all";
+    if (mode === "off" || this.lookupRefused || items.length === 0) return items;
+    if (mode === "rereads" && rereadBefore === undefined) return items;
+    const candidates =
+      mode === "all" ? items : items.filter((item) => !(eventTime(item) >= (rereadBefore as number)));
     const found = new Set<string>();
     for (let i = 0; i < candidates.length; i += LOOKUP_CHUNK) {
       const ids = candidates.slice(i, i + LOOKUP_CHUNK).map((item) => item.id);

@@ -8,6 +8,7 @@ import {
   listValue,
   mappedText,
   numberValue,
+  oneOf,
   textValue,
   type ValueKind,
 } from "./values.ts";
@@ -413,12 +414,12 @@ const elasticsearch = {
     default: 5,
     usedBy: MAPPER,
   }),
-  lookUpRereads: spec({
-    env: "LOOKUP_REREADS",
+  lookUpExisting: spec({
+    env: "LOOKUP_EXISTING",
     description:
-      "look events read again (overlap, resumed window, replay) up by `_id` across the data stream before indexing: after a rollover `create` alone would store them twice (needs `read`)",
-    kind: booleanValue(),
-    default: true,
+      "before indexing, look `_id`s up across the data stream's backing indices (`create` alone sees only the write index, so after a rollover an event read again, or shipped before by Elastic Agent, would be stored twice): `all` documents, only events this checkpoint reads again (`rereads`: overlap, resumed window, replay, trailing re-read), or `off`; needs `read`",
+    kind: oneOf(["all", "rereads", "off"]),
+    default: "all" as const,
     usedBy: MAPPER,
   }),
 };

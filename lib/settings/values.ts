@@ -31,6 +31,17 @@ export function booleanValue(): ValueKind<boolean> {
   };
 }
 
+/** One word of `words` (case-insensitive). */
+export function oneOf<const W extends string>(words: readonly [W, ...W[]]): ValueKind<W> {
+  return {
+    expects: words
+      .map((w) => `\`${w}\``)
+      .join(", ")
+      .replace(/, ([^,]+)$/, " or $1"),
+    schema: z.string().trim().toLowerCase().pipe(z.enum(words)) as unknown as z.ZodType<W, unknown>,
+  };
+}
+
 /** A whole number within `[min, max]`. */
 export function integerValue(min: number, max: number): ValueKind<number> {
   const number = z.number().int().min(min).max(max);

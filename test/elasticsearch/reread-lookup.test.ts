@@ -15,7 +15,10 @@ describe("re-read events looked up across the data stream (rollover)", () => {
     await Promise.all(started.splice(0).map((e) => e.stop()));
   });
 
-  async function sinkOn(emulator: ElasticsearchEmulator, options: { lookUpRereads?: boolean } = {}) {
+  async function sinkOn(
+    emulator: ElasticsearchEmulator,
+    options: { lookUpExisting?: "all" | "rereads" | "off" } = {},
+  ) {
     es = emulator;
     started.push(emulator);
     const warnings: string[] = [];
@@ -43,25 +46,36 @@ describe("re-read events looked up across the data stream (rollover)", () => {
     expect(es.backingIndices(STREAM)).toHaveLength(2);
   });
 
-  it("shows the hole it closes: create alone stores the same event again after a rollover", async () => {
+  it("by default looks every document up: data stored by someone else before a rollover is not stored again", async () => {
     const { sink } = await sinkOn(new ElasticsearchEmulator());
+    const items = itemsFor(rawEvents(12, 46));
+    // As if Elastic Agent (same `_id`s) had shipped half of them before the rollover.
+    await sink.index(items.slice(0, 6));
+    es.rollover(STREAM);
+    expect(await sink.index(items)).toMatchObject({ indexed: 6, duplicates: 6 });
+    expect(es.duplicateIds(STREAM)).toStrictEqual([]);
+  });
+
+  it("shows the hole it closes: create alone stores the same event again after a rollover", async () => {
+    const { sink } = await sinkOn(new ElasticsearchEmulator(), { lookUpExisting: "off" });
     const items = itemsFor(rawEvents(5, 42));
     await sink.index(items);
     es.rollover(STREAM);
-    // Not flagged as re-reads: no lookup, and the new backing index takes them all.
-    expect((await sink.index(items)).indexed).toBe(5);
+    // No lookup: the new backing index takes them all.
+    expect((await sink.index(items, undefined, { rereadBefore: ALL })).indexed).toBe(5);
     expect(es.duplicateIds(STREAM)).toHaveLength(5);
   });
 
-  it("looks up only documents older than rereadBefore, and nothing when turned off", async () => {
-    const { sink } = await sinkOn(new ElasticsearchEmulator());
+  it("with rereads, looks up only documents older than rereadBefore; nothing when turned off", async () => {
+    const { sink } = await sinkOn(new ElasticsearchEmulator(), { lookUpExisting: "rereads" });
     const items = itemsFor(rawEvents(10, 43));
     await sink.index(items);
     es.rollover(STREAM);
     const searches = () => es.requests.filter((r) => r.path.endsWith("/_search")).length;
     await sink.index(items, undefined, { rereadBefore: 0 });
+    await sink.index(items);
     expect(searches()).toBe(0);
-    const off = await sinkOn(new ElasticsearchEmulator(), { lookUpRereads: false });
+    const off = await sinkOn(new ElasticsearchEmulator(), { lookUpExisting: "off" });
     await off.sink.index(items, undefined, { rereadBefore: ALL });
     expect(es.requests.filter((r) => r.path.endsWith("/_search"))).toHaveLength(0);
   });
