@@ -1,6 +1,6 @@
 // The load test: a tenant of 1 000 000 events collected and indexed locally, reporting wall time,
 // events/s and the collector's peak RSS; exit 1 when a check fails.
-// Usage: npm run test:load [-- --events 200000 --hours 24 --max-rss-mb 400 --json]
+// Usage: npm run test:load [-- --events 200000 --hours 24 --max-rss-mb 400 --set LOOKUP_EXISTING=off --json]
 import { parseArgs } from "node:util";
 import { formatReport, runLoad } from "./run-load.ts";
 
@@ -10,6 +10,7 @@ const { values } = parseArgs({
     hours: { type: "string", default: "24" },
     "max-rss-mb": { type: "string" },
     json: { type: "boolean", default: false },
+    set: { type: "string", multiple: true, default: [] },
   },
 });
 
@@ -21,10 +22,19 @@ function wholeNumber(flag: string, text: string | undefined, min: number, max: n
   process.exit(2);
 }
 
+// `--set NAME=value`: a setting for the run, as its environment variable.
+function setting(text: string): [string, string] {
+  const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(text);
+  if (match) return [match[1] as string, match[2] as string];
+  process.stderr.write(`--set takes NAME=value (e.g. LOOKUP_EXISTING=off), not "${text}"\n`);
+  process.exit(2);
+}
+
 const report = await runLoad({
   events: wholeNumber("events", values.events, 1, 4_000_000) as number,
   hours: wholeNumber("hours", values.hours, 1, 24 * 89) as number,
   maxRssMb: wholeNumber("max-rss-mb", values["max-rss-mb"], 1, 1_000_000),
+  env: Object.fromEntries(values.set.map(setting)),
 });
 process.stdout.write(`${values.json ? JSON.stringify(report) : formatReport(report)}\n`);
 process.exitCode = report.problems.length === 0 ? 0 : 1;

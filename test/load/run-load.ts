@@ -17,6 +17,8 @@ export interface LoadOptions {
   events: number;
   hours?: number;
   maxRssMb?: number;
+  /** More settings for the run (e.g. `LOOKUP_EXISTING=off`, to measure what the lookup costs). */
+  env?: Record<string, string>;
   /** Progress and log lines (default: stderr). */
   log?: (line: string) => void;
   /** Ctrl-C and SIGTERM (default: the process's; tests pass none). */
@@ -155,7 +157,8 @@ async function measuredRun(run: () => Promise<CollectionReport>) {
 /** `run --once`'s composition (settings, factories, collector) against the simulators, in this process. */
 async function collectOnce(tenant: LoadTenant, hours: number, urls: Urls, dir: string, options: LoadOptions) {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const seams = seamsFor(environment(tenant, hours, urls, dir), log, options.signals);
+  const env = { ...environment(tenant, hours, urls, dir), ...options.env };
+  const seams = seamsFor(env, log, options.signals);
   const loaded = await commandSettings(seams, {}, ["jumpcloudCredentials", "cluster"]);
   const stop = stopOnSignals(seams);
   try {
