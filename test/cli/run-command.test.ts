@@ -322,6 +322,33 @@ describe("Ctrl-C", () => {
     expect(t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner).toBeUndefined();
   });
 
+  it("killed outright (SIGKILL) mid-run: the next run takes the dead process's lease back and loses nothing", async () => {
+    const t = await world({ orgs: [ORGS[0] as string], count: 600 });
+    t.sim.inject({ kind: "pass" }, 1, "/events");
+    t.sim.inject({ kind: "delay", ms: 5_000 }, 3, "/events");
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+    const child = spawn(
+      process.execPath,
+      ["--import", tsx, `${ROOT}cli/main.ts`, "run", "--once", "--out", t.out],
+      { env: { PATH: process.env.PATH, ...t.env, PAGE_LIMIT: "50", BACKFILL_CONCURRENCY: "1" } },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      if (stderr.includes("read up to") && !child.killed) child.kill("SIGKILL");
+    });
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on("close", (_, s) => resolve(s)),
+    );
+    expect(signal).toBe("SIGKILL");
+    // Its lease is left held: no run on this host could give it back.
+    expect(t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner).toMatch(/^cli:/);
+    const rest = await cli(["run", "--once", "--json", "--out", t.out], { env: t.env });
+    expect(rest.code).toBe(0);
+    expect(new Set(t.stored())).toStrictEqual(t.truth());
+    expect(t.stored()).toHaveLength(600);
+  });
+
   it("ends run --follow between rounds on SIGTERM (exit 143), each round's summary printed", async () => {
     const t = await world({ orgs: [ORGS[0] as string] });
     const signals = testSignals();
