@@ -106,7 +106,12 @@ const CASES: Record<
     message: /must be true or false, not "maybe"/,
   },
   preserveDuplicateCustomFields: { good: "1", value: true, bad: "2", message: /must be true or false/ },
-  lookUpExisting: { good: "Rereads", value: "rereads", bad: "some", message: /must be `all`, `rereads` or `off`, not "some"/ },
+  lookUpExisting: {
+    good: "Rereads",
+    value: "rereads",
+    bad: "some",
+    message: /must be `all`, `rereads` or `off`, not "some"/,
+  },
   geoIpCityDb: { good: "/opt/City.mmdb", value: "/opt/City.mmdb" },
   geoIpAsnDb: { good: "s3://b/ASN.mmdb", value: "s3://b/ASN.mmdb" },
   elasticsearchUrl: {
