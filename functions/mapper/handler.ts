@@ -100,8 +100,9 @@ export function makeMapperHandler(
     lambda?: { getRemainingTimeInMillis(): number },
   ): Promise<MapperResponse> => {
     const deps = await dependencies();
-    const events = await requestEvents(request, deps);
+    let events: unknown[] = [];
     try {
+      events = await requestEvents(request, deps);
       const context = withDeadline(request.context ?? {}, lambda?.getRemainingTimeInMillis());
       const counts = await indexEvents(events, deps, context);
       if ("eventsRef" in request) await forget(request.eventsRef, deps);
@@ -132,7 +133,14 @@ async function requestEvents(
   const ref = request && "eventsRef" in request ? request.eventsRef : undefined;
   if (typeof ref?.bucket !== "string" || typeof ref.key !== "string") throw new InputError(EXPECTED);
   if (!deps.claimChecks) throw new InputError("this mapper has no S3 access for a claim check");
-  const events: unknown = JSON.parse(await deps.claimChecks.get(ref));
+  const text = await deps.claimChecks.get(ref).catch((error: unknown) => {
+    if ((error as { name?: string }).name !== "NoSuchKey") throw error;
+    // Deleted once stored: a retry of an invocation that succeeded finds it gone (the page is read again).
+    throw new InputError(
+      `s3://${ref.bucket}/${ref.key} is gone: already stored by an earlier invocation, or expired`,
+    );
+  });
+  const events: unknown = JSON.parse(text);
   if (!Array.isArray(events))
     throw new InputError(`s3://${ref.bucket}/${ref.key} does not hold a JSON array`);
   return events;

@@ -142,7 +142,12 @@ export class Collector {
     await this.carryCursorOver();
     await this.markRecheckStart();
     const before = lease.checkpoint.cursor;
-    this.sentBefore = lease.checkpoint.highWater ?? before;
+    const started = lease.checkpoint.progress.map((p) => p.end);
+    this.sentBefore = Math.max(
+      lease.checkpoint.highWater ?? Number.NEGATIVE_INFINITY,
+      before ?? Number.NEGATIVE_INFINITY,
+      ...started,
+    );
     const deadline = new Deadline(deps.remainingMs, options.safetyMarginMs, deps.stop);
     this.deadline = deadline;
     let status: CollectSummary["status"];
@@ -181,7 +186,9 @@ export class Collector {
       from: sameOrg.map((c) => c.key),
       cursor: iso(cursor),
     });
-    await this.lease.save({ cursor });
+    // What the old checkpoint may have sent is sent for this one too (LOOKUP_EXISTING=rereads).
+    const highWater = Math.max(cursor, ...sameOrg.map((c) => c.highWater ?? cursor));
+    await this.lease.save({ cursor, highWater });
   }
 
   private async loop(signal: AbortSignal): Promise<CollectSummary["status"]> {
@@ -190,7 +197,10 @@ export class Collector {
       // Windows a run before this one (or a refused position) left unfinished come first.
       const resumed = unfinished(this.lease.checkpoint);
       const windows = resumed.length > 0 ? resumed : this.plan();
-      if (windows.length === 0) return (await this.recheck(signal)) ? "work-remaining" : "caught-up";
+      if (windows.length === 0) {
+        await this.recheck(signal);
+        return "caught-up";
+      }
       // The overlap is read once per run; later windows start at the cursor.
       if (resumed.length === 0) this.readOverlap = true;
       await this.readAll(windows, resumed.length === 0, signal);
@@ -199,29 +209,32 @@ export class Collector {
 
   /**
    * The trailing re-read: once caught up, reads the next span that became `recheckAfter` old (one
-   * window per call), every event looked up, so only events that arrived late are stored; answers
-   * whether spans remain.
+   * window per run), every event looked up, so only events that arrived late are stored.
    */
-  private async recheck(signal: AbortSignal): Promise<boolean> {
+  private async recheck(signal: AbortSignal): Promise<void> {
     const { recheckAfter, replay, windows } = this.options;
     const { cursor, recheckedTo } = this.lease.checkpoint;
-    if (!recheckAfter || replay || cursor === undefined || recheckedTo === undefined) return false;
+    if (!recheckAfter || replay || cursor === undefined || recheckedTo === undefined) return;
     const end = cursor - recheckAfter;
-    if (end - recheckedTo < RECHECK_SPAN_MS) return false;
+    if (end - recheckedTo < RECHECK_SPAN_MS) return;
+    // One window a run (new events come first), its place saved after each page: none is too big.
     const window = { start: recheckedTo, end: Math.min(end, recheckedTo + windows.maxWindow) };
+    let late = 0;
     for await (const page of this.deps.source.pages(this.query(window, undefined), signal)) {
-      const ack = await this.deliver(page.events, window, signal, true);
-      this.lateEvents += ack.indexed;
+      late += (await this.deliver(page.events, window, signal, true)).indexed;
+      const reached = lastEventTime(page.events);
+      if (page.hasMore && reached > (this.lease.checkpoint.recheckedTo ?? window.start))
+        await this.lease.save({ recheckedTo: reached });
       this.deadline.ensureTimeLeft("mid-recheck");
     }
     await this.lease.save({ recheckedTo: window.end });
-    if (this.lateEvents > 0)
+    this.lateEvents += late;
+    if (late > 0)
       this.deps.logger.warn("events arrived later than the overlap; the trailing re-read stored them", {
         key: this.options.key,
-        lateEvents: this.lateEvents,
+        lateEvents: late,
         window: { start: iso(window.start), end: iso(window.end) },
       });
-    return this.deadline.timeLeft() ? this.recheck(signal) : true;
   }
 
   /**
@@ -405,4 +418,11 @@ export class Collector {
       workRemaining: status === "work-remaining" || status === "interrupted",
     };
   }
+}
+
+// The time of a page's last event (pages are in time order); events at that very instant are read
+// again next time (looked up: duplicates only). NaN when unreadable: the place is then not moved.
+function lastEventTime(events: readonly Record<string, unknown>[]): number {
+  const at = events[events.length - 1]?.timestamp;
+  return typeof at === "string" ? Date.parse(at) : Number.NaN;
 }

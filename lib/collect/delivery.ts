@@ -80,10 +80,11 @@ export class LambdaDelivery implements BatchDelivery {
 
   async deliver(events: readonly unknown[], context: BatchContext, signal?: AbortSignal): Promise<Counts> {
     const maxBytes = this.options.maxPayloadBytes ?? 5_000_000;
-    const chunks = chunkBySize(events, maxBytes);
+    const contextText = JSON.stringify(context);
+    // The wrapper and the context travel with every chunk: a chunk is sized to fit beside them.
+    const chunks = chunkBySize(events, maxBytes, Buffer.byteLength(contextText) + 64);
     const limit = pLimit(this.options.concurrency ?? 4);
     const results = await limit.map(chunks, async (texts) => {
-      const contextText = JSON.stringify(context);
       const inline = `{"events":[${texts.join(",")}],"context":${contextText}}`;
       const payload =
         Buffer.byteLength(inline) <= maxBytes
@@ -100,7 +101,7 @@ export class LambdaDelivery implements BatchDelivery {
     const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
     if (!claimChecks) {
       throw new MapperInvocationError(
-        `an event of ${bytes} bytes is over Lambda's payload limit and no claim-check bucket is configured (CLAIM_CHECK_BUCKET)`,
+        `${texts.length === 1 ? "an event" : `a batch of ${texts.length} events`} of ${bytes} bytes is over the mapper's payload limit and no claim-check bucket is configured (CLAIM_CHECK_BUCKET)`,
       );
     }
     return claimChecks.put(`[${texts.join(",")}]`);

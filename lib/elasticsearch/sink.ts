@@ -180,7 +180,8 @@ export class ElasticsearchDocumentSink implements DocumentSink {
               index: this.options.dataStream,
               query: { ids: { values: ids } },
               _source: false,
-              size: ids.length,
+              // An `_id` may have a copy in several backing indices: room for two each.
+              size: Math.min(10_000, ids.length * 2),
               ignore_unavailable: true,
               allow_no_indices: true,
             },
@@ -214,7 +215,7 @@ export class ElasticsearchDocumentSink implements DocumentSink {
    */
   private refusedLookup(error: unknown, signal: AbortSignal | undefined): boolean {
     const status = requestStatus(error, signal, "_search");
-    if (status !== 403 && status !== 401) return false;
+    if (status !== 403) return false;
     this.lookupRefused = true;
     this.seams.logger.warn(
       `the API key may not read ${this.options.dataStream}: re-read events are not looked up, so after a rollover they may be stored twice; grant it read on the data stream`,
@@ -316,7 +317,7 @@ function requestStatus(
   // Only the client's own errors are about the cluster; anything else is a bug to surface.
   if (!(error instanceof errors.ElasticsearchClientError)) throw error;
   const status = error instanceof errors.ResponseError ? error.statusCode : undefined;
-  const answered = api === "_bulk" ? [413] : [401, 403];
+  const answered = api === "_bulk" ? [413] : [403];
   if (status !== undefined && !answered.includes(status) && !retryable(status)) {
     throw new ElasticsearchRequestError(
       `Elasticsearch refused the ${api} request: ${describeElasticsearchError(error)}`,

@@ -90,6 +90,31 @@ describe("LambdaDelivery", () => {
     ).rejects.toBeInstanceOf(MapperInvocationError);
   });
 
+  it("sizes chunks to fit beside the context: events under the limit never need a claim check", async () => {
+    const lambda = fakeLambda(ack);
+    const puts: string[] = [];
+    const claimChecks = {
+      put: async (text: string) => {
+        puts.push(text);
+        return { bucket: "b", key: "k" };
+      },
+    };
+    const delivery = new LambdaDelivery(lambda.client, "mapper", { maxPayloadBytes: 10_000, claimChecks });
+    const two = [
+      { id: "a", blob: "x".repeat(4_875) },
+      { id: "b", blob: "y".repeat(4_875) },
+    ];
+    const context = {
+      orgId: "5f0c0c0c0c0c0c0c0c0c0c0c",
+      window: { start: "2026-05-01T11:00:00.000Z", end: "2026-05-01T12:00:00.000Z" },
+      deadline: "2026-05-01T12:14:00.000Z",
+      rereadBefore: "2026-05-01T11:55:00.000Z",
+    };
+    expect((await delivery.deliver(two, context)).received).toBe(2);
+    expect(puts).toStrictEqual([]);
+    expect(lambda.calls).toHaveLength(2);
+  });
+
   it("keeps an oversized event alone in its payload", () => {
     const chunks = chunkBySize([{ a: "x".repeat(100) }, { b: "y".repeat(10_000) }, { c: 1 }], 1_000);
     expect(chunks.map((c) => c.length)).toStrictEqual([1, 1, 1]);
