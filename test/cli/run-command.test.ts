@@ -294,35 +294,8 @@ describe("Ctrl-C", () => {
     expect(new Set(t.stored())).toStrictEqual(t.truth());
   });
 
-  it("stops a real process on SIGINT with exit 130 and its lease released", async () => {
-    const t = await world({ orgs: [ORGS[0] as string], count: 600 });
-    t.sim.inject({ kind: "pass" }, 1, "/events");
-    t.sim.inject({ kind: "delay", ms: 5_000 }, 3, "/events");
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-    const child = spawn(
-      process.execPath,
-      ["--import", tsx, `${ROOT}cli/main.ts`, "run", "--once", "--out", t.out],
-      {
-        env: { PATH: process.env.PATH, ...t.env, PAGE_LIMIT: "50", BACKFILL_CONCURRENCY: "1" },
-      },
-    );
-    let stderr = "";
-    let stdout = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-      if (stderr.includes("read up to") && !child.killed) child.kill("SIGINT");
-    });
-    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    expect(stderr).toMatch(/SIGINT: stopping/);
-    expect(code).toBe(130);
-    expect(stdout).toMatch(/^total\s+interrupted/m);
-    expect(t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner).toBeUndefined();
-  });
-
-  it("killed outright (SIGKILL) mid-run: the next run takes the dead process's lease back and loses nothing", async () => {
+  /** `run --once` in a real process over 600 slow events, sent `signal` once its first page is acknowledged. */
+  async function signalledRun(signal: NodeJS.Signals) {
     const t = await world({ orgs: [ORGS[0] as string], count: 600 });
     t.sim.inject({ kind: "pass" }, 1, "/events");
     t.sim.inject({ kind: "delay", ms: 5_000 }, 3, "/events");
@@ -333,16 +306,40 @@ describe("Ctrl-C", () => {
       { env: { PATH: process.env.PATH, ...t.env, PAGE_LIMIT: "50", BACKFILL_CONCURRENCY: "1" } },
     );
     let stderr = "";
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
-      if (stderr.includes("read up to") && !child.killed) child.kill("SIGKILL");
+      if (stderr.includes("read up to") && !child.killed) child.kill(signal);
     });
-    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on("close", (_, s) => resolve(s)),
+    const [code, by] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on("close", (c, s) => resolve([c, s])),
     );
-    expect(signal).toBe("SIGKILL");
+    return {
+      t,
+      code,
+      by,
+      stdout,
+      stderr,
+      lease: () => t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner,
+    };
+  }
+
+  it("stops a real process on SIGINT with exit 130 and its lease released", async () => {
+    const { code, stdout, stderr, lease } = await signalledRun("SIGINT");
+    expect(stderr).toMatch(/SIGINT: stopping/);
+    expect(code).toBe(130);
+    expect(stdout).toMatch(/^total\s+interrupted/m);
+    expect(lease()).toBeUndefined();
+  });
+
+  it("killed outright (SIGKILL) mid-run: the next run takes the dead process's lease back and loses nothing", async () => {
+    const { t, by, lease } = await signalledRun("SIGKILL");
+    expect(by).toBe("SIGKILL");
     // Its lease is left held: no run on this host could give it back.
-    expect(t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner).toMatch(/^cli:/);
+    expect(lease()).toMatch(/^cli:/);
     const rest = await cli(["run", "--once", "--json", "--out", t.out], { env: t.env });
     expect(rest.code).toBe(0);
     expect(new Set(t.stored())).toStrictEqual(t.truth());

@@ -1,7 +1,7 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { MapperResponse } from "../../functions/mapper/handler.ts";
 import { raceAbort } from "../../lib/jumpcloud/http.ts";
+import { answeringSecrets } from "../helpers/aws.ts";
 
 /** Lambda refuses synchronous payloads over 6 MB (RequestEntityTooLargeException). */
 export const LAMBDA_PAYLOAD_LIMIT = 6_291_456;
@@ -12,18 +12,12 @@ export const LAMBDA_PAYLOAD_LIMIT = 6_291_456;
  */
 export function mutableSecrets(initial: Record<string, string>) {
   const values = new Map(Object.entries(initial));
-  const reads: string[] = [];
-  const client = new SecretsManagerClient({
-    region: "eu-west-1",
-    credentials: { accessKeyId: "a", secretAccessKey: "b" },
-  });
-  client.send = (async (command: { input: { SecretId: string } }) => {
-    reads.push(command.input.SecretId);
-    const value = values.get(command.input.SecretId);
+  const { client, reads } = answeringSecrets((secretId) => {
+    const value = values.get(secretId);
     if (value === undefined)
       throw Object.assign(new Error("no such secret"), { name: "ResourceNotFoundException" });
-    return { SecretString: value };
-  }) as never;
+    return value;
+  });
   return { client, reads, set: (arn: string, value: string) => values.set(arn, value) };
 }
 

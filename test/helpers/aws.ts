@@ -28,10 +28,10 @@ export function fakeS3() {
 }
 
 /**
- * A real Secrets Manager client (Powertools checks that it is one) whose `send` answers from a
- * list, one value per read, or throws an error of the given name (as the SDK names them).
+ * A real Secrets Manager client (Powertools checks that it is one) whose `send` answers with
+ * `answer(secretId)`; every read is recorded.
  */
-export function fakeSecrets(values: (string | { errorName: string })[]) {
+export function answeringSecrets(answer: (secretId: string, read: number) => string) {
   const reads: string[] = [];
   const client = new SecretsManagerClient({
     region: "eu-west-1",
@@ -39,12 +39,19 @@ export function fakeSecrets(values: (string | { errorName: string })[]) {
   });
   client.send = (async (command: { input: { SecretId: string } }) => {
     reads.push(command.input.SecretId);
-    const value = values[Math.min(reads.length - 1, values.length - 1)];
-    if (typeof value === "object")
-      throw Object.assign(new Error(`${value.errorName} happened`), { name: value.errorName });
-    return { SecretString: value };
+    return { SecretString: answer(command.input.SecretId, reads.length - 1) };
   }) as never;
   return { client, reads };
+}
+
+/** Secrets answered from a list, one value per read, or an error of the given name (as the SDK names them). */
+export function fakeSecrets(values: (string | { errorName: string })[]) {
+  return answeringSecrets((_, read) => {
+    const value = values[Math.min(read, values.length - 1)];
+    if (typeof value === "object")
+      throw Object.assign(new Error(`${value.errorName} happened`), { name: value.errorName });
+    return value as string;
+  });
 }
 
 /** AWS clients for factories in tests: the doubles given, and a clear failure for any other. */
