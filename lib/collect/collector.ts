@@ -1,12 +1,13 @@
 import pLimit from "p-limit";
 import { addCounts, type Counts, NO_COUNTS } from "../counts.ts";
 import { JumpcloudBadRequestError } from "../errors.ts";
-import type { EventSource } from "../jumpcloud/client.ts";
+import type { EventPage, EventSource } from "../jumpcloud/client.ts";
 import type { Logger } from "../logger.ts";
 import type { CheckpointStore, RunStats, WindowProgress } from "./checkpoint.ts";
 import { Deadline } from "./deadline.ts";
 import type { BatchDelivery } from "./delivery.ts";
 import { Lease } from "./lease.ts";
+import { PageReader } from "./page-reader.ts";
 import { pageDone, splitInto, started, unfinished, windowDone } from "./progress.ts";
 import { backlogWindows, slice, type TimeWindow, type WindowSettings } from "./windows.ts";
 
@@ -38,7 +39,7 @@ export interface CollectOptions {
   leaseMs: number;
   /** Windows fetched at once while catching up. */
   backfillConcurrency: number;
-  /** A catching-up window with more events than this is split (sized with /events/count). */
+  /** A catching-up window with more events than this is read in parts (estimated from its first page). */
   maxEventsPerWindow: number;
   /** A replay: exactly this window, on its own checkpoint; the scheduled cursor is never touched. */
   replay?: TimeWindow;
@@ -268,48 +269,91 @@ export class Collector {
    * the cursor passes a window only once it and every window before it are acknowledged.
    */
   private async readAll(windows: WindowProgress[] | TimeWindow[], fresh: boolean, signal: AbortSignal) {
-    const concurrency = Math.max(1, Math.min(windows.length, this.options.backfillConcurrency));
+    const { backfillConcurrency } = this.options;
     // One failing window stops the others, and nothing runs on after this method returns.
     const stop = new AbortController();
     const both = AbortSignal.any([signal, stop.signal]);
-    const limit = pLimit(concurrency);
-    const tasks = windows.map((window) =>
-      limit(async () => {
-        // Tasks start in window order, so windows are recorded in order; none starts once time is short.
+    const limit = pLimit(Math.max(1, backfillConcurrency));
+    const tasks: Promise<void>[] = [];
+    const schedule = (work: () => Promise<void>) => {
+      const task = limit(async () => {
+        // Tasks start in order (windows are recorded in order); none starts once time is short.
         if (!this.deadline.timeLeft() || both.aborted) return;
+        await work();
+      });
+      tasks.push(
+        task.catch((error: unknown) => {
+          stop.abort(error);
+          throw error;
+        }),
+      );
+    };
+    for (const window of windows) {
+      schedule(async () => {
         if (fresh) await this.lease.save((current) => started(current, [window]));
-        const parts = fresh && concurrency > 1 ? await this.split(window, both) : [window];
-        let finished = true;
-        for (const part of parts) finished = (await this.readWindow(part, both)) && finished;
-        if (finished) this.tally.windows++;
-      }).catch((error: unknown) => {
-        stop.abort(error);
-        throw error;
-      }),
-    );
-    const results = await Promise.allSettled(tasks);
+        const whole = this.windowTally();
+        // A busy window's other parts are read by tasks of their own, beside the rest.
+        const onSplit = (rest: TimeWindow[]) => {
+          whole.parts += rest.length;
+          for (const part of rest) schedule(async () => whole.ended(await this.readWindow(part, both)));
+        };
+        whole.ended(
+          await this.readWindow(window, both, fresh && backfillConcurrency > 1 ? onSplit : undefined),
+        );
+      });
+    }
+    // Tasks may add tasks (the parts of a busy window): wait until none is left.
+    const results: PromiseSettledResult<void>[] = [];
+    while (results.length < tasks.length)
+      results.push(...(await Promise.allSettled(tasks.slice(results.length))));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     // The first failure stopped the others: report it, not a sibling's "aborted".
     if (failed) throw signal.aborted ? signal.reason : (stop.signal.reason ?? failed.reason);
   }
 
+  // Counts a window as read once every part of it got to its end.
+  private windowTally() {
+    const whole = {
+      parts: 1,
+      ended: (finished: boolean) => {
+        if (!finished) whole.parts = Number.POSITIVE_INFINITY;
+        if (--whole.parts === 0) this.tally.windows++;
+      },
+    };
+    return whole;
+  }
+
   /**
-   * Reads one window page by page from its saved position, saving it after each acknowledged page;
-   * answers whether it got to the end (not when it must start again).
+   * Reads one window page by page from its saved position, saving it after each acknowledged page,
+   * the next page requested while this one is delivered; answers whether it got to the end (not
+   * when it must start again). With `onSplit`, a window its first page shows to be busy is cut
+   * into parts: this call reads the first, `onSplit` gets the others.
    */
   private async readWindow(
     window: TimeWindow & Partial<WindowProgress>,
     signal: AbortSignal,
+    onSplit?: (rest: TimeWindow[]) => void,
   ): Promise<boolean> {
     const resumeAfter = window.searchAfter;
     let pages = window.pages ?? 0;
+    let part: TimeWindow = window;
+    let reader = new PageReader(this.deps.source, this.query(window, resumeAfter), signal);
     try {
-      for await (const page of this.deps.source.pages(this.query(window, resumeAfter), signal)) {
-        await this.deliver(page.events, window, signal);
+      for (let page = await reader.read(); page; page = await reader.read()) {
+        const parts = onSplit && pages === 0 && page.hasMore ? this.partsOf(window, page) : undefined;
+        if (parts) {
+          await this.lease.save((current) => splitInto(current, window, parts));
+          part = parts[0] as TimeWindow;
+          reader.close();
+          reader = new PageReader(this.deps.source, this.query(part, page.searchAfter), signal);
+          onSplit?.(parts.slice(1));
+        }
+        if (page.hasMore) reader.readAhead();
+        await this.deliver(page.events, part, signal);
         pages++;
         if (!page.hasMore) break;
-        const position = page.searchAfter;
-        await this.lease.save((current) => pageDone(current, window, position, pages));
+        const at = { window: part, position: page.searchAfter, pages };
+        await this.lease.save((current) => pageDone(current, at.window, at.position, at.pages));
         this.deadline.ensureTimeLeft("mid-window");
       }
     } catch (error) {
@@ -324,8 +368,10 @@ export class Collector {
         return false;
       }
       throw error;
+    } finally {
+      reader.close();
     }
-    await this.finishWindow(window);
+    await this.finishWindow(part);
     return true;
   }
 
@@ -339,15 +385,21 @@ export class Collector {
     });
   }
 
-  // A window with more events than maxEventsPerWindow is read in parts (at most 64), each one
-  // recorded with its own position.
-  private async split(window: TimeWindow, signal: AbortSignal): Promise<TimeWindow[]> {
-    const count = await this.deps.source.count(this.query(window, undefined), signal);
-    const n = Math.min(64, Math.ceil(count / this.options.maxEventsPerWindow));
-    if (n <= 1) return [window];
-    const parts = slice(window, Math.ceil((window.end - window.start) / n));
-    await this.lease.save((current) => splitInto(current, window, parts));
-    return parts;
+  /**
+   * The parts of a window whose first page covers little of it: about maxEventsPerWindow events
+   * each (estimated from that page's density; at most 64), the first one holding the page read.
+   * No count request: the page is read anyway. Undefined when the window is not that busy.
+   */
+  private partsOf(window: TimeWindow, page: EventPage): TimeWindow[] | undefined {
+    const reached = lastEventTime(page.events);
+    if (!(reached >= window.start && reached < window.end)) return undefined;
+    const span = window.end - window.start;
+    const estimate = (page.events.length * span) / (reached - window.start + 1);
+    const n = Math.min(64, Math.ceil(estimate / this.options.maxEventsPerWindow));
+    const parts = n > 1 ? slice(window, Math.ceil(span / n)) : [];
+    const first = parts.findIndex((p) => p.end > reached);
+    if (first < 0 || first === parts.length - 1) return undefined;
+    return [{ start: window.start, end: (parts[first] as TimeWindow).end }, ...parts.slice(first + 1)];
   }
 
   private query(window: TimeWindow, searchAfter: string | undefined) {

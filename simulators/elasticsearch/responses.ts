@@ -21,3 +21,29 @@ export function indexNotFound(name: string): Answer {
 export function shards(total: number) {
   return { total, successful: total, skipped: 0, failed: 0 };
 }
+
+/**
+ * A response body cut to the `filter_path` patterns (comma-separated dotted paths, `*` for any one
+ * key): only matching leaves are kept, arrays are walked through, and an empty result is `{}`.
+ */
+export function filterPath(body: unknown, patterns: string | undefined): unknown {
+  if (patterns === undefined || patterns === "") return body;
+  const paths = patterns.split(",").map((p) => p.trim().split("."));
+  return keep(body, paths) ?? {};
+}
+
+function keep(value: unknown, paths: string[][]): unknown {
+  if (paths.some((p) => p.length === 0)) return value;
+  if (Array.isArray(value)) {
+    const kept = value.map((v) => keep(v, paths)).filter((v) => v !== undefined);
+    return kept.length > 0 ? kept : undefined;
+  }
+  if (value === null || typeof value !== "object") return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    const rest = paths.filter((p) => p[0] === "*" || p[0] === key).map((p) => p.slice(1));
+    const kept = rest.length > 0 ? keep(child, rest) : undefined;
+    if (kept !== undefined) out[key] = kept;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}

@@ -10,7 +10,7 @@ import {
   wildcard,
 } from "./data-streams.ts";
 import { DEFAULT_DEPTH_LIMIT } from "./depth-limit.ts";
-import { type Answer, esError, indexNotFound } from "./responses.ts";
+import { type Answer, esError, filterPath, indexNotFound } from "./responses.ts";
 import { count, search } from "./search.ts";
 import { hasPrivileges } from "./security.ts";
 
@@ -316,7 +316,7 @@ export class ElasticsearchEmulator {
       return;
     }
     if (fault?.kind === "drop-item") (answer as { items?: unknown[] }).items?.pop();
-    this.json(res, status, answer);
+    this.json(res, status, filterPath(answer, request.query.filter_path));
   }
 
   private route(r: EsRecordedRequest): Answer {

@@ -106,6 +106,8 @@ export interface SimulatorOptions {
   visibleAsOf?: number;
   /** Largest page the server serves, whatever is asked (default 10 000, the documented maximum). */
   maxLimit?: number;
+  /** Time each `/events` and `/events/count` request takes before it is answered (ms; benchmarks). */
+  latencyMs?: number;
   seed?: number;
 }
 
@@ -126,8 +128,10 @@ export class JumpcloudSimulator {
   private server: Server | undefined;
   private readonly random: Random;
   private readonly maxLimit: number;
+  private readonly latencyMs: number;
 
   constructor(options: SimulatorOptions) {
+    this.latencyMs = options.latencyMs ?? 0;
     this.random = new Random(options.seed ?? 42);
     this.now = options.now ?? Date.now;
     this.visibleAsOf = options.visibleAsOf ?? Number.POSITIVE_INFINITY;
@@ -229,6 +233,7 @@ export class JumpcloudSimulator {
       return;
     }
     if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
+    if (this.latencyMs > 0 && path.startsWith("/events")) await new Promise((r) => setTimeout(r, this.latencyMs));
     if (fault?.kind === "status") {
       record.status = fault.status;
       const headers: Record<string, string> = {

@@ -430,7 +430,7 @@ describe("collector", () => {
     }
   });
 
-  it("backfills a large tenant with several windows at once, sized by count, to the exact event set", async () => {
+  it("backfills a large tenant with several windows at once, busy ones in parts, to the exact event set", async () => {
     const events = tenant(6_000, NOW - 30 * HOUR, NOW - 2 * MINUTE, 9);
     const w = await new World(events).start();
     try {
@@ -438,15 +438,52 @@ describe("collector", () => {
         windows: { ...OPTIONS.windows, initialLookback: 31 * HOUR },
         backfillConcurrency: 4,
         maxEventsPerWindow: 120,
-        pageLimit: 1_000,
+        pageLimit: 50,
       });
       expect(summary.status).toBe("caught-up");
       expect(summary.windows).toBeGreaterThanOrEqual(30);
-      // Busy windows were read in parts: more pages than windows although one page holds a window.
       expect(w.stored()).toStrictEqual(ids(events));
       expect(summary.counts.indexed).toBe(6_000);
-      expect(w.sim.requests.some((r) => r.path === "/events/count")).toBe(true);
-      expect(summary.pages).toBeGreaterThan(summary.windows);
+      // About 200 events an hour: each window's first page showed it busy, and it was read in parts,
+      // sized from that page: no count request.
+      const pages = w.sim.requests.filter((r) => r.path === "/events");
+      const spans = pages.map((r) => {
+        const body = r.body as { start_time: string; end_time: string };
+        return Date.parse(body.end_time) - Date.parse(body.start_time);
+      });
+      expect(w.sim.requests.filter((r) => r.path === "/events/count")).toHaveLength(0);
+      expect(spans.filter((span) => span < HOUR).length).toBeGreaterThanOrEqual(30);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("reads the parts of one busy window at once", async () => {
+    const events = tenant(2_000, NOW - 59 * MINUTE, NOW - 2 * MINUTE, 19);
+    const w = await new World(events).start();
+    try {
+      let inFlight = 0;
+      let most = 0;
+      const delivery: BatchDelivery = {
+        deliver: async (batch, context, signal) => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((r) => setTimeout(r, 20));
+          inFlight--;
+          return w.delivery.deliver(batch, context, signal);
+        },
+      };
+      const summary = await w.run(
+        {
+          windows: { ...OPTIONS.windows, initialLookback: HOUR },
+          backfillConcurrency: 4,
+          maxEventsPerWindow: 200,
+        },
+        { delivery },
+      );
+      expect(summary.status).toBe("caught-up");
+      expect(w.stored()).toStrictEqual(ids(events));
+      expect(summary.windows).toBe(1);
+      expect(most).toBe(4);
     } finally {
       await w.stop();
     }

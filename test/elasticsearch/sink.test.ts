@@ -198,6 +198,36 @@ describe("ElasticsearchDocumentSink against the emulation, with the real client"
     for (const r of requests) expect(Buffer.byteLength(r.body)).toBeLessThanOrEqual(20_000);
   });
 
+  it("sends a page's batches a few at once (at most `concurrency`), asking only for what it reads", async () => {
+    es.latencyMs = 30;
+    let inFlight = 0;
+    let most = 0;
+    const counting = new Proxy(client, {
+      get: (target, name, receiver) => {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== "bulk") return value;
+        return async (...args: unknown[]) => {
+          most = Math.max(most, ++inFlight);
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          } finally {
+            inFlight--;
+          }
+        };
+      },
+    });
+    try {
+      const outcome = await testSink(counting, { maxBatchBytes: 10_000, concurrency: 3 }).index(items);
+      expect(accounted(outcome)).toBe(items.length);
+      expect(outcome.indexed).toBe(59);
+      expect(bulkRequests().length).toBeGreaterThan(3);
+      expect(most).toBe(3);
+      expect(bulkRequests().every((r) => r.query.filter_path?.includes("items.*.status"))).toBe(true);
+    } finally {
+      es.latencyMs = 0;
+    }
+  });
+
   it("halves a batch the cluster finds too large (413), and dead-letters a single oversized document", async () => {
     es.inject({ kind: "status", status: 413 }, 1, "/_bulk");
     const outcome = await testSink(client).index(items);

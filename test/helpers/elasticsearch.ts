@@ -23,11 +23,15 @@ export function testClient(url: string, env: Record<string, string> = {}): Promi
 }
 
 /** A sink with test retry settings. */
-export function testSink(client: Client, options: { maxBatchBytes?: number; retry?: RetryPolicy } = {}) {
+export function testSink(
+  client: Client,
+  options: { maxBatchBytes?: number; retry?: RetryPolicy; concurrency?: number } = {},
+) {
   return new ElasticsearchDocumentSink(client, {
     dataStream: "logs-jumpcloud.events-default",
     retry: options.retry ?? FAST_RETRY,
     maxBatchBytes: options.maxBatchBytes,
+    concurrency: options.concurrency,
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))),
   });
 }

@@ -1,6 +1,6 @@
 // The load test: a tenant of 1 000 000 events collected and indexed locally, reporting wall time,
 // events/s and the collector's peak RSS; exit 1 when a check fails.
-// Usage: npm run test:load [-- --events 200000 --hours 24 --max-rss-mb 400 --set LOOKUP_EXISTING=off --json]
+// Usage: npm run test:load [-- --events 200000 --hours 24 --max-rss-mb 400 --latency-ms 150 --set LOOKUP_EXISTING=off --json]
 import { parseArgs } from "node:util";
 import { formatReport, runLoad } from "./run-load.ts";
 
@@ -8,6 +8,7 @@ const { values } = parseArgs({
   options: {
     events: { type: "string", default: "1000000" },
     hours: { type: "string", default: "24" },
+    "latency-ms": { type: "string" },
     "max-rss-mb": { type: "string" },
     json: { type: "boolean", default: false },
     set: { type: "string", multiple: true, default: [] },
@@ -34,6 +35,7 @@ const report = await runLoad({
   events: wholeNumber("events", values.events, 1, 4_000_000) as number,
   hours: wholeNumber("hours", values.hours, 1, 24 * 89) as number,
   maxRssMb: wholeNumber("max-rss-mb", values["max-rss-mb"], 1, 1_000_000),
+  latencyMs: wholeNumber("latency-ms", values["latency-ms"], 0, 60_000),
   env: Object.fromEntries(values.set.map(setting)),
 });
 process.stdout.write(`${values.json ? JSON.stringify(report) : formatReport(report)}\n`);

@@ -17,6 +17,8 @@ export interface LoadOptions {
   events: number;
   hours?: number;
   maxRssMb?: number;
+  /** Time the JumpCloud simulator takes to answer each events request (ms; default none). */
+  latencyMs?: number;
   /** More settings for the run (e.g. `LOOKUP_EXISTING=off`, to measure what the lookup costs). */
   env?: Record<string, string>;
   /** Progress and log lines (default: stderr). */
@@ -42,7 +44,15 @@ export interface LoadReport {
     cpuMs: number;
   };
   /** Memory and CPU of the simulators' processes (CPU from their start: making the tenant too). */
-  simulator: { generateMs: number; maxRssBytes: number; cpuMs: number; requests: number };
+  simulator: {
+    generateMs: number;
+    maxRssBytes: number;
+    cpuMs: number;
+    requests: number;
+    /** `/events` requests (pages) and `/events/count` requests among them. */
+    pageRequests: number;
+    countRequests: number;
+  };
   emulator: { maxRssBytes: number; cpuMs: number };
   outcome: CollectionReport["outcome"];
   counts: CollectionReport["total"];
@@ -186,6 +196,8 @@ async function childFigures(jumpcloud: Child, es: Child, tenant: LoadTenant) {
       maxRssBytes: Number(simulator.maxRssBytes),
       cpuMs: Number(simulator.cpuMs),
       requests: Number(simulator.requests),
+      pageRequests: Number(simulator.pageRequests),
+      countRequests: Number(simulator.countRequests),
     },
     emulator: { maxRssBytes: Number(emulator.maxRssBytes), cpuMs: Number(emulator.cpuMs) },
     stored: {
@@ -209,7 +221,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const children: Child[] = [];
   try {
     const [jumpcloud, es] = await Promise.all([
-      Child.start("jumpcloud-child.ts", tenant),
+      Child.start("jumpcloud-child.ts", { ...tenant, latencyMs: options.latencyMs }),
       Child.start("elasticsearch-child.ts", {}),
     ]);
     children.push(jumpcloud, es);
@@ -251,7 +263,7 @@ function collectorLines({ collector: c }: LoadReport): string[] {
 function childLines({ stored: s, emulator: e, simulator: j }: LoadReport): string[] {
   return [
     `  emulator         ${grouped(s.distinct)} distinct ids, ${grouped(s.copies)} stored copies, ${s.missing} missing, ${s.unexpected} unexpected (own process: ${mb(e.maxRssBytes)} RSS, CPU ${seconds(e.cpuMs)})`,
-    `  simulator        tenant made in ${seconds(j.generateMs)}, ${j.requests} requests served (own process: ${mb(j.maxRssBytes)} RSS, CPU ${seconds(j.cpuMs)})`,
+    `  simulator        tenant made in ${seconds(j.generateMs)}, ${j.requests} requests served (${j.pageRequests} pages, ${j.countRequests} counts; own process: ${mb(j.maxRssBytes)} RSS, CPU ${seconds(j.cpuMs)})`,
   ];
 }
 

@@ -450,3 +450,20 @@ describe("lean mode (retainSources: false)", () => {
     expect(found.hits.hits).toStrictEqual([{ _index: FIRST, _id: "b", _score: 1 }]);
   });
 });
+
+describe("filter_path", () => {
+  const ctx = emulated();
+
+  it("keeps only the matching leaves of an answer, as Elasticsearch does", async () => {
+    const response = await ctx.client.bulk({
+      operations: creates({ a: doc("a"), b: doc("b") }),
+      filter_path: ["errors", "items.*.status"],
+    });
+    expect(response).toStrictEqual({
+      errors: false,
+      items: [{ create: { status: 201 } }, { create: { status: 201 } }],
+    });
+    const none = await ctx.client.bulk({ operations: creates({ c: doc("c") }), filter_path: "nothing.here" });
+    expect(none).toStrictEqual({});
+  });
+});
