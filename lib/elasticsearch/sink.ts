@@ -193,10 +193,12 @@ export class ElasticsearchDocumentSink implements DocumentSink {
               size: Math.min(10_000, ids.length * 2),
               ignore_unavailable: true,
               allow_no_indices: true,
+              // Only the ids: with no hit at all the answer is `{}`.
+              filter_path: ["hits.hits._id"],
             },
             { signal: call.signal },
           );
-          return { done: true, value: response.hits.hits.map((hit) => hit._id as string) };
+          return { done: true, value: (response.hits?.hits ?? []).map((hit) => hit._id as string) };
         } catch (error) {
           if (this.refusedLookup(error, call.signal)) return { done: true, value: [] };
           cause = error;
