@@ -233,7 +233,8 @@ export class JumpcloudSimulator {
       return;
     }
     if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
-    if (this.latencyMs > 0 && path.startsWith("/events")) await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (this.latencyMs > 0 && path.startsWith("/events"))
+      await new Promise((r) => setTimeout(r, this.latencyMs));
     if (fault?.kind === "status") {
       record.status = fault.status;
       const headers: Record<string, string> = {
