@@ -43,24 +43,11 @@ function collect(value: unknown, parts: Uint8Array[]): void {
  * named fields of `source`, as standard Base64; `undefined` when every field is missing.
  */
 export function fingerprint(source: Record<string, unknown>, fields: readonly string[]): string | undefined {
-  // Fast path: string values (JumpCloud's id and timestamp) encode as one UTF-8 string.
-  let text = "";
-  let allStrings = true;
-  let present = false;
-  for (const field of sortedFields(fields)) {
-    const value = source[field];
-    if (value === null || value === undefined) continue;
-    if (typeof value !== "string") {
-      allStrings = false;
-      break;
-    }
-    present = true;
-    text += `\0${value}`;
-  }
-  if (allStrings) return present ? digestText(text) : undefined;
-
+  const sorted = sortedFields(fields);
+  const fast = stringFieldBytes(source, sorted);
+  if (fast >= 0) return fast === 0 ? undefined : digest(scratch, fast);
   const parts: Uint8Array[] = [];
-  for (const field of sortedFields(fields)) {
+  for (const field of sorted) {
     const value = source[field];
     if (value !== null && value !== undefined) collect(value, parts);
   }
@@ -72,30 +59,67 @@ export function fingerprint(source: Record<string, unknown>, fields: readonly st
     bytes.set(part, offset);
     offset += part.length;
   }
-  return digest(bytes);
+  return digest(bytes, size);
 }
 
 const digestOut = Buffer.alloc(16);
-let scratch = Buffer.alloc(1024);
+let scratch: Buffer = Buffer.alloc(1024);
 
-function digest(bytes: Uint8Array): string {
-  murmur3x64x128(bytes, digestOut);
+function digest(bytes: Uint8Array, length: number): string {
+  murmur3x64x128(bytes, digestOut, length);
   return digestOut.toString("base64");
 }
 
-function digestText(text: string): string {
-  if (text.length * 3 > scratch.length) scratch = Buffer.alloc(text.length * 3);
-  const length = scratch.write(text, 0, "utf8");
-  return digest(scratch.subarray(0, length));
+/**
+ * The fast path: when every present field is a string (JumpCloud's id and timestamp), writes their
+ * encoding (`\0` then UTF-8, each) to `scratch` and returns its length; -1 for any other value.
+ */
+function stringFieldBytes(source: Record<string, unknown>, sorted: readonly string[]): number {
+  let length = 0;
+  for (const field of sorted) {
+    const value = source[field];
+    if (value === null || value === undefined) continue;
+    if (typeof value !== "string") return -1;
+    if (scratch.length < length + 1 + value.length * 3)
+      scratch = grown(scratch, length + 1 + value.length * 3);
+    scratch[length++] = 0;
+    length = writeUtf8(value, length);
+  }
+  return length;
+}
+
+// Ids and timestamps are ASCII: copying their codes beats a call into the encoder; anything else is
+// left to it.
+function writeUtf8(text: string, start: number): number {
+  const out = scratch;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return start + out.write(text, start, "utf8");
+    out[start + i] = code;
+  }
+  return start + text.length;
+}
+
+function grown(buffer: Buffer, size: number): Buffer {
+  const bigger = Buffer.alloc(Math.max(size, buffer.length * 2));
+  buffer.copy(bigger);
+  return bigger;
 }
 
 const sortedCache = new WeakMap<readonly string[], readonly string[]>();
 
+// Every call of a run passes the same list: the last one is kept at hand.
+let lastFields: readonly string[] | undefined;
+let lastSorted: readonly string[] = [];
+
 function sortedFields(fields: readonly string[]): readonly string[] {
+  if (fields === lastFields) return lastSorted;
   let sorted = sortedCache.get(fields);
   if (!sorted) {
     sorted = [...fields].sort();
     sortedCache.set(fields, sorted);
   }
+  lastFields = fields;
+  lastSorted = sorted;
   return sorted;
 }

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { LRUCache } from "lru-cache";
 import { type AsnResponse, type CityResponse, Reader } from "maxmind";
 import { GeoIpDatabaseError } from "../errors.ts";
 
@@ -19,41 +20,36 @@ export interface AsFields {
   organization?: { name: string };
 }
 
-/** Port: IP address → geo and AS data. Absent databases answer `undefined`. */
+/**
+ * Port: IP address → geo and AS data. Absent databases answer `undefined`. Answers go into
+ * documents as they are, shared between them: they must never change afterwards.
+ */
 export interface GeoIpLookup {
   city(ip: string): GeoFields | undefined;
   asn(ip: string): AsFields | undefined;
 }
 
-/** A bounded map that forgets its oldest entries: tenants see the same few addresses again and again. */
-class BoundedCache<V> {
-  // `null` stands for "looked up, nothing found", so a miss costs one Map read like a hit.
-  private readonly entries = new Map<string, V | null>();
-
-  constructor(private readonly max: number) {}
-
-  get(key: string, compute: (key: string) => V | undefined): V | undefined {
-    const cached = this.entries.get(key);
-    if (cached !== undefined) return cached ?? undefined;
-    const value = compute(key);
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, value ?? null);
-    return value;
-  }
+/** What the databases say about one address (`undefined`: nothing, or no such database). */
+interface AddressRecords {
+  readonly city: GeoFields | undefined;
+  readonly asn: AsFields | undefined;
 }
 
 /** GeoIP lookups on MaxMind `.mmdb` databases through the `maxmind` reader, with a per-address cache. */
 export class MaxmindGeoIpLookup implements GeoIpLookup {
-  private readonly cityCache: BoundedCache<GeoFields>;
-  private readonly asnCache: BoundedCache<AsFields>;
+  // Least recently used forgotten first: tenants see the same few addresses again and again, and
+  // those must survive a burst of one-off ones.
+  private readonly cache: LRUCache<string, AddressRecords>;
+  // The mapper asks for an address's city, then for its AS: the second answer needs no cache walk.
+  private lastIp: string | undefined;
+  private lastRecords: AddressRecords = { city: undefined, asn: undefined };
 
   constructor(
     private readonly cityReader: Reader<CityResponse> | undefined,
     private readonly asnReader: Reader<AsnResponse> | undefined,
     cacheSize = 10_000,
   ) {
-    this.cityCache = new BoundedCache(cacheSize);
-    this.asnCache = new BoundedCache(cacheSize);
+    this.cache = new LRUCache({ max: cacheSize });
   }
 
   /** Opens the databases at the given paths (either may be omitted) and checks their type. */
@@ -63,18 +59,30 @@ export class MaxmindGeoIpLookup implements GeoIpLookup {
     return new MaxmindGeoIpLookup(city, asn);
   }
 
-  // Cached results are shared between documents: callers copy before changing them.
+  // Cached answers are shared by every document that has the address: frozen, so none can change them.
   city(ip: string): GeoFields | undefined {
-    if (!this.cityReader) return undefined;
-    return this.cityCache.get(ip, (key) => {
-      const record = this.cityReader?.get(key);
-      return record ? cityFields(record) : undefined;
-    });
+    return this.records(ip).city;
   }
 
   asn(ip: string): AsFields | undefined {
-    if (!this.asnReader) return undefined;
-    return this.asnCache.get(ip, (key) => this.asnRecord(key));
+    return this.records(ip).asn;
+  }
+
+  private records(ip: string): AddressRecords {
+    if (ip === this.lastIp) return this.lastRecords;
+    let records = this.cache.get(ip);
+    if (records === undefined) {
+      records = { city: this.cityRecord(ip), asn: this.asnRecord(ip) };
+      this.cache.set(ip, records);
+    }
+    this.lastIp = ip;
+    this.lastRecords = records;
+    return records;
+  }
+
+  private cityRecord(ip: string): GeoFields | undefined {
+    const record = this.cityReader?.get(ip);
+    return record ? cityFields(record) : undefined;
   }
 
   private asnRecord(ip: string): AsFields | undefined {
@@ -83,9 +91,9 @@ export class MaxmindGeoIpLookup implements GeoIpLookup {
     const out: AsFields = {};
     if (record.autonomous_system_number !== undefined) out.number = record.autonomous_system_number;
     if (record.autonomous_system_organization) {
-      out.organization = { name: record.autonomous_system_organization };
+      out.organization = Object.freeze({ name: record.autonomous_system_organization });
     }
-    return Object.keys(out).length > 0 ? out : undefined;
+    return Object.keys(out).length > 0 ? Object.freeze(out) : undefined;
   }
 }
 
@@ -128,9 +136,10 @@ function cityFields(record: CityResponse): GeoFields | undefined {
   if (countryName) out.country_name = countryName;
   const latitude = record.location?.latitude;
   const longitude = record.location?.longitude;
-  if (latitude !== undefined && longitude !== undefined) out.location = { lat: latitude, lon: longitude };
+  if (latitude !== undefined && longitude !== undefined)
+    out.location = Object.freeze({ lat: latitude, lon: longitude });
   const subdivision = record.subdivisions?.[record.subdivisions.length - 1];
   if (subdivision?.iso_code && countryIso) out.region_iso_code = `${countryIso}-${subdivision.iso_code}`;
   if (subdivision?.names?.en) out.region_name = subdivision.names.en;
-  return Object.keys(out).length > 0 ? out : undefined;
+  return Object.keys(out).length > 0 ? Object.freeze(out) : undefined;
 }

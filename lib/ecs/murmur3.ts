@@ -2,20 +2,12 @@
  * MurmurHash3 x64 128-bit (seed 0), the hash behind Elasticsearch's `fingerprint` processor
  * with `method: MurmurHash3`. Returns h1 then h2, each big-endian: 16 bytes.
  */
-// 64-bit lanes are (hi, lo) pairs of unsigned 32-bit words held in a typed array: BigInt would be
-// simpler but allocates on every operation, and this runs once per event.
+// 64-bit lanes are (hi, lo) pairs of 32-bit words kept as signed int32 locals: BigInt would be
+// simpler but allocates on every operation, words above 2^31 would be boxed doubles, and this
+// runs once per event. The helpers return the high word and leave the low one in `low`.
+let low = 0;
 
-// Registers: H1 = [0,1], H2 = [2,3], K1 = [4,5], K2 = [6,7], scratch = [8,9] (hi, lo each).
-const reg = new Uint32Array(10);
-const H1 = 0;
-const H2 = 2;
-const K1 = 4;
-const K2 = 6;
-
-/** reg[r] = reg[r] * (bh, bl) mod 2^64 */
-function mulInto(r: number, bh: number, bl: number): void {
-  const ah = reg[r] as number;
-  const al = reg[r + 1] as number;
+function mulHi(ah: number, al: number, bh: number, bl: number): number {
   const a0 = al & 0xffff;
   const a1 = al >>> 16;
   const b0 = bl & 0xffff;
@@ -26,149 +18,136 @@ function mulInto(r: number, bh: number, bl: number): void {
   const w1 = t & 0xffff;
   const w2 = t >>> 16;
   t = a0 * b1 + w1;
-  const carry = a1 * b1 + w2 + (t >>> 16);
-  reg[r + 1] = ((t & 0xffff) << 16) | w0;
-  reg[r] = carry + Math.imul(ah, bl) + Math.imul(al, bh);
+  low = ((t & 0xffff) << 16) | w0 | 0;
+  return (a1 * b1 + w2 + (t >>> 16) + Math.imul(ah, bl) + Math.imul(al, bh)) | 0;
 }
 
-/** reg[r] = rotl64(reg[r], n) for 0 < n < 64, n ≠ 32 */
-function rotlInto(r: number, n: number): void {
-  let h = reg[r] as number;
-  let l = reg[r + 1] as number;
-  if (n > 32) {
-    const t = h;
-    h = l;
-    l = t;
-    n -= 32;
-  }
-  reg[r] = (h << n) | (l >>> (32 - n));
-  reg[r + 1] = (l << n) | (h >>> (32 - n));
+function addHi(ah: number, al: number, bh: number, bl: number): number {
+  const lo = (al >>> 0) + (bl >>> 0);
+  low = lo | 0;
+  return (ah + bh + (lo > 0xffffffff ? 1 : 0)) | 0;
 }
 
-/** reg[r] = reg[r] + reg[s] mod 2^64 */
-function addInto(r: number, s: number): void {
-  const lo = (reg[r + 1] as number) + (reg[s + 1] as number);
-  reg[r] = (reg[r] as number) + (reg[s] as number) + (lo > 0xffffffff ? 1 : 0);
-  reg[r + 1] = lo;
-}
-
-/** reg[r] = reg[r] + (0, c) mod 2^64 */
-function addSmall(r: number, c: number): void {
-  const lo = (reg[r + 1] as number) + c;
-  reg[r] = (reg[r] as number) + (lo > 0xffffffff ? 1 : 0);
-  reg[r + 1] = lo;
-}
-
-/** reg[r] ^= reg[s] */
-function xorInto(r: number, s: number): void {
-  reg[r] = (reg[r] as number) ^ (reg[s] as number);
-  reg[r + 1] = (reg[r + 1] as number) ^ (reg[s + 1] as number);
-}
-
-/** reg[r] ^= reg[r] >>> 33 */
-function xorShift33(r: number): void {
-  reg[r + 1] = (reg[r + 1] as number) ^ ((reg[r] as number) >>> 1);
-}
-
-function fmix(r: number): void {
-  xorShift33(r);
-  mulInto(r, 0xff51afd7, 0xed558ccd);
-  xorShift33(r);
-  mulInto(r, 0xc4ceb9fe, 0x1a85ec53);
-  xorShift33(r);
-}
-
-const C1H = 0x87c37b91;
+const C1H = 0x87c37b91 | 0;
 const C1L = 0x114253d5;
 const C2H = 0x4cf5ad43;
 const C2L = 0x2745937f;
 
-function mixK1(): void {
-  mulInto(K1, C1H, C1L);
-  rotlInto(K1, 31);
-  mulInto(K1, C2H, C2L);
-  xorInto(H1, K1);
+/** rotl64((h, l), n) for 0 < n < 32: returns the high word. */
+function rotlHi(h: number, l: number, n: number): number {
+  low = (l << n) | (h >>> (32 - n));
+  return (h << n) | (l >>> (32 - n));
 }
 
-function mixK2(): void {
-  mulInto(K2, C2H, C2L);
-  rotlInto(K2, 33);
-  mulInto(K2, C1H, C1L);
-  xorInto(H2, K2);
+/** k1 * c1, rotl 31, * c2: the first lane of a block, before it joins h1. */
+function scrambleK1(h: number, l: number): number {
+  h = mulHi(h, l, C1H, C1L);
+  h = rotlHi(h, low, 31);
+  return mulHi(h, low, C2H, C2L);
+}
+
+/** k2 * c2, rotl 33, * c1: the second lane, before it joins h2. rotl 33 is rotl 1 of the swapped words. */
+function scrambleK2(h: number, l: number): number {
+  h = mulHi(h, l, C2H, C2L);
+  h = rotlHi(low, h, 1);
+  return mulHi(h, low, C1H, C1L);
+}
+
+/** rotl(h, n) + other, * 5 + add: how each lane is stirred after a block. */
+function stirHi(h: number, l: number, n: number, otherH: number, otherL: number, add: number): number {
+  h = rotlHi(h, l, n);
+  h = addHi(h, low, otherH, otherL);
+  h = mulHi(h, low, 0, 5);
+  return addHi(h, low, 0, add);
+}
+
+/** fmix64: returns the high word. */
+function fmixHi(h: number, l: number): number {
+  l ^= h >>> 1;
+  h = mulHi(h, l, 0xff51afd7 | 0, 0xed558ccd | 0);
+  l = low ^ (h >>> 1);
+  h = mulHi(h, l, 0xc4ceb9fe | 0, 0x1a85ec53);
+  low ^= h >>> 1;
+  return h;
 }
 
 function readLe32(b: Uint8Array, i: number): number {
   return (
-    ((b[i] as number) |
-      ((b[i + 1] as number) << 8) |
-      ((b[i + 2] as number) << 16) |
-      ((b[i + 3] as number) << 24)) >>>
-    0
+    (b[i] as number) |
+    ((b[i + 1] as number) << 8) |
+    ((b[i + 2] as number) << 16) |
+    ((b[i + 3] as number) << 24)
   );
 }
 
+function writeBe32(out: Uint8Array, i: number, word: number): void {
+  out[i] = word >>> 24;
+  out[i + 1] = word >>> 16;
+  out[i + 2] = word >>> 8;
+  out[i + 3] = word;
+}
+
 /**
- * MurmurHash3 x64 128 of `data` with seed 0, as 16 bytes (h1 big-endian, then h2 big-endian),
- * written into `out` when given.
+ * MurmurHash3 x64 128 of the first `length` bytes of `data` with seed 0, as 16 bytes (h1
+ * big-endian, then h2 big-endian), written into `out` when given.
  */
-export function murmur3x64x128(data: Uint8Array, out: Uint8Array = new Uint8Array(16)): Uint8Array {
-  const len = data.length;
-  const blocks = len >>> 4;
-  reg.fill(0);
-
-  for (let i = 0; i < blocks; i++) {
-    const o = i << 4;
-    reg[K1 + 1] = readLe32(data, o);
-    reg[K1] = readLe32(data, o + 4);
-    reg[K2 + 1] = readLe32(data, o + 8);
-    reg[K2] = readLe32(data, o + 12);
-
-    mixK1();
-    rotlInto(H1, 27);
-    addInto(H1, H2);
-    mulInto(H1, 0, 5);
-    addSmall(H1, 0x52dce729);
-
-    mixK2();
-    rotlInto(H2, 31);
-    addInto(H2, H1);
-    mulInto(H2, 0, 5);
-    addSmall(H2, 0x38495ab5);
+export function murmur3x64x128(
+  data: Uint8Array,
+  out: Uint8Array = new Uint8Array(16),
+  length: number = data.length,
+): Uint8Array {
+  let h1h = 0;
+  let h1l = 0;
+  let h2h = 0;
+  let h2l = 0;
+  let kh = 0;
+  const blocks = length >>> 4;
+  for (let o = 0; o < blocks << 4; o += 16) {
+    kh = scrambleK1(readLe32(data, o + 4), readLe32(data, o));
+    h1h ^= kh;
+    h1l ^= low;
+    h1h = stirHi(h1h, h1l, 27, h2h, h2l, 0x52dce729);
+    h1l = low;
+    kh = scrambleK2(readLe32(data, o + 12), readLe32(data, o + 8));
+    h2h ^= kh;
+    h2l ^= low;
+    h2h = stirHi(h2h, h2l, 31, h1h, h1l, 0x38495ab5);
+    h2l = low;
   }
-
-  const tail = blocks << 4;
-  const rest = len & 15;
+  const rest = length & 15;
   if (rest > 0) {
-    reg[K1] = 0;
-    reg[K1 + 1] = 0;
-    reg[K2] = 0;
-    reg[K2 + 1] = 0;
-    for (let j = rest - 1; j >= 0; j--) {
-      const byte = data[tail + j] as number;
-      // K1 holds bytes 0-7 (low word first), K2 bytes 8-15.
-      const word = j >= 12 ? K2 : j >= 8 ? K2 + 1 : j >= 4 ? K1 : K1 + 1;
-      reg[word] = (reg[word] as number) | (byte << ((j & 3) * 8));
+    // The tail, little-endian: bytes 0-7 in k1 (low word first), 8-15 in k2.
+    const k = [0, 0, 0, 0];
+    const tail = blocks << 4;
+    for (let j = 0; j < rest; j++)
+      k[j >>> 2] = (k[j >>> 2] as number) | ((data[tail + j] as number) << ((j & 3) * 8));
+    if (rest > 8) {
+      kh = scrambleK2(k[3] as number, k[2] as number);
+      h2h ^= kh;
+      h2l ^= low;
     }
-    if (rest > 8) mixK2();
-    mixK1();
+    kh = scrambleK1(k[1] as number, k[0] as number);
+    h1h ^= kh;
+    h1l ^= low;
   }
-
   // Lengths beyond 2^32 bytes never reach this code (a fingerprint input is two short strings).
-  reg[H1 + 1] = (reg[H1 + 1] as number) ^ len;
-  reg[H2 + 1] = (reg[H2 + 1] as number) ^ len;
-  addInto(H1, H2);
-  addInto(H2, H1);
-  fmix(H1);
-  fmix(H2);
-  addInto(H1, H2);
-  addInto(H2, H1);
-
-  for (let i = 0; i < 4; i++) {
-    const word = reg[i] as number;
-    out[i * 4] = word >>> 24;
-    out[i * 4 + 1] = word >>> 16;
-    out[i * 4 + 2] = word >>> 8;
-    out[i * 4 + 3] = word;
-  }
+  h1l ^= length;
+  h2l ^= length;
+  h1h = addHi(h1h, h1l, h2h, h2l);
+  h1l = low;
+  h2h = addHi(h2h, h2l, h1h, h1l);
+  h2l = low;
+  h1h = fmixHi(h1h, h1l);
+  h1l = low;
+  h2h = fmixHi(h2h, h2l);
+  h2l = low;
+  h1h = addHi(h1h, h1l, h2h, h2l);
+  h1l = low;
+  h2h = addHi(h2h, h2l, h1h, h1l);
+  h2l = low;
+  writeBe32(out, 0, h1h);
+  writeBe32(out, 4, h1l);
+  writeBe32(out, 8, h2h);
+  writeBe32(out, 12, h2l);
   return out;
 }
