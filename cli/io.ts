@@ -3,6 +3,8 @@ export interface CliIo {
   write(chunk: string): Promise<void>;
   log(message: string): void;
   readStdin(): Promise<string>;
+  /** Stdin chunk by chunk, for input too large to hold (readStdin is used when absent). */
+  readStdinChunks?(): AsyncIterable<Uint8Array>;
   /** A terminal for progress bars; undefined when stderr is a file or a pipe (plain log lines then). */
   terminal?: NodeJS.WritableStream | undefined;
 }
@@ -22,5 +24,6 @@ export const processIo: CliIo = {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString("utf8");
   },
+  readStdinChunks: () => process.stdin,
   terminal: process.stderr.isTTY ? process.stderr : undefined,
 };

@@ -1,11 +1,11 @@
-import { readFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
 import { Command, Option } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createMapper } from "../lib/compose/pipeline.ts";
 import type { EcsMapper } from "../lib/ecs/mapper.ts";
 import { toBulkLines } from "../lib/elasticsearch/ndjson.ts";
 import { InputError } from "../lib/errors.ts";
-import { type RawEvent, readEvents } from "../lib/input/read-events.ts";
+import { type InputChunks, type RawEvent, streamEvents } from "../lib/input/read-events.ts";
 import { jsonText } from "../lib/json-text.ts";
 import type { SettingName } from "../lib/settings/schema.ts";
 import type { CliIo } from "./io.ts";
@@ -50,44 +50,72 @@ export function mapCommand(seams: CliSeams): Command {
         mapper = await collectingProblems(problems, () => createMapper(loaded.settings, deps));
       });
       if (mapper === undefined) return;
-      const events = readEvents(await readInput(file, seams.io));
-      const failed = await writeMapped(events, mapper, flags.format, seams.io);
+      const { events, failed } = await writeMapped(
+        streamEvents(input(file, seams.io)),
+        mapper,
+        flags.format,
+        seams.io,
+      );
       note(
         seams,
         flags.json,
-        `mapped ${events.length} event(s) for ${mapper.dataStream}; ${failed} pipeline error(s)`,
+        `mapped ${events} event(s) for ${mapper.dataStream}; ${failed} pipeline error(s)`,
       );
     },
   );
 }
 
+/** Output goes out in chunks of about this many characters, each written before more is read. */
+const CHUNK_CHARS = 1_000_000;
+
 async function writeMapped(
-  events: RawEvent[],
+  batches: AsyncIterable<RawEvent[]>,
   mapper: EcsMapper,
   format: "bulk" | "docs",
   io: CliIo,
-): Promise<number> {
+): Promise<{ events: number; failed: number }> {
   const collectedAt = new Date();
+  let events = 0;
   let failed = 0;
   let chunk = "";
-  for (const event of events) {
-    const mapped =
-      "text" in event ? mapper.mapText(event.text, collectedAt) : mapper.mapValue(event.value, collectedAt);
-    if (mapped.failed) failed++;
-    chunk += format === "bulk" ? toBulkLines(mapper.dataStream, mapped) : `${jsonText(mapped.document)}\n`;
-    if (chunk.length > 1_000_000) {
-      await io.write(chunk);
-      chunk = "";
+  try {
+    for await (const batch of batches) {
+      for (const event of batch) {
+        const mapped =
+          "text" in event
+            ? mapper.mapText(event.text, collectedAt)
+            : mapper.mapValue(event.value, collectedAt);
+        events++;
+        if (mapped.failed) failed++;
+        chunk +=
+          format === "bulk" ? toBulkLines(mapper.dataStream, mapped) : `${jsonText(mapped.document)}\n`;
+        if (chunk.length > CHUNK_CHARS) {
+          await io.write(chunk);
+          chunk = "";
+        }
+      }
     }
+  } catch (error) {
+    // Input found broken part way: what was mapped before it still goes out, whole documents.
+    if (error instanceof InputError && chunk !== "") await io.write(chunk);
+    throw error;
   }
-  await io.write(chunk);
-  return failed;
+  if (chunk !== "") await io.write(chunk);
+  return { events, failed };
 }
 
-async function readInput(file: string | undefined, io: CliIo): Promise<string> {
-  if (file === undefined || file === "-") return io.readStdin();
+function input(file: string | undefined, io: CliIo): InputChunks {
+  if (file !== undefined && file !== "-") return fileChunks(file);
+  return io.readStdinChunks?.() ?? wholeStdin(io);
+}
+
+async function* wholeStdin(io: CliIo): AsyncGenerator<string> {
+  yield await io.readStdin();
+}
+
+async function* fileChunks(file: string): AsyncGenerator<Uint8Array> {
   try {
-    return await readFile(file, "utf8");
+    for await (const chunk of createReadStream(file)) yield chunk as Buffer;
   } catch (cause) {
     throw new InputError(`cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, {
       cause,

@@ -1,6 +1,11 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cli, cliProcess, ndjson as lines, ROOT as root } from "../helpers/cli.ts";
+import type { CliIo } from "../../cli/io.ts";
+import { runCli } from "../../cli/program.ts";
+import { generateTenantEvents } from "../../simulators/jumpcloud/tenant.ts";
+import { cli, cliProcess, ndjson as lines, ROOT as root, testSignals } from "../helpers/cli.ts";
 import { fixturePath } from "../helpers/fixtures.ts";
 import { loadSamples, SAMPLE_FILES } from "../helpers/samples.ts";
 
@@ -128,5 +133,93 @@ describe("cli map", () => {
     ]) {
       expect(readme).toContain(flag);
     }
+  });
+});
+
+/** About `mib` MiB of generated events as JSON texts (a kilobyte or less each). */
+function generatedTexts(mib: number): string[] {
+  const start = Date.parse("2026-03-01T00:00:00Z");
+  const count = Math.ceil((mib * 1024 * 1024) / 600);
+  return generateTenantEvents({ seed: 3, start, end: start + 86_400_000, count }).map((g) =>
+    JSON.stringify(g.event),
+  );
+}
+
+describe("cli map, input larger than it holds (streamed)", () => {
+  const texts = generatedTexts(2);
+
+  it.each([
+    ["a JSON array, one event a line", `[\n${texts.join(",\n")}\n]\n`],
+    ["a JSON array on one line", `\uFEFF[${texts.join(",")}]`],
+    ["{events: [{message}]}", JSON.stringify({ events: texts.map((message) => ({ message })) }, null, 2)],
+    ["one event a line", `${texts.join("\r\n")}\n`],
+  ])("maps %s the same as each event alone", async (_form, stdin) => {
+    const { code, stdout, stderr } = await cli(["map", "--format", "docs"], { stdin });
+    expect(code).toBe(0);
+    const docs = lines(stdout);
+    expect(docs).toHaveLength(texts.length);
+    expect(docs.map((d) => d.event.id)).toStrictEqual(texts.map((t) => JSON.parse(t).id));
+    expect(docs.every((d) => d.event.kind === undefined)).toBe(true);
+    expect(stderr).toContain(`mapped ${texts.length} event(s)`);
+  });
+
+  it("keeps a bad line as an error document, the lines around it mapped", async () => {
+    const stdin = [...texts.slice(0, 1000), "{broken", ...texts.slice(1000)].join("\n");
+    const { code, stdout, stderr } = await cli(["map", "--format", "docs"], { stdin });
+    expect(code).toBe(0);
+    const docs = lines(stdout);
+    expect(docs).toHaveLength(texts.length + 1);
+    expect(docs[1000].event.kind).toBe("pipeline_error");
+    expect(docs[1000].event.original).toBe("{broken");
+    expect(stderr).toContain(
+      `mapped ${texts.length + 1} event(s) for logs-jumpcloud.events-default; 1 pipeline error(s)`,
+    );
+  });
+
+  it("fails (exit 1) on a JSON array broken part way, the events before it written whole", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "map-")), "cut.json");
+    const whole = `[\n${texts.join(",\n")}\n]\n`;
+    writeFileSync(file, whole.slice(0, Math.floor(whole.length * 0.75)));
+    const { code, stdout, stderr } = await cli(["map", "--format", "bulk", file]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/the input is no valid JSON array past its \d+ event\(s\) read/);
+    const out = lines(stdout);
+    expect(out.length % 2).toBe(0);
+    expect(out.length).toBeGreaterThan(texts.length);
+  });
+
+  it("reads stdin as it writes: a chunk of output goes out before most of the input is read", async () => {
+    const text = `${texts.join("\n")}\n`;
+    const size = 64 * 1024;
+    let read = 0;
+    const readAtWrite: number[] = [];
+    let out = "";
+    async function* stdin() {
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < text.length; i += size) {
+          read++;
+          yield Buffer.from(text.slice(i, i + size));
+        }
+      }
+    }
+    const io: CliIo = {
+      write: async (chunk) => {
+        readAtWrite.push(read);
+        out += chunk;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      },
+      log: () => {},
+      readStdin: async () => {
+        throw new Error("map reads stdin chunk by chunk");
+      },
+      readStdinChunks: stdin,
+    };
+    expect(await runCli(["map", "--format", "docs"], { env: {}, io, signals: testSignals() })).toBe(0);
+    expect(lines(out)).toHaveLength(4 * texts.length);
+    expect(readAtWrite.length).toBeGreaterThan(4);
+    // Each megabyte of output waits for its write: the reader is never far ahead.
+    expect(readAtWrite[0]).toBeLessThan(read / 4);
+    for (const [i, at] of readAtWrite.entries())
+      if (i > 0) expect(at - (readAtWrite[i - 1] ?? 0)).toBeLessThan(30);
   });
 });
