@@ -7,19 +7,8 @@ import {
   LockedError,
   UsageError,
 } from "../lib/errors.ts";
-import { doctorCommand } from "./doctor-command.ts";
-import { fetchCommand } from "./fetch-command.ts";
-import { invokeReplayCommand } from "./invoke-replay-command.ts";
-import { mapCommand } from "./map-command.ts";
 import { EXIT, jsonOption, wantsJson } from "./output.ts";
-import { redriveCommand } from "./redrive-command.ts";
-import { backfillCommand, replayCommand } from "./replay-command.ts";
-import { runCommand } from "./run-command.ts";
 import type { CliSeams } from "./settings.ts";
-import { setupCommand } from "./setup-command.ts";
-import { startCommand } from "./start-command.ts";
-import { statusCommand } from "./status-command.ts";
-import { unlockCommand } from "./unlock-command.ts";
 
 export { EXIT } from "./output.ts";
 
@@ -27,8 +16,121 @@ const VERSION = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 
+type CommandFactory = (seams: CliSeams) => Command;
+
+/**
+ * One command: what the help lists (kept equal to the command's own by test/cli/program.test.ts),
+ * and its module, imported only when the command runs: each pulls in the AWS SDK, the
+ * Elasticsearch client or the simulators, which a `map` of one event should not wait for.
+ */
+export interface CommandEntry {
+  name: string;
+  description: string;
+  /** Its arguments as the help shows them, e.g. `[file]`. */
+  arguments?: string;
+  load(): Promise<CommandFactory>;
+}
+
+/** Every command, in the order the help lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "start",
+    description:
+      "collect a simulated JumpCloud tenant into ./out (no account needed); run again: nothing new",
+    load: async () => (await import("./start-command.ts")).startCommand,
+  },
+  {
+    name: "map",
+    description: "map raw JumpCloud events to ECS documents (NDJSON on stdout)",
+    arguments: "[file]",
+    load: async () => (await import("./map-command.ts")).mapCommand,
+  },
+  {
+    name: "fetch",
+    description: "fetch raw events of one window from Directory Insights (NDJSON on stdout)",
+    load: async () => (await import("./fetch-command.ts")).fetchCommand,
+  },
+  {
+    name: "setup",
+    description: "install the index template for logs-jumpcloud.events-* (safe to run again)",
+    load: async () => (await import("./setup-command.ts")).setupCommand,
+  },
+  {
+    name: "doctor",
+    description:
+      "check the configuration, JumpCloud access per org, Elasticsearch (version, privileges, template), GeoIP files and checkpoints",
+    load: async () => (await import("./doctor-command.ts")).doctorCommand,
+  },
+  {
+    name: "run",
+    description:
+      "collect until caught up (--once) or on an interval (--follow), into Elasticsearch or NDJSON files",
+    load: async () => (await import("./run-command.ts")).runCommand,
+  },
+  {
+    name: "replay",
+    description: "read a past window again (duplicates are skipped); the scheduled cursor never moves",
+    load: async () => (await import("./replay-command.ts")).replayCommand,
+  },
+  {
+    name: "backfill",
+    description: "collect everything from a past time on, several windows at once; run again to resume",
+    load: async () => (await import("./replay-command.ts")).backfillCommand,
+  },
+  {
+    name: "status",
+    description:
+      "show each checkpoint: cursor, lag, progress in its window, lease, last run (file or DynamoDB)",
+    load: async () => (await import("./status-command.ts")).statusCommand,
+  },
+  {
+    name: "unlock",
+    description: "clear a lease left by a run that died (expired, or its process gone); others need --force",
+    load: async () => (await import("./unlock-command.ts")).unlockCommand,
+  },
+  {
+    name: "invoke-replay",
+    description:
+      "replay a window with the deployed collector Lambda: invoke it again while work remains, then print the total",
+    load: async () => (await import("./invoke-replay-command.ts")).invokeReplayCommand,
+  },
+  {
+    name: "redrive",
+    description:
+      "re-send dead-lettered documents (DEAD_LETTER_BUCKET, else DEAD_LETTER_DIR) to the cluster once the cause is fixed; removes those that landed, keeps those still refused",
+    load: async () => (await import("./redrive-command.ts")).redriveCommand,
+  },
+];
+
+/**
+ * The commands `args` can run, so only their modules load: the first operand, as Commander
+ * dispatches on it, and with `help` the one named after it. The root takes no option with a value.
+ */
+export function commandsToLoad(args: readonly string[]): string[] {
+  const operands = args.filter((arg) => arg === "-" || !arg.startsWith("-"));
+  const [first, second] = operands;
+  const wanted = first === "help" ? [second] : [first];
+  return wanted.filter((name): name is string => COMMANDS.some((c) => c.name === name));
+}
+
+// A command not run is listed by its name, description and arguments only: enough for the help,
+// and for Commander to suggest it after a typo.
+function listed(entry: CommandEntry): Command {
+  const command = new Command(entry.name).description(entry.description);
+  if (entry.arguments !== undefined) command.arguments(entry.arguments);
+  return command;
+}
+
+/** How the program is made: `--json` errors, and which commands' modules to load (default: `args`'). */
+export interface ProgramOptions {
+  json?: boolean;
+  load?: readonly string[];
+  commands?: readonly CommandEntry[];
+}
+
 /** The CLI's commands, writing through `seams.io` and reading `seams.env` only. */
-export function createProgram(seams: CliSeams, json = false): Command {
+export async function createProgram(seams: CliSeams, options: ProgramOptions = {}): Promise<Command> {
+  const { json = false, load = [], commands = COMMANDS } = options;
   const program = new Command("jumpcloud-elastic")
     .description("JumpCloud Directory Insights → Elasticsearch (ECS)")
     .version(VERSION, "-V, --version", "print the version")
@@ -37,19 +139,9 @@ export function createProgram(seams: CliSeams, json = false): Command {
       // With --json, a usage error is reported once, as JSON, by report().
       writeErr: (text) => (json ? undefined : seams.io.log(text.trimEnd())),
     })
-    .exitOverride()
-    .addCommand(startCommand(seams))
-    .addCommand(mapCommand(seams))
-    .addCommand(fetchCommand(seams))
-    .addCommand(setupCommand(seams))
-    .addCommand(doctorCommand(seams))
-    .addCommand(runCommand(seams))
-    .addCommand(replayCommand(seams))
-    .addCommand(backfillCommand(seams))
-    .addCommand(statusCommand(seams))
-    .addCommand(unlockCommand(seams))
-    .addCommand(invokeReplayCommand(seams))
-    .addCommand(redriveCommand(seams));
+    .exitOverride();
+  for (const entry of commands)
+    program.addCommand(load.includes(entry.name) ? (await entry.load())(seams) : listed(entry));
   // Subcommands report through the same streams, and never exit the process themselves.
   for (const command of program.commands) {
     command.configureOutput(program.configureOutput()).exitOverride().addOption(jsonOption());
@@ -129,7 +221,8 @@ export async function runCli(args: readonly string[], seams: CliSeams): Promise<
   };
   const tracked = { ...seams, io };
   try {
-    await createProgram(tracked, wantsJson(args)).parseAsync([...args], { from: "user" });
+    const program = await createProgram(tracked, { json: wantsJson(args), load: commandsToLoad(args) });
+    await program.parseAsync([...args], { from: "user" });
     return EXIT.ok;
   } catch (error) {
     return report(error, seams, wantsJson(args), resultPrinted);

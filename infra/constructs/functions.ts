@@ -3,13 +3,14 @@ import { ArnFormat, Duration, Stack, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { type IRole, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, type CfnFunction, Code, LayerVersion, Runtime } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { CfnBucket, IBucket } from "aws-cdk-lib/aws-s3";
 import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { CLAIM_CHECK_PREFIX } from "../../lib/aws/claim-checks.ts";
 import { formatDuration } from "../../lib/duration.ts";
+import { cdkBundling } from "../bundling.ts";
 import type { DeployConfig, Timing } from "../config.ts";
 import { DEAD_LETTER_PREFIXES } from "./dead-letters.ts";
 
@@ -226,16 +227,9 @@ export class Functions extends Construct {
       ...(options.functionName !== undefined && { functionName: options.functionName }),
       environment: { ...options.environment, ...RUNTIME_VARIABLES },
       bundling: {
-        format: OutputFormat.CJS,
-        target: "node22",
-        sourceMap: true,
-        minify: true,
-        // Error classes keep their names: Lambda's errorType and the logs say ConfigurationError.
-        keepNames: true,
+        ...cdkBundling(),
         forceDockerBundling: false,
-        // Licence notices of what the bundle includes, next to it in the asset: esbuild's legal
-        // comments, and THIRD-PARTY-LICENSES.txt with each package's licence text.
-        esbuildArgs: { "--legal-comments": "linked" },
+        // Licence notices: esbuild's legal comments, and THIRD-PARTY-LICENSES.txt from the metafile.
         metafile: true,
         commandHooks: {
           beforeBundling: () => [],

@@ -9,7 +9,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
-import { z } from "zod";
+import * as z from "zod";
 import { JumpcloudElasticError } from "../errors.ts";
 import { DEAD_LETTER_NAMES, type DeadLetter } from "./dead-letters.ts";
 import type { DocumentSink, IndexItem, Rejection } from "./sink.ts";
