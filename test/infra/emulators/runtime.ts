@@ -72,7 +72,8 @@ Promise.resolve()
 /**
  * Runs bundles as Lambda would, each invocation in a fresh Node process: the function's own
  * environment plus what the runtime sets (region, credentials, function name), and the AWS SDK
- * from NODE_PATH, as the runtime provides it to bundles that leave `@aws-sdk/*` external.
+ * on NODE_PATH as the runtime offers it. Our bundles carry their own SDK (infra/bundling.ts) and
+ * never reach for this one; it is offered only so the sandbox matches Lambda's.
  */
 export class LambdaRuntime {
   private readonly runner: string;
