@@ -57,15 +57,23 @@ export function cliLogger(seams: CliSeams, json: boolean | undefined): Logger {
   return json ? jsonLogger(write) : humanLogger(write);
 }
 
-/** Fixed-width columns, for summaries and status tables. */
+/** Fixed-width columns, for summaries and status tables; a cell may hold several lines. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const split = rows.map((r) => header.map((_, i) => (r[i] ?? "").split("\n")));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...split.flatMap((r) => (r[i] ?? []).map((text) => text.length))),
+  );
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join("  ")
       .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  // A row of multi-line cells takes as many lines as its tallest cell, the others left blank.
+  const rowLines = (cells: string[][]) =>
+    Array.from({ length: Math.max(...cells.map((c) => c.length)) }, (_, k) =>
+      line(cells.map((c) => c[k] ?? "")),
+    );
+  return [line(header), ...split.flatMap(rowLines)].join("\n");
 }
 
 /** A message for the user on stderr: the plain line, or with `--json` a JSON log line. */

@@ -30,13 +30,26 @@ export function readEvents(input: string): RawEvent[] {
     .map((line) => (line.startsWith(BOM) ? line.slice(1) : line))
     .filter((line) => line.trim() !== "");
   // Binary or unrelated text may hold a stray line that parses (`1`); events are objects.
-  if (!lines.some((line) => isObjectLine(line))) throw noObject(lines.length);
+  if (!lines.some((line) => isObjectLine(line))) throw notEvents(trimmed, lines);
   return lines.map((text) => ({ text }));
 }
 
 const BOM = "\uFEFF";
 
 const EXPECTED = 'expected JumpCloud events, as a JSON array, one JSON event per line or {"events": [...]}';
+
+// Input that opens as an array on a line that is no JSON value is a cut or broken array (not
+// arrays a line), and saying so tells the user what to fix.
+function notEvents(trimmed: string, lines: string[]): InputError {
+  if (!/^\uFEFF?\[/.test(trimmed) || tryParse(lines[0] ?? "").ok) return noObject(lines.length);
+  let reason = "";
+  try {
+    JSON.parse(trimmed.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    reason = (error as Error).message;
+  }
+  return new InputError(`the input opens as a JSON array but is no valid JSON (${reason}): ${EXPECTED}`);
+}
 
 function noObject(lines: number, where = ""): InputError {
   return new InputError(

@@ -34,6 +34,24 @@ describe("readEvents", () => {
   );
 });
 
+describe("readEvents refusals", () => {
+  it.each(['[{"id":"a"},{"id":', '\uFEFF[\n{"id":"a"},\n{"id":"b"},\n', "[1, 2"])(
+    "says an input that opens as an array is a broken array, with the parser's reason: %j",
+    (input) => {
+      expect(() => readEvents(input)).toThrow(
+        /^the input opens as a JSON array but is no valid JSON \(.+\): expected JumpCloud events/,
+      );
+    },
+  );
+
+  it.each(["not json\n[oops", '[{"id":"a"}]\n[{"id":"b"}]'])(
+    "says no line is a JSON object for other text: %j",
+    (input) => {
+      expect(() => readEvents(input)).toThrow(/^no line of the input is a JSON object \(2 line/);
+    },
+  );
+});
+
 describe("readEvents envelopes", () => {
   it("unwraps {event: {...}} elements with _-prefixed metadata (vendor fixtures)", () => {
     expect(
@@ -93,7 +111,7 @@ describe("streamEvents", () => {
     expect(await streamed(input)).toStrictEqual(readEvents(input));
   });
 
-  it.each(["", "  \n", "not json\nat all", "1\n\u0000\u00ff binary\n[2]", "null"])(
+  it.each(["", "  \n", "not json\nat all", "1\n\u0000\u00ff binary\n[2]", "null", '[{"id":"a"},{"id":'])(
     "refuses what readEvents refuses, with its message: %j",
     async (input) => {
       const refusal = (() => {
