@@ -1,6 +1,7 @@
 // `npm run bench`: every part of the benchmark in one run, one table on stdout, and the raw
-// figures in bench/results.json. Usage: npm run bench [-- --quick] [-- --only mapping,collection]
-import { writeFile } from "node:fs/promises";
+// figures in bench/results.json (a --quick run in bench/results.quick.json, never committed).
+// Usage: npm run bench [-- --quick] [-- --only mapping,collection]
+import { readFile, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { costSection } from "./cost.ts";
@@ -51,9 +52,27 @@ const machine = {
 const header = `jumpcloud-elastic benchmark${values.quick ? " (quick: smaller inputs, not for publishing)" : ""} — ${machine.cores} cores (${machine.cpu}), Node ${machine.node}, ${((Date.now() - started) / 60_000).toFixed(1)} min`;
 process.stdout.write(`${header}\n\n${formatTable(Object.values(sections))}\n`);
 const results = Object.fromEntries(Object.entries(sections).map(([name, s]) => [name, s.results]));
-const file = new URL("./results.json", import.meta.url);
+// A quick run is a smoke test: it never replaces the published figures. A partial run (--only)
+// replaces its own parts and keeps the others, each part saying when it was measured.
+const file = new URL(values.quick ? "./results.quick.json" : "./results.json", import.meta.url);
+const at = new Date().toISOString();
+const previous = only ? await readPrevious(file) : {};
+// Cost is computed from collection and page: measuring one of them anew makes the old cost stale.
+if (!results.cost && (results.collection || results.page)) delete previous.cost;
+const measuredAt = {
+  ...(previous.measuredAt as object),
+  ...Object.fromEntries(Object.keys(results).map((n) => [n, at])),
+};
 await writeFile(
   file,
-  `${JSON.stringify({ at: new Date().toISOString(), quick: values.quick, machine, ...results }, null, 2)}\n`,
+  `${JSON.stringify({ ...previous, at, quick: values.quick, machine, measuredAt, ...results }, null, 2)}\n`,
 );
-process.stderr.write(`raw figures: bench/results.json\n`);
+process.stderr.write(`raw figures: bench/${values.quick ? "results.quick.json" : "results.json"}\n`);
+
+async function readPrevious(url: URL): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await readFile(url, "utf8")) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}
