@@ -16,7 +16,7 @@ import { RUNTIME_VARIABLES } from "../infra/constructs/functions.ts";
 import { openGeoIpReader } from "../lib/ecs/geo.ts";
 import { ElasticsearchEmulator } from "../simulators/elasticsearch/server.ts";
 import { generateTenantEvents } from "../simulators/jumpcloud/tenant.ts";
-import type { BenchOptions, BenchRow, BenchSection } from "./section.ts";
+import { type BenchOptions, type BenchRow, type BenchSection, median } from "./section.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const TEST_CITY_DB = join(ROOT, "test/fixtures/geoip/GeoLite2-City-Test.mmdb");
@@ -227,7 +227,6 @@ async function checkPadded(path: string): Promise<void> {
   if (city !== "London") throw new Error(`${path}: 81.2.69.142 answers ${city}, not London`);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const kib = (bytes: number) => `${Math.round(bytes / KIB).toLocaleString("en")} KiB`;
 const ms = (value: number) => `${Math.round(value)} ms`;
 

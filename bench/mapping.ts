@@ -17,6 +17,7 @@ import {
   type BenchSection,
   grouped,
   isMain,
+  median,
   printSection,
 } from "./section.ts";
 
@@ -116,11 +117,6 @@ function time(work: () => number): number {
   const elapsed = performance.now() - t0;
   if (sink < 0) console.log(sink); // keeps the work observable
   return elapsed;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 /** Medians of the variant and of the baseline, measured in alternating rounds after one warm-up. */

@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ElasticsearchEmulator } from "../simulators/elasticsearch/server.ts";
-import { type BenchOptions, type BenchSection, grouped, isMain, printSection } from "./section.ts";
+import { type BenchOptions, type BenchSection, grouped, isMain, median, printSection } from "./section.ts";
 
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL("./page-child.ts", import.meta.url));
@@ -21,7 +21,6 @@ export type PageCost = {
   rssBeforeBytes: number;
 };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 async function onePage(url: string, events: number) {

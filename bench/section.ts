@@ -32,6 +32,11 @@ export function grouped(n: number): string {
   return Math.round(n).toLocaleString("en-US").replaceAll(",", " ");
 }
 
+/** The middle value of a run of measurements (the upper one of an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+}
+
 /** True when `moduleUrl` is the script node was started with (a part run alone). */
 export function isMain(moduleUrl: string): boolean {
   return process.argv[1] !== undefined && new URL(moduleUrl).pathname === process.argv[1];

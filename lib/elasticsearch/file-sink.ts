@@ -1,6 +1,7 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { jsonText } from "../json-text.ts";
+import { createAction } from "./ndjson.ts";
 import { countIndexed, type DocumentSink, emptyOutcome, type IndexItem, type IndexOutcome } from "./sink.ts";
 import { hourOf, WrittenIds } from "./written-ids.ts";
 
@@ -69,7 +70,7 @@ export class FileDocumentSink implements DocumentSink {
       fresh.set(item.id, key);
       const source = jsonText(item.document);
       lines += `{"_id":${JSON.stringify(item.id)},"_source":${source}}\n`;
-      bulk += `${JSON.stringify({ create: { _index: this.dataStream, _id: item.id } })}\n${source}\n`;
+      bulk += `${createAction(this.dataStream, item.id)}\n${source}\n`;
       countIndexed(outcome, item);
     }
     if (lines !== "") await this.write(opened, lines, bulk, fresh);

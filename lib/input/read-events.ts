@@ -30,7 +30,7 @@ export function readEvents(input: string): RawEvent[] {
     .map((line) => (line.startsWith(BOM) ? line.slice(1) : line))
     .filter((line) => line.trim() !== "");
   // Binary or unrelated text may hold a stray line that parses (`1`); events are objects.
-  if (!lines.some((line) => isObjectLine(line))) throw notEvents(trimmed, lines);
+  if (!lines.some((line) => isObjectLine(line))) throw notEvents(trimmed, lines, whole.reason);
   return lines.map((text) => ({ text }));
 }
 
@@ -39,22 +39,14 @@ const BOM = "\uFEFF";
 const EXPECTED = 'expected JumpCloud events, as a JSON array, one JSON event per line or {"events": [...]}';
 
 // Input that opens as an array on a line that is no JSON value is a cut or broken array (not
-// arrays a line), and saying so tells the user what to fix.
-function notEvents(trimmed: string, lines: string[]): InputError {
-  if (!/^\uFEFF?\[/.test(trimmed) || tryParse(lines[0] ?? "").ok) return noObject(lines.length);
-  let reason = "";
-  try {
-    JSON.parse(trimmed.replace(/^\uFEFF/, ""));
-  } catch (error) {
-    reason = (error as Error).message;
-  }
+// arrays a line), and saying so, with the parser's reason, tells the user what to fix.
+function notEvents(trimmed: string, lines: string[], reason: string): InputError {
+  if (!trimmed.startsWith("[") || tryParse(lines[0] ?? "").ok) return noObject(lines.length);
   return new InputError(`the input opens as a JSON array but is no valid JSON (${reason}): ${EXPECTED}`);
 }
 
 function noObject(lines: number, where = ""): InputError {
-  return new InputError(
-    `no line of the input${where} is a JSON object (${lines} line(s) read): expected JumpCloud events, as a JSON array or one JSON event per line`,
-  );
+  return new InputError(`no line of the input${where} is a JSON object (${lines} line(s) read): ${EXPECTED}`);
 }
 
 // `{"events": [...]}`: an element `{"message": "<json>"}` (Elastic's pipeline tests) is raw text;
@@ -78,11 +70,11 @@ function isObjectLine(line: string): boolean {
   return parsed.ok && isObject(parsed.value);
 }
 
-function tryParse(text: string): { ok: true; value: unknown } | { ok: false } {
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
   try {
     return { ok: true, value: JSON.parse(text) };
-  } catch {
-    return { ok: false };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
   }
 }
 
