@@ -337,7 +337,7 @@ export function invokeReplayCommand(seams: CliSeams): Command {
     )
     .option(
       "--org <id>",
-      "the org to replay (required when the collector lists several in JUMPCLOUD_ORG_IDS)",
+      "the org to replay (default: every org the collector lists in JUMPCLOUD_ORG_IDS, in turn)",
     )
     .option("--max-invocations <n>", "stop, progress saved, after this many invocations", "100")
     .option("--lock-retries <n>", "retries while another run of the same replay holds its lease", "4")

@@ -1,7 +1,7 @@
-import { App, Validations } from "aws-cdk-lib";
+import { Annotations, App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { ConfigurationError } from "../lib/errors.ts";
-import { loadDeployConfig } from "./config.ts";
+import { deploymentWarnings, loadDeployConfig } from "./config.ts";
 import { JumpcloudElasticStack } from "./stack.ts";
 
 /** The CDK app: the stack from checked context, with cdk-nag's AWS Solutions checks. */
@@ -12,6 +12,8 @@ export function buildApp(app: App = new App()): { app: App; stack: JumpcloudElas
     timing,
     description: "jumpcloud-elastic: JumpCloud Directory Insights events into Elasticsearch as ECS documents",
   });
+  for (const warning of deploymentWarnings(config))
+    Annotations.of(stack).addWarningV2("jumpcloud-elastic:context", warning);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
 }

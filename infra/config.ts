@@ -36,7 +36,7 @@ export interface DeployConfig {
   readonly geoIpFolder?: { path: string; city?: string; asn?: string };
   /** Subnets and security groups for the mapper, for a cluster in a VPC (the collector stays out). */
   readonly vpc?: { subnetIds: string[]; securityGroupIds: string[] };
-  /** Reserved concurrency of the collector: at least the number of orgs + 1 (none: unreserved). */
+  /** Reserved concurrency of the collector: orgs + 1 runs every org at once (none: unreserved). */
   readonly reservedConcurrency?: number;
   readonly alarmEmail?: string;
   readonly alarmTopicArn?: string;
@@ -243,10 +243,10 @@ const MAPPER_NEEDS: Requirement[] = ["cluster", "deadLetterBucket"];
 /** The deployment's own rules: what the settings schema cannot know. */
 function deploymentProblems(config: DeployConfig, timing: Timing): string[] {
   const problems: string[] = [];
-  const orgs = Math.max(1, config.jumpcloudOrgIds.length);
-  if (config.reservedConcurrency !== undefined && config.reservedConcurrency < orgs + 1) {
+  // The fan-out run holds one slot while it invokes the orgs: with one left, they run in turn.
+  if (config.jumpcloudOrgIds.length > 1 && config.reservedConcurrency === 1) {
     problems.push(
-      `context reservedConcurrency (${config.reservedConcurrency}) must be at least the number of orgs + 1 (${orgs + 1}), or the fan-out throttles`,
+      "context reservedConcurrency must be at least 2 with several orgs: the fan-out run holds one while it starts the others",
     );
   }
   if (timing.leaseMs > timing.intervalMs) {
@@ -295,6 +295,15 @@ function unknownKeys(node: Node): string[] {
   return Object.keys(node.getAllContext())
     .filter((key) => !known.has(key) && !key.includes(":") && !key.startsWith("@"))
     .map((key) => `context ${key} is not a setting of this stack (known: ${CONTEXT_KEYS.join(", ")})`);
+}
+
+/** What the context allows but a user should know: shown by `cdk synth` and `cdk deploy`. */
+export function deploymentWarnings(config: DeployConfig): string[] {
+  const orgs = Math.max(1, config.jumpcloudOrgIds.length);
+  if (config.reservedConcurrency === undefined || config.reservedConcurrency >= orgs + 1) return [];
+  return [
+    `reservedConcurrency (${config.reservedConcurrency}) is below the number of orgs + 1 (${orgs + 1}): org runs queue in Lambda's asynchronous queue for a free slot; one not started within the schedule interval goes to the failed-runs queue (its alarm) and runs at a later schedule, from its checkpoint`,
+  ];
 }
 
 /** Reads and checks the context: every problem at once, named by its context key. */

@@ -120,3 +120,6 @@ export class LockedError extends JumpcloudElasticError {}
 
 /** The local checkpoint file stayed locked by another live process. */
 export class CheckpointLockError extends JumpcloudElasticError {}
+
+/** A collector invocation that ran several orgs, some of which failed (each failure is logged). */
+export class CollectionError extends JumpcloudElasticError {}

@@ -16,7 +16,7 @@ import {
 } from "../../lib/compose/collect.ts";
 import { createEventSource } from "../../lib/compose/jumpcloud.ts";
 import { parseIso8601 } from "../../lib/ecs/timestamp.ts";
-import { InputError, MapperInvocationError } from "../../lib/errors.ts";
+import { CollectionError, InputError, MapperInvocationError } from "../../lib/errors.ts";
 import type { EventSource } from "../../lib/jumpcloud/client.ts";
 import { serviceListProblem, unknownServices } from "../../lib/jumpcloud/regions.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -68,28 +68,37 @@ function parseTime(name: string, value: unknown): number {
   return millis;
 }
 
-/** What one invocation collects: an org, its services, and for a replay the window. */
-function resolveTarget(payload: CollectorRequest, orgs: (string | undefined)[], logger: Logger) {
+/** What one run collects: an org, its services, and for a replay the window. */
+interface Target {
+  orgId: string | undefined;
+  services: string[] | undefined;
+  window: { start: number; end: number } | undefined;
+}
+
+/**
+ * What one invocation collects: the payload's org (or the only one); for a replay naming no org
+ * while several are listed, each listed org in turn, so one payload serves every deployment.
+ */
+function resolveTargets(payload: CollectorRequest, orgs: (string | undefined)[], logger: Logger): Target[] {
   const replay = payload.replay;
-  if (replay && replay.orgId === undefined && orgs.length > 1) {
-    throw new InputError("replay.orgId is required when JUMPCLOUD_ORG_IDS lists several orgs");
-  }
   if (replay?.services !== undefined) checkReplayServices(replay.services, logger);
-  const orgId = replay?.orgId ?? payload.orgId ?? orgs[0];
-  if (orgId !== undefined && !orgs.includes(orgId)) {
-    throw new InputError(`org ${orgId} is not in JUMPCLOUD_ORG_IDS`);
+  const named = replay ? replay.orgId : payload.orgId;
+  if (named !== undefined && !orgs.includes(named)) {
+    throw new InputError(`org ${named} is not in JUMPCLOUD_ORG_IDS`);
   }
   const window = replay
     ? { start: parseTime("start", replay.start), end: parseTime("end", replay.end) }
     : undefined;
   if (window && window.start >= window.end) throw new InputError("replay.start must be before replay.end");
-  return { orgId, services: replay?.services, window };
+  const targetOrgs = named !== undefined ? [named] : replay ? orgs : [orgs[0]];
+  return targetOrgs.map((orgId) => ({ orgId, services: replay?.services, window }));
 }
 
 /**
  * The collector Lambda. With several orgs the schedule fans out, one asynchronous invocation per
- * org, so one slow or failing org never delays another; a single org, an `orgId` payload or a
- * replay collects inline until caught up or out of time.
+ * org, so one slow or failing org never delays another; a single org or an `orgId` payload
+ * collects inline until caught up or out of time; a replay collects its org, or each listed org in
+ * turn (one org failing does not stop the others; the invocation then fails naming them).
  */
 export function makeCollectorHandler(dependencies: () => Promise<CollectorDependencies>) {
   return async (
@@ -109,32 +118,60 @@ export function makeCollectorHandler(dependencies: () => Promise<CollectorDepend
       deps.logger.info("fanned out", { orgs });
       return { mode: "fanned-out", orgs };
     }
-    const { orgId, services, window } = resolveTarget(payload, orgsToCollect(deps.settings), deps.logger);
-    const options = collectOptions(deps.settings, { orgId, services, replay: window });
-    const summary = await new Collector(
-      {
-        source: deps.source,
-        store: deps.store,
-        delivery: deps.delivery,
-        logger: deps.logger,
-        // Lambda retries an asynchronous event with the same request id: each run is its own owner.
-        owner: `${context.awsRequestId}:${randomUUID().slice(0, 8)}`,
-        now: deps.now,
-        remainingMs: () => context.getRemainingTimeInMillis(),
-      },
-      options,
-    )
-      .run()
-      .catch((error: unknown) => {
-        deps.logger.error("collection failed; the checkpoint stays behind every unacknowledged event", {
-          error,
-          key: options.key,
-        });
-        throw error;
-      });
-    deps.logger.info("collection run", { ...summary });
-    return { mode: "collected", summaries: [summary] };
+    const targets = resolveTargets(payload, orgsToCollect(deps.settings), deps.logger);
+    const summaries: CollectSummary[] = [];
+    const failures: { orgId: string | undefined; error: unknown }[] = [];
+    for (const target of targets) {
+      try {
+        summaries.push(await collectTarget(deps, target, context));
+      } catch (error) {
+        if (targets.length === 1) throw error;
+        failures.push({ orgId: target.orgId, error });
+      }
+    }
+    const [first] = failures;
+    if (first) {
+      const orgs = failures.map((f) => f.orgId).join(", ");
+      const reason = first.error instanceof Error ? first.error.message : String(first.error);
+      throw new CollectionError(
+        `the replay failed for org(s) ${orgs} (${summaries.length} other org(s) ran; invoke again to resume): ${reason}`,
+        { cause: first.error },
+      );
+    }
+    return { mode: "collected", summaries };
   };
+}
+
+/** One run of the collector on one target, logged; a failure is logged with its checkpoint key. */
+async function collectTarget(
+  deps: CollectorDependencies,
+  { orgId, services, window }: Target,
+  context: CollectorContext,
+): Promise<CollectSummary> {
+  const options = collectOptions(deps.settings, { orgId, services, replay: window });
+  const summary = await new Collector(
+    {
+      source: deps.source,
+      store: deps.store,
+      delivery: deps.delivery,
+      logger: deps.logger,
+      // Lambda retries an asynchronous event with the same request id: each run is its own owner.
+      owner: `${context.awsRequestId}:${randomUUID().slice(0, 8)}`,
+      now: deps.now,
+      remainingMs: () => context.getRemainingTimeInMillis(),
+    },
+    options,
+  )
+    .run()
+    .catch((error: unknown) => {
+      deps.logger.error("collection failed; the checkpoint stays behind every unacknowledged event", {
+        error,
+        key: options.key,
+      });
+      throw error;
+    });
+  deps.logger.info("collection run", { ...summary });
+  return summary;
 }
 
 /** Real dependencies from the environment, through the factories: DynamoDB, Secrets Manager, the mapper Lambda. */

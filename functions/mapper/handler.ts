@@ -196,9 +196,9 @@ async function ensureIndexTemplate(client: Client, logger: Logger): Promise<void
 export const DEPENDENCIES_MAX_AGE_MS = 15 * 60_000;
 
 /**
- * Dependencies built once per cold start, again after a failed build, again with fresh secrets
- * after Elasticsearch refused the credentials (rotation), and again once older than `maxAgeMs`
- * (a changed GeoIP object in S3 is then downloaded).
+ * Dependencies built once per cold start; again with fresh secrets after a failed build (a secret
+ * not filled yet, filled since) or after Elasticsearch refused the credentials (rotation); and
+ * again once older than `maxAgeMs` (a changed GeoIP object in S3 is then downloaded).
  */
 export function cachedDependencies(
   build: (fresh: boolean) => Promise<MapperDependencies>,
@@ -212,7 +212,9 @@ export function cachedDependencies(
     get(): Promise<MapperDependencies> {
       if (cached === undefined || now() - cached.at > maxAgeMs) {
         const deps = build(fresh).catch((error: unknown) => {
+          // The secret cache (5 minutes) would otherwise keep serving the value that failed.
           cached = undefined;
+          fresh = true;
           throw error;
         });
         cached = { deps, at: now() };
@@ -255,7 +257,8 @@ export const handler = async (
       request,
       async () => {
         const { settings } = loadSettings(process.env, { require: ["cluster"] });
-        return createElasticsearchClient(settings, aws);
+        // A deploy is rare and may follow a put-secret-value: never the cached value.
+        return createElasticsearchClient(settings, aws, { fresh: true });
       },
       logger,
     );

@@ -48,6 +48,8 @@ export interface Checkpoint {
   recheckedTo: number | undefined;
   /** Set on replay checkpoints once the whole replay window is done. */
   done: boolean;
+  /** A scheduled checkpoint recorded in its org's index (see CheckpointStore.registerScheduled). */
+  registered: boolean;
   version: number;
   leaseOwner: string | undefined;
   leaseExpiresAt: number | undefined;
@@ -62,6 +64,7 @@ export interface CheckpointUpdate {
   highWater?: number;
   recheckedTo?: number;
   done?: boolean;
+  registered?: boolean;
   stats?: RunStats;
 }
 
@@ -80,8 +83,13 @@ export interface CheckpointStore {
   release(checkpoint: Checkpoint): Promise<void>;
   /** Reads a checkpoint without taking anything. */
   get(key: string): Promise<Checkpoint | undefined>;
-  /** Every checkpoint, sorted by key (for `status` and `unlock`). */
+  /** Every checkpoint, sorted by key (for `status` and `unlock`; an operator's scan, never a run's). */
   list(): Promise<Checkpoint[]>;
+  /**
+   * Records `key` in the index of `orgId`'s scheduled checkpoints and answers the other keys it
+   * holds: how a new checkpoint finds the org's previous service list with key reads, no scan.
+   */
+  registerScheduled(orgId: string | undefined, key: string): Promise<string[]>;
   /**
    * Clears the lease of `key` if `owner` still holds it (an operator's unlock: the owner is known
    * dead or its lease expired); answers whether it was cleared. Only this ever removes another's lease.

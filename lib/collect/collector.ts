@@ -3,13 +3,15 @@ import { addCounts, type Counts, NO_COUNTS } from "../counts.ts";
 import { JumpcloudBadRequestError } from "../errors.ts";
 import type { EventPage, EventSource } from "../jumpcloud/client.ts";
 import type { Logger } from "../logger.ts";
-import type { CheckpointStore, RunStats, WindowProgress } from "./checkpoint.ts";
+import type { Checkpoint, CheckpointStore, RunStats, WindowProgress } from "./checkpoint.ts";
 import { Deadline } from "./deadline.ts";
 import type { BatchDelivery } from "./delivery.ts";
 import { Lease } from "./lease.ts";
 import { PageReader } from "./page-reader.ts";
 import { pageDone, splitInto, started, unfinished, windowDone } from "./progress.ts";
 import { backlogWindows, slice, type TimeWindow, type WindowSettings } from "./windows.ts";
+
+export { checkpointKey, type KeyParts, parseCheckpointKey } from "./checkpoint-key.ts";
 
 /** What a collection run needs. */
 export interface CollectorDeps {
@@ -74,36 +76,6 @@ export interface CollectSummary {
   workRemaining: boolean;
 }
 
-/** The checkpoint key: one per org and service set for the schedule, one per replay window. */
-export function checkpointKey(
-  orgId: string | undefined,
-  services: readonly string[],
-  replay?: TimeWindow,
-): string {
-  const base = `${orgId ?? "default"}#${[...services].sort().join(",")}`;
-  return replay
-    ? `${base}#replay#${new Date(replay.start).toISOString()}#${new Date(replay.end).toISOString()}`
-    : `${base}#scheduled`;
-}
-
-/** What a checkpoint key stands for, read back (for `status`, `unlock` and `backfill`). */
-export interface KeyParts {
-  orgId: string | undefined;
-  services: string[];
-  replay?: TimeWindow;
-}
-
-/** The inverse of checkpointKey; undefined for a key it did not write. */
-export function parseCheckpointKey(key: string): KeyParts | undefined {
-  const [org, services, kind, start, end, ...rest] = key.split("#");
-  if (org === undefined || services === undefined || rest.length > 0) return undefined;
-  const parts = { orgId: org === "default" ? undefined : org, services: services.split(",") };
-  if (kind === "scheduled" && start === undefined) return parts;
-  const window = { start: Date.parse(start ?? ""), end: Date.parse(end ?? "") };
-  if (kind !== "replay" || Number.isNaN(window.start) || Number.isNaN(window.end)) return undefined;
-  return { ...parts, replay: window };
-}
-
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 /**
@@ -140,19 +112,21 @@ export class Collector {
       return this.summary("locked", undefined, undefined);
     }
     this.lease = lease;
-    await this.carryCursorOver();
-    await this.markRecheckStart();
-    const before = lease.checkpoint.cursor;
-    const started = lease.checkpoint.progress.map((p) => p.end);
-    this.sentBefore = Math.max(
-      lease.checkpoint.highWater ?? Number.NEGATIVE_INFINITY,
-      before ?? Number.NEGATIVE_INFINITY,
-      ...started,
-    );
     const deadline = new Deadline(deps.remainingMs, options.safetyMarginMs, deps.stop);
     this.deadline = deadline;
     let status: CollectSummary["status"];
+    let before: number | undefined;
+    // Everything after the lease is taken is inside this try: a failure anywhere gives it back.
     try {
+      await this.carryCursorOver();
+      await this.markRecheckStart();
+      before = lease.checkpoint.cursor;
+      const started = lease.checkpoint.progress.map((p) => p.end);
+      this.sentBefore = Math.max(
+        lease.checkpoint.highWater ?? Number.NEGATIVE_INFINITY,
+        before ?? Number.NEGATIVE_INFINITY,
+        ...started,
+      );
       status = await this.loop(deadline.signal);
     } catch (error) {
       if (!deadline.isOutOfTime(error)) throw error;
@@ -169,27 +143,35 @@ export class Collector {
    * A new scheduled checkpoint of an org that was collected under another service list (the
    * setting changed) starts at that checkpoint's cursor, not the initial lookback: no gap and no
    * re-read for the services kept; services added are collected from there on (`backfill` for
-   * their past).
+   * their past). The org's other checkpoints come from its index (key reads, never a table scan);
+   * a checkpoint joins the index on its first run, so one from before the index joins then too.
    */
   private async carryCursorOver(): Promise<void> {
     const { checkpoint } = this.lease;
-    if (this.options.replay || this.options.carryCursorOver === false) return;
-    if (checkpoint.cursor !== undefined || checkpoint.progress.length > 0) return;
-    const sameOrg = (await this.deps.store.list()).filter((c) => {
-      const parts = parseCheckpointKey(c.key);
-      return parts && !parts.replay && parts.orgId === this.options.orgId && c.key !== checkpoint.key;
-    });
+    const { replay, orgId, key } = this.options;
+    if (replay || checkpoint.registered) return;
+    const others = await this.deps.store.registerScheduled(orgId, key);
+    const isNew = checkpoint.cursor === undefined && checkpoint.progress.length === 0;
+    const sameOrg =
+      isNew && this.options.carryCursorOver !== false
+        ? (await Promise.all(others.map((k) => this.deps.store.get(k)))).filter(
+            (c): c is Checkpoint => c !== undefined,
+          )
+        : [];
     const cursors = sameOrg.map((c) => c.cursor).filter((c): c is number => c !== undefined);
-    if (cursors.length === 0) return;
+    if (cursors.length === 0) {
+      await this.lease.save({ registered: true });
+      return;
+    }
     const cursor = Math.max(...cursors);
     this.deps.logger.warn("the service list changed: this checkpoint starts at the previous one's cursor", {
-      key: this.options.key,
+      key,
       from: sameOrg.map((c) => c.key),
       cursor: iso(cursor),
     });
     // What the old checkpoint may have sent is sent for this one too (LOOKUP_EXISTING=rereads).
     const highWater = Math.max(cursor, ...sameOrg.map((c) => c.highWater ?? cursor));
-    await this.lease.save({ cursor, highWater });
+    await this.lease.save({ cursor, highWater, registered: true });
   }
 
   private async loop(signal: AbortSignal): Promise<CollectSummary["status"]> {

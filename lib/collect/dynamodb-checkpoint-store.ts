@@ -14,6 +14,13 @@ export const REPLAY_KEPT_SECONDS = 30 * 86_400;
 /** Partition key attribute of the checkpoint table. */
 export const CHECKPOINT_KEY_ATTRIBUTE = "pk";
 
+/**
+ * The item listing an org's scheduled checkpoint keys (`keys`, a string set). Not a checkpoint:
+ * `parseCheckpointKey` reads no org from it, and `list` leaves it out.
+ */
+export const orgIndexKey = (orgId: string | undefined) => `org-index#${orgId ?? "default"}`;
+const isOrgIndex = (item: Record<string, unknown>) => String(item.pk).startsWith("org-index#");
+
 function fromItem(item: Record<string, unknown>): Checkpoint {
   return {
     key: item.pk as string,
@@ -22,6 +29,7 @@ function fromItem(item: Record<string, unknown>): Checkpoint {
     highWater: item.highWater as number | undefined,
     recheckedTo: item.recheckedTo as number | undefined,
     done: (item.done as boolean | undefined) ?? false,
+    registered: (item.registered as boolean | undefined) ?? false,
     version: (item.version as number | undefined) ?? 0,
     leaseOwner: item.leaseOwner as string | undefined,
     leaseExpiresAt: item.leaseExpiresAt as number | undefined,
@@ -105,6 +113,10 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
         change.values[":expires"] = Math.floor(Date.now() / 1000) + REPLAY_KEPT_SECONDS;
       }
     }
+    if (update.registered !== undefined) {
+      change.sets.push("registered = :registered");
+      change.values[":registered"] = update.registered;
+    }
     if (update.stats !== undefined) {
       change.sets.push("stats = :stats");
       change.values[":stats"] = update.stats;
@@ -141,9 +153,25 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
       { client: this.client },
       { TableName: this.table, ConsistentRead: true },
     )) {
-      items.push(...(page.Items ?? []).map(fromItem));
+      items.push(...(page.Items ?? []).filter((item) => !isOrgIndex(item)).map(fromItem));
     }
     return items.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async registerScheduled(orgId: string | undefined, key: string): Promise<string[]> {
+    // One write, idempotent (a set): concurrent first runs of two service lists both land.
+    const result = await this.client.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: orgIndexKey(orgId) },
+        UpdateExpression: "ADD #keys :key",
+        ExpressionAttributeNames: { "#keys": "keys" },
+        ExpressionAttributeValues: { ":key": new Set([key]) },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    const keys = (result.Attributes?.keys as Set<string> | undefined) ?? new Set<string>();
+    return [...keys].filter((k) => k !== key).sort();
   }
 
   async get(key: string): Promise<Checkpoint | undefined> {

@@ -9,6 +9,7 @@ import {
   type CheckpointUpdate,
   storedProgress,
 } from "./checkpoint.ts";
+import { parseCheckpointKey } from "./checkpoint-key.ts";
 
 type Stored = Record<string, Checkpoint>;
 
@@ -33,6 +34,7 @@ export class FileCheckpointStore implements CheckpointStore {
         highWater: existing?.highWater,
         recheckedTo: existing?.recheckedTo,
         done: existing?.done ?? false,
+        registered: existing?.registered ?? false,
         stats: existing?.stats,
         version: (existing?.version ?? 0) + 1,
         leaseOwner: owner,
@@ -59,6 +61,7 @@ export class FileCheckpointStore implements CheckpointStore {
         ...(update.highWater !== undefined && { highWater: update.highWater }),
         ...(update.recheckedTo !== undefined && { recheckedTo: update.recheckedTo }),
         ...(update.done !== undefined && { done: update.done }),
+        ...(update.registered !== undefined && { registered: update.registered }),
         ...(update.stats !== undefined && { stats: update.stats }),
       };
     });
@@ -74,6 +77,16 @@ export class FileCheckpointStore implements CheckpointStore {
 
   async list(): Promise<Checkpoint[]> {
     return Object.values(await this.read()).sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  // The file is read whole anyway: it is its own index of an org's scheduled checkpoints.
+  async registerScheduled(orgId: string | undefined, key: string): Promise<string[]> {
+    return Object.keys(await this.read())
+      .sort()
+      .filter((k) => {
+        const parts = parseCheckpointKey(k);
+        return k !== key && parts !== undefined && !parts.replay && parts.orgId === orgId;
+      });
   }
 
   breakLease(key: string, owner: string): Promise<boolean> {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Checkpoint, CheckpointStore } from "../../lib/collect/checkpoint.ts";
+import { checkpointKey, parseCheckpointKey } from "../../lib/collect/checkpoint-key.ts";
 import { DynamoDbCheckpointStore, REPLAY_KEPT_SECONDS } from "../../lib/collect/dynamodb-checkpoint-store.ts";
 import { FileCheckpointStore } from "../../lib/collect/file-checkpoint-store.ts";
 import { LeaseLostError } from "../../lib/errors.ts";
@@ -123,6 +124,27 @@ function describeStore(
       expect((await store.list()).find((c) => c.key === a)).toStrictEqual(await store.get(a));
     });
 
+    it("indexes an org's scheduled checkpoints: each first run learns the others, and list() shows only checkpoints", async () => {
+      const org = `org-${++n}`;
+      const [sso, all, other] = [
+        checkpointKey(org, ["sso"]),
+        checkpointKey(org, ["all"]),
+        checkpointKey(`${org}x`, ["all"]),
+      ];
+      // The collector registers a key right after taking its lease: the checkpoint exists by then.
+      await store.acquire(sso, "run", LEASE, T0);
+      expect(await store.registerScheduled(org, sso)).toStrictEqual([]);
+      await store.acquire(other, "run", LEASE, T0);
+      expect(await store.registerScheduled(`${org}x`, other)).toStrictEqual([]);
+      await store.acquire(all, "run", LEASE, T0);
+      expect(await store.registerScheduled(org, all)).toStrictEqual([sso]);
+      // Idempotent: registering again adds nothing.
+      expect(await store.registerScheduled(org, sso)).toStrictEqual([all]);
+      const keys = (await store.list()).map((c) => c.key);
+      expect(keys.filter((k) => k.startsWith(org))).toStrictEqual([all, sso, other].sort());
+      expect(keys.every((k) => parseCheckpointKey(k) !== undefined || k.includes("#scheduled#"))).toBe(true);
+    });
+
     it("keeps run statistics and the replay done flag", async () => {
       const k = key();
       const taken = (await store.acquire(k, "run", LEASE, T0)) as never;
@@ -133,8 +155,8 @@ function describeStore(
         fetched: 3,
         counts: { received: 3, indexed: 2, duplicates: 1, deadLettered: 0, pipelineErrors: 1 },
       };
-      await store.save(taken, { stats, done: true });
-      expect(await store.get(k)).toMatchObject({ stats, done: true });
+      await store.save(taken, { stats, done: true, registered: true });
+      expect(await store.get(k)).toMatchObject({ stats, done: true, registered: true });
       expect((await store.get(k))?.stats).toStrictEqual(stats);
     });
   });

@@ -401,6 +401,50 @@ describe("collector", () => {
     }
   });
 
+  it("finds the org's previous checkpoint by key reads alone: a run never scans the table", async () => {
+    const events = tenant(600);
+    const file = new FileCheckpointStore(join(mkdtempSync(join(tmpdir(), "collector-")), "cp.json"));
+    // The collector's role may read and update items, not scan (infra/constructs/functions.ts).
+    const store: CheckpointStore = Object.assign(Object.create(file) as CheckpointStore, {
+      list: () => Promise.reject(new Error("AccessDeniedException: not authorized to perform dynamodb:Scan")),
+    });
+    const w = await new World(events, { store }).start();
+    try {
+      const all = await w.run();
+      expect(all.status).toBe("caught-up");
+      const narrowed = await w.run({ key: checkpointKey(ORG, ["sso"]), services: ["sso"] });
+      expect(narrowed.cursorBefore).toBe(all.cursorAfter);
+      expect(await store.get(checkpointKey(ORG, ["sso"]))).toMatchObject({ registered: true });
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it.each([
+    ["the org index", "registerScheduled"],
+    ["the first save", "save"],
+  ] as const)("gives the lease back when %s fails before any window is read", async (_, method) => {
+    const file = new FileCheckpointStore(join(mkdtempSync(join(tmpdir(), "collector-")), "cp.json"));
+    let failures = 1;
+    const store: CheckpointStore = Object.assign(Object.create(file) as CheckpointStore, {
+      [method]: (...args: unknown[]) =>
+        failures-- > 0
+          ? Promise.reject(new Error("AccessDeniedException: denied"))
+          : (file[method] as (...a: unknown[]) => Promise<unknown>).apply(file, args),
+    });
+    const w = await new World(tenant(300), { store }).start();
+    try {
+      await expect(w.run()).rejects.toThrow(/AccessDenied/);
+      expect((await store.get(checkpointKey(ORG, ["all"])))?.leaseOwner).toBeUndefined();
+      // The next run is not "locked" out for a lease duration: it collects.
+      const next = await w.run();
+      expect(next.status).toBe("caught-up");
+      expect(w.stored().size).toBe(300);
+    } finally {
+      await w.stop();
+    }
+  });
+
   it("tells the mapper when the batch is abandoned (the run's deadline), and nothing locally", async () => {
     const w = await new World(tenant(300)).start();
     try {

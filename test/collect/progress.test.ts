@@ -9,6 +9,7 @@ const empty: Checkpoint = {
   highWater: undefined,
   recheckedTo: undefined,
   done: false,
+  registered: true,
   version: 1,
   leaseOwner: "me",
   leaseExpiresAt: undefined,

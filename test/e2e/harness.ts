@@ -256,6 +256,11 @@ class RecordingStore implements CheckpointStore {
     return this.inner.list();
   }
 
+  async registerScheduled(orgId: string | undefined, key: string) {
+    this.instance.alive();
+    return this.inner.registerScheduled(orgId, key);
+  }
+
   breakLease(key: string, owner: string) {
     return this.inner.breakLease(key, owner);
   }

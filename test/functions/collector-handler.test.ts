@@ -16,7 +16,7 @@ import { createEventSource, parseJumpcloudSecret } from "../../lib/compose/jumpc
 import { EcsMapper } from "../../lib/ecs/mapper.ts";
 import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
 import { FileDocumentSink } from "../../lib/elasticsearch/file-sink.ts";
-import { ConfigurationError, InputError } from "../../lib/errors.ts";
+import { CollectionError, ConfigurationError, InputError } from "../../lib/errors.ts";
 import { ApiKeyAuthenticator } from "../../lib/jumpcloud/auth.ts";
 import { DirectoryInsightsClient } from "../../lib/jumpcloud/client.ts";
 import { type Logger, silentLogger } from "../../lib/logger.ts";
@@ -124,6 +124,45 @@ describe("collector Lambda handler", () => {
     expect(await deps.store.get(checkpointKey(ORG_A, ["all"]))).toMatchObject({ cursor: scheduled?.cursor });
   });
 
+  it("replays every listed org in turn when the payload names none (the stack's ReplayCommand as written)", async () => {
+    const [start, end] = [new Date(NOW - 3 * HOUR).toISOString(), new Date(NOW - 2 * HOUR).toISOString()];
+    const result = await handler()({ replay: { start, end } }, context);
+    expect(result.mode).toBe("collected");
+    const summaries = result.mode === "collected" ? result.summaries : [];
+    expect(summaries.map((s) => [s.orgId, s.status])).toStrictEqual([
+      [ORG_A, "caught-up"],
+      [ORG_B, "caught-up"],
+    ]);
+    const inWindow = events.filter((g) => g.at >= Date.parse(start) && g.at < Date.parse(end)).length;
+    expect(summaries[0]?.fetched).toBe(inWindow);
+    expect(summaries[1]?.key).toContain(`${ORG_B}#all#replay#`);
+  });
+
+  it("replays the other orgs when one fails, then fails naming it", async () => {
+    const failing: CollectorDependencies = {
+      ...deps,
+      source: {
+        pages: (query, signal) => {
+          if (query.orgId === ORG_A) throw new Error("JumpCloud said 403 for this org");
+          return deps.source.pages(query, signal);
+        },
+      } as CollectorDependencies["source"],
+    };
+    const [start, end] = [new Date(NOW - 4 * HOUR).toISOString(), new Date(NOW - 3.5 * HOUR).toISOString()];
+    const error = await makeCollectorHandler(async () => failing)({ replay: { start, end } }, context).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CollectionError);
+    expect(String(error)).toMatch(new RegExp(`failed for org\\(s\\) ${ORG_A} \\(1 other org\\(s\\) ran`));
+    expect(
+      (
+        await deps.store.get(
+          checkpointKey(ORG_B, ["all"], { start: Date.parse(start), end: Date.parse(end) }),
+        )
+      )?.done,
+    ).toBe(true);
+  });
+
   it("stops starting work when the Lambda's time runs short, and says work remains", async () => {
     const start = new Date(NOW - 5 * HOUR).toISOString();
     const result = await handler()(
@@ -146,7 +185,10 @@ describe("collector Lambda handler", () => {
       { replay: { start: "2026-01-02T00:00:00Z", end: "2026-01-01T00:00:00Z", orgId: ORG_A } },
       /before replay.end/,
     ],
-    [{ replay: { start: "2026-01-01T00:00:00Z", end: "2026-01-02T00:00:00Z" } }, /replay.orgId is required/],
+    [
+      { replay: { start: "2026-01-01T00:00:00Z", end: "2026-01-02T00:00:00Z", orgId: "x" } },
+      /not in JUMPCLOUD/,
+    ],
     [
       {
         replay: { start: "2026-01-01T00:00:00Z", end: "2026-01-02T00:00:00Z", orgId: ORG_A, services: "sso" },

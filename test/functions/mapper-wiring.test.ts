@@ -89,6 +89,22 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
     expect(secrets.reads).toHaveLength(2);
   });
 
+  it("reads the secret again at once after it held the stack's placeholder (no 5-minute wait)", async () => {
+    const secrets = fakeSecrets([
+      JSON.stringify({ placeholder: SECRET_PLACEHOLDER }),
+      '{"api_key":"right-key"}',
+    ]);
+    const aws = fakeAws({ s3: fakeS3().client, secrets: secrets.client });
+    const dependencies = cachedDependencies((fresh) =>
+      buildMapperDependencies(env, silentLogger, aws, { fresh, tmpDir: mkdtempSync(join(tmpdir(), "geo-")) }),
+    );
+    const handler = makeMapperHandler(dependencies.get, dependencies.invalidate);
+    await expect(handler({ events: raw.slice(0, 2) })).rejects.toThrow(/secret not filled yet/);
+    // The operator ran put-secret-value: the very next invocation stores the batch.
+    await expect(handler({ events: raw.slice(0, 2) })).resolves.toMatchObject({ received: 2 });
+    expect(secrets.reads).toHaveLength(2);
+  });
+
   it("names every missing setting at once", async () => {
     const error = await buildMapperDependencies(
       { DATA_STREAM_NAMESPACE: "Bad NS" },

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, type Stack } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, Template } from "aws-cdk-lib/assertions";
 import { Bucket } from "aws-cdk-lib/aws-s3";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../infra/app.ts";
@@ -15,6 +15,8 @@ import { loadSettings } from "../../lib/settings/load.ts";
 import { functionVariables, SETTINGS } from "../../lib/settings/schema.ts";
 import { ROOT } from "../helpers/cli.ts";
 import { fixturePath } from "../helpers/fixtures.ts";
+import { IamPolicies } from "./emulators/iam.ts";
+import { localNames, type SynthesizedStack } from "./emulators/stack-template.ts";
 
 // Bundling is skipped here for speed: one test below bundles for real.
 const NO_BUNDLING = { "aws:cdk:bundling-stacks": [] };
@@ -97,35 +99,53 @@ describe("the stack", () => {
     expect(() => loadSettings(literal)).not.toThrow();
   });
 
-  it("grants each function exactly what it uses", () => {
-    const policies = resources(template, "AWS::IAM::Policy").map(
+  // That each function has what it calls is proven by running the bundles with IAM enforced
+  // (deployed.test.ts, and deployed-iam.test.ts without each statement): here, what none may have.
+  it("grants no function more than its own resources: no wildcard, no other function's secret or prefix", () => {
+    const stackJson = template.toJSON() as { Resources: SynthesizedStack["resources"] };
+    const synthesized = {
+      outdir: "",
+      stackName: stack.stackName,
+      resources: stackJson.Resources,
+      outputs: {},
+      assets: {},
+      functionIds: { collector: "", mapper: "" },
+    };
+    const names = localNames(synthesized);
+    const iam = new IamPolicies(synthesized, names);
+    const id = (prefix: string) =>
+      Object.keys(stackJson.Resources).find((k) => k.startsWith(prefix)) as string;
+    const [collector, mapper] = [id("FunctionsCollector2"), id("FunctionsMapper6")].map((f) =>
+      iam.roleOfFunction(f),
+    ) as [string, string];
+    const allowed = (role: string, action: string, resource: string) =>
+      iam.evaluate(role, action, resource).allowed;
+    const arn = (prefix: string) => names.get(`${id(prefix)}.Arn`) as string;
+    const [jumpcloud, elasticsearch] = [
+      names.get(`Ref:${id("SecretsJumpCloud")}`),
+      names.get(`Ref:${id("SecretsElasticsearch")}`),
+    ] as [string, string];
+    const bucket = arn("DeadLettersBucket");
+    expect(allowed(collector, "secretsmanager:GetSecretValue", jumpcloud)).toBe(true);
+    expect(allowed(collector, "secretsmanager:GetSecretValue", elasticsearch)).toBe(false);
+    expect(allowed(mapper, "secretsmanager:GetSecretValue", jumpcloud)).toBe(false);
+    expect(allowed(collector, "s3:PutObject", `${bucket}/dead-letters/x.json`)).toBe(false);
+    expect(allowed(mapper, "s3:GetObject", `${bucket}/dead-letters/x.json`)).toBe(false);
+    expect(allowed(mapper, "s3:PutObject", `${bucket}/collector/claims/x.json`)).toBe(false);
+    expect(allowed(mapper, "lambda:InvokeFunction", arn("FunctionsCollector2"))).toBe(false);
+    expect(allowed(mapper, "dynamodb:GetItem", arn("StateCheckpoints"))).toBe(false);
+    for (const action of ["dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:DeleteTable"])
+      expect(allowed(collector, action, arn("StateCheckpoints")), action).toBe(false);
+    const statements = resources(template, "AWS::IAM::Policy").flatMap(
       (p) =>
-        (p.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+        (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+          .Statement,
     );
-    const actions = policies.map((statements) => statements.map((s) => s.Action));
-    expect(actions).toContainEqual([
-      ["logs:CreateLogStream", "logs:PutLogEvents"],
-      ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-      "lambda:InvokeFunction",
-      ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-      "s3:PutObject",
-      ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
-    ]);
-    expect(actions).toContainEqual([
-      ["logs:CreateLogStream", "logs:PutLogEvents"],
-      ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-      "s3:PutObject",
-      ["s3:GetObject", "s3:DeleteObject"],
-    ]);
-    const all = JSON.stringify(policies);
-    expect(all).not.toMatch(/"Resource":"\*"/);
-    expect(all).toContain("/dead-letters/*");
-    // Claim checks: the collector puts, the mapper reads and deletes, under one prefix only.
-    expect(all).toContain("/collector/claims/*");
-    expect(all).toContain(":function:JumpcloudElastic-collector");
+    expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"/);
+    for (const { Action } of statements) for (const a of [Action].flat()) expect(a).not.toContain("*");
     // No managed policies: each function's log rights name its own log group.
-    for (const [id, role] of Object.entries(template.findResources("AWS::IAM::Role"))) {
-      if (/^Functions(Collector|Mapper)Role/.test(id))
+    for (const [roleId, role] of Object.entries(template.findResources("AWS::IAM::Role"))) {
+      if (/^Functions(Collector|Mapper)Role/.test(roleId))
         expect((role as Resource).Properties.ManagedPolicyArns).toBeUndefined();
     }
   });
@@ -315,6 +335,18 @@ describe("context", () => {
     expect(() => synth(context)).toThrow(message);
   });
 
+  it("warns, and deploys, when fewer collectors may run at once than orgs + 1 (org runs then queue)", () => {
+    const { stack } = synth({ jumpcloudOrgIds: "o1,o2,o3", reservedConcurrency: "2" });
+    Annotations.fromStack(stack).hasWarning(
+      "*",
+      Match.stringLikeRegexp(
+        "reservedConcurrency \\(2\\) is below the number of orgs \\+ 1 \\(4\\): org runs queue",
+      ),
+    );
+    const { stack: enough } = synth({ jumpcloudOrgIds: "o1,o2,o3", reservedConcurrency: "4" });
+    Annotations.fromStack(enough).hasNoWarning("*", Match.stringLikeRegexp("reservedConcurrency"));
+  });
+
   it("names a context key it does not know (a typo would otherwise be ignored)", () => {
     expect(() => synth({ elasticSearchUrl: "https://es.example.com" })).toThrow(
       /context elasticSearchUrl is not a setting of this stack/,
@@ -335,7 +367,7 @@ describe("context", () => {
           jumpcloudSecretArn: "jc",
           scheduleMinutes: "0",
           jumpcloudOrgIds: "a,b,c",
-          reservedConcurrency: "2",
+          reservedConcurrency: "1",
           namespace: "Prod",
           logRetentionDays: "8",
           lagAlarm: "soon",
@@ -356,7 +388,7 @@ describe("context", () => {
       /context jumpcloudServices cannot combine `all`/,
       /context elasticsearchUrl must use https/,
       /context namespace must be lowercase/,
-      /context reservedConcurrency \(2\) must be at least the number of orgs \+ 1 \(4\)/,
+      /context reservedConcurrency must be at least 2 with several orgs/,
     ]) {
       expect(problems).toMatch(expected);
     }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { Authorize, Caller, Callers } from "./access.ts";
 import { LoopbackServer, type Reply } from "./http.ts";
 import type { Invocation, LambdaRuntime, LocalFunction } from "./runtime.ts";
 
@@ -7,10 +8,24 @@ export interface InvokeRecord {
   functionName: string;
   invocationType: string;
   payload: unknown;
+  /** Who invoked: an operator, a role's session, or a service (the scheduler, CloudFormation). */
+  caller: string;
   outcome?: Invocation;
 }
 
+/** What Lambda does with a failed or expired asynchronous event (the function's EventInvokeConfig). */
+export interface AsyncConfig {
+  maximumRetryAttempts: number;
+  maximumEventAgeSeconds: number;
+  /** The on-failure destination's ARN; it is sent with the function's own role. */
+  onFailure?: string;
+}
+
+/** Sends an on-failure record to a destination as `caller` (an SQS queue here); a denial throws. */
+export type DestinationSender = (caller: Caller, destination: string, record: unknown) => void;
+
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+const GET_FUNCTION_PATH = /^\/2015-03-31\/functions\/([^/]+)$/;
 const JSON_TYPE = { "content-type": "application/json" };
 
 // `FunctionName` may be a name, a partial or a full ARN (with a qualifier).
@@ -29,23 +44,54 @@ function answer(outcome: Invocation): Reply {
   return { status: 200, body: JSON.stringify(outcome.result ?? null), headers };
 }
 
-function fail(status: number, type: string, message: string): Reply {
+function fail(status: number, type: string, message: string, extra: object = {}): Reply {
   const headers = { ...JSON_TYPE, "x-amzn-errortype": type };
-  return { status, body: JSON.stringify({ Type: "User", message }), headers };
+  return { status, body: JSON.stringify({ Type: "User", message, ...extra }), headers };
+}
+
+interface Queued {
+  record: InvokeRecord;
+  fn: LocalFunction;
+  at: number;
+  attempts: number;
 }
 
 /**
- * Lambda's Invoke API on loopback: runs the named function in the runtime. RequestResponse
- * answers its result, or a handler error as 200 with `X-Amz-Function-Error: Unhandled`; Event
- * answers 202 at once and runs it in the background.
+ * Lambda's Invoke API on loopback, as a function's role meets it: each call checked against the
+ * caller's identity policies (`lambda:InvokeFunction` on the function's ARN). RequestResponse
+ * answers the result, or a handler error as 200 with `X-Amz-Function-Error: Unhandled`, or 429
+ * when the function's reserved concurrency is used up; Event answers 202 and queues the event,
+ * run when a slot is free (a throttled event waits, as Lambda retries it), retried after a failure
+ * as the EventInvokeConfig says, and sent to its on-failure destination with the function's role.
  */
 export class LambdaEmulator {
   readonly invocations: InvokeRecord[] = [];
+  /** Records sent to on-failure destinations, with why. */
+  readonly failures: {
+    functionName: string;
+    condition: string;
+    payload: unknown;
+    /** Why the record did not reach the destination (Lambda drops it then, and counts it). */
+    destinationError?: string;
+  }[] = [];
+  /** The most invocations of each function that ran at once. */
+  readonly peakConcurrency = new Map<string, number>();
+  /** RequestResponse calls refused with 429 (reserved concurrency used up), by function. */
+  readonly throttles = new Map<string, number>();
+  private readonly running = new Map<string, number>();
+  private readonly queue: Queued[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly server = new LoopbackServer((req, body) => this.handle(req, body));
   private runtime: LambdaRuntime | undefined;
 
-  constructor(private readonly functions: ReadonlyMap<string, LocalFunction>) {}
+  constructor(
+    private readonly functions: ReadonlyMap<string, LocalFunction>,
+    private readonly callers: Callers,
+    private readonly authorize: Authorize,
+    private readonly arnOf: (fn: LocalFunction) => string,
+    private readonly asyncConfig: (fn: LocalFunction) => AsyncConfig,
+    private readonly sendToDestination: DestinationSender,
+  ) {}
 
   /** The runtime is made after the endpoints are known (its environment names them). */
   attach(runtime: LambdaRuntime): void {
@@ -57,8 +103,8 @@ export class LambdaEmulator {
   }
 
   /**
-   * Waits until no invocation runs: one whose caller gave up (an aborted RequestResponse, an
-   * Event) goes on, as in Lambda, and could otherwise act in a later step.
+   * Waits until no invocation runs or waits in the queue: one whose caller gave up (an aborted
+   * RequestResponse, an Event) goes on, as in Lambda, and could otherwise act in a later step.
    */
   async idle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -68,28 +114,186 @@ export class LambdaEmulator {
     await this.server.stop();
   }
 
+  /** An asynchronous invocation by an AWS service (EventBridge Scheduler) once its role was checked. */
+  enqueue(fn: LocalFunction, payload: unknown, caller: string): InvokeRecord {
+    const record: InvokeRecord = { functionName: fn.name, invocationType: "Event", payload, caller };
+    this.invocations.push(record);
+    this.queue.push({ record, fn, at: Date.now(), attempts: 0 });
+    this.track(new Promise<void>((resolve) => this.waiters.push(resolve)));
+    this.dispatch();
+    return record;
+  }
+
+  private readonly waiters: (() => void)[] = [];
+
+  /** A RequestResponse invocation by `caller` (already authorized): throttled like any other. */
+  invokeAs(fn: LocalFunction, payload: unknown, caller: string): Promise<Invocation> {
+    const record: InvokeRecord = {
+      functionName: fn.name,
+      invocationType: "RequestResponse",
+      payload,
+      caller,
+    };
+    this.invocations.push(record);
+    if (!this.hasSlot(fn)) {
+      this.throttles.set(fn.name, (this.throttles.get(fn.name) ?? 0) + 1);
+      const error = { errorType: "TooManyRequestsException", errorMessage: "Rate Exceeded.", trace: [] };
+      return Promise.resolve({ requestId: "", logs: "", error });
+    }
+    const run = this.run(fn, record);
+    this.track(run);
+    return run;
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.inFlight.add(work);
+    const forget = () => this.inFlight.delete(work);
+    work.then(forget, forget);
+  }
+
   private async handle(req: IncomingMessage, body: Buffer): Promise<Reply> {
     const path = new URL(req.url ?? "/", "http://x").pathname;
-    const match = req.method === "POST" ? INVOKE_PATH.exec(path) : null;
+    const invoke = req.method === "POST" ? INVOKE_PATH.exec(path) : null;
+    const get = req.method === "GET" ? GET_FUNCTION_PATH.exec(path) : null;
+    const match = invoke ?? get;
     if (!match) return fail(404, "UnknownOperationException", `${req.method} ${path} is not emulated`);
+    const caller = this.callers.of(req);
+    if (!caller)
+      return fail(
+        403,
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+      );
     const functionName = decodeURIComponent(match[1] as string);
     const fn = this.functions.get(shortName(functionName));
+    const qualifier = new URL(req.url ?? "/", "http://x").searchParams.get("Qualifier");
+    const arn = fn
+      ? `${this.arnOf(fn)}${qualifier ? `:${qualifier}` : ""}`
+      : `arn:aws:lambda:*:*:function:${functionName}`;
+    const denied = this.authorize(caller, {
+      action: invoke ? "lambda:InvokeFunction" : "lambda:GetFunction",
+      resources: [arn],
+    });
+    if (denied) return fail(403, "AccessDeniedException", denied);
     if (!fn || !this.runtime)
       return fail(404, "ResourceNotFoundException", `Function not found: ${functionName}`);
+    if (get) {
+      const configuration = { FunctionName: fn.name, FunctionArn: this.arnOf(fn), State: "Active" };
+      return { status: 200, body: JSON.stringify({ Configuration: configuration }), headers: JSON_TYPE };
+    }
     const record: InvokeRecord = {
       functionName,
       invocationType: String(req.headers["x-amz-invocation-type"] ?? "RequestResponse"),
       payload: body.length > 0 ? JSON.parse(body.toString("utf8")) : {},
+      caller: caller.kind === "operator" ? "operator" : caller.session,
     };
     this.invocations.push(record);
-    const run = this.runtime.invoke(fn, record.payload).then((outcome) => {
+    if (record.invocationType === "Event") {
+      this.queue.push({ record, fn, at: Date.now(), attempts: 0 });
+      this.track(new Promise<void>((resolve) => this.waiters.push(resolve)));
+      this.dispatch();
+      return { status: 202, headers: JSON_TYPE };
+    }
+    if (!this.hasSlot(fn)) {
+      this.throttles.set(fn.name, (this.throttles.get(fn.name) ?? 0) + 1);
+      return fail(429, "TooManyRequestsException", "Rate Exceeded.", {
+        Reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
+      });
+    }
+    const run = this.run(fn, record);
+    this.track(run);
+    return answer(await run);
+  }
+
+  private hasSlot(fn: LocalFunction): boolean {
+    return fn.reservedConcurrency === undefined || (this.running.get(fn.name) ?? 0) < fn.reservedConcurrency;
+  }
+
+  private async run(fn: LocalFunction, record: InvokeRecord): Promise<Invocation> {
+    const now = (this.running.get(fn.name) ?? 0) + 1;
+    this.running.set(fn.name, now);
+    this.peakConcurrency.set(fn.name, Math.max(now, this.peakConcurrency.get(fn.name) ?? 0));
+    try {
+      const outcome = await (this.runtime as LambdaRuntime).invoke(fn, record.payload);
       record.outcome = outcome;
       return outcome;
-    });
-    this.inFlight.add(run);
-    const forget = () => this.inFlight.delete(run);
-    run.then(forget, forget);
-    if (record.invocationType === "Event") return { status: 202, headers: JSON_TYPE };
-    return answer(await run);
+    } finally {
+      this.running.set(fn.name, (this.running.get(fn.name) ?? 1) - 1);
+      // A slot came free: a queued event may run now.
+      setImmediate(() => this.dispatch());
+    }
+  }
+
+  // Lambda's asynchronous queue: events in order, each run when its function has a slot.
+  private dispatch(): void {
+    for (let i = 0; i < this.queue.length; ) {
+      const event = this.queue[i] as Queued;
+      const config = this.asyncConfig(event.fn);
+      if (Date.now() - event.at > config.maximumEventAgeSeconds * 1000) {
+        this.queue.splice(i, 1);
+        this.giveUp(event, "EventAgeExceeded", undefined);
+        continue;
+      }
+      if (!this.hasSlot(event.fn)) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      event.attempts++;
+      this.run(event.fn, event.record).then((outcome) => {
+        if (!outcome.error) return this.done();
+        if (event.attempts <= config.maximumRetryAttempts) {
+          this.queue.push(event);
+          return this.dispatch();
+        }
+        this.giveUp(event, "RetriesExhausted", outcome);
+      });
+    }
+    // Events waiting for a slot are looked at again when one frees, or when they may expire.
+    if (this.queue.length > 0 && !this.timer)
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.dispatch();
+      }, 1_000).unref();
+  }
+
+  private timer: NodeJS.Timeout | undefined;
+
+  private giveUp(event: Queued, condition: string, outcome: Invocation | undefined): void {
+    const { fn, record } = event;
+    const failure: LambdaEmulator["failures"][number] = {
+      functionName: fn.name,
+      condition,
+      payload: record.payload,
+    };
+    this.failures.push(failure);
+    const destination = this.asyncConfig(fn).onFailure;
+    if (destination) {
+      const role = { kind: "role" as const, roleId: fn.roleId, session: fn.name };
+      const send = () =>
+        this.sendToDestination(role, destination, {
+          version: "1.0",
+          timestamp: new Date().toISOString(),
+          requestContext: {
+            requestId: outcome?.requestId,
+            functionArn: `${this.arnOf(fn)}:$LATEST`,
+            condition,
+            approximateInvokeCount: event.attempts,
+          },
+          requestPayload: record.payload,
+          responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
+          responsePayload: outcome?.error,
+        });
+      try {
+        send();
+      } catch (error) {
+        failure.destinationError = (error as Error).message;
+      }
+    }
+    this.done();
+  }
+
+  private done(): void {
+    this.waiters.shift()?.();
   }
 }

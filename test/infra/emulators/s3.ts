@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { Authorize, Caller, Callers } from "./access.ts";
 import { LoopbackServer, type Reply } from "./http.ts";
 
 /** An object put into the emulation. */
@@ -29,15 +30,23 @@ function fail(status: number, code: string, message: string): Reply {
 }
 
 /**
- * S3 on loopback, path-style only (`/bucket/key`): PutObject (recorded) and GetObject on the
- * buckets it was given; NoSuchBucket / NoSuchKey otherwise.
+ * S3 on loopback, path-style only (`/bucket/key`): PutObject (recorded), GetObject and
+ * DeleteObject on the buckets it was given, each checked against the caller's identity policies
+ * (`s3:<Action>` on `arn:aws:s3:::bucket/key`) and refused with 403 AccessDenied as AWS refuses it;
+ * NoSuchBucket otherwise. A missing key is NoSuchKey only for a caller that may `s3:ListBucket`:
+ * S3 answers everyone else 403, so nobody learns which keys exist.
  */
 export class S3Emulator {
   readonly puts: PutRecord[] = [];
+  readonly deletes: { bucket: string; key: string }[] = [];
   private readonly objects = new Map<string, Buffer>();
   private readonly server = new LoopbackServer((req, body) => this.handle(req, body));
 
-  constructor(private readonly buckets: ReadonlySet<string>) {}
+  constructor(
+    private readonly buckets: ReadonlySet<string>,
+    private readonly callers: Callers,
+    private readonly authorize: Authorize,
+  ) {}
 
   start(): Promise<string> {
     return this.server.start();
@@ -47,24 +56,57 @@ export class S3Emulator {
     return this.server.stop();
   }
 
+  /** Whether an object is there (for tests). */
+  has(bucket: string, key: string): boolean {
+    return this.objects.has(`${bucket}/${key}`);
+  }
+
   private handle(req: IncomingMessage, raw: Buffer): Reply {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     const [, bucket = "", ...rest] = path.split("/").map(decodeURIComponent);
     const key = rest.join("/");
+    const caller = this.callers.of(req);
+    if (!caller)
+      return fail(
+        403,
+        "InvalidAccessKeyId",
+        "The AWS Access Key Id you provided does not exist in our records.",
+      );
+    const action = {
+      PUT: "s3:PutObject",
+      GET: "s3:GetObject",
+      HEAD: "s3:GetObject",
+      DELETE: "s3:DeleteObject",
+    }[req.method ?? ""];
+    if (key === "" || action === undefined)
+      return fail(501, "NotImplemented", `${req.method} ${path} is not emulated`);
+    const denied = this.authorize(caller, { action, resources: [`arn:aws:s3:::${bucket}/${key}`] });
+    if (denied) return fail(403, "AccessDenied", denied);
     if (!this.buckets.has(bucket)) return fail(404, "NoSuchBucket", `no bucket "${bucket}"`);
-    if (req.method === "PUT" && key !== "") {
-      const chunked = String(req.headers["content-encoding"] ?? "").includes("aws-chunked");
-      const body = chunked ? decodeAwsChunked(raw) : raw;
-      this.objects.set(`${bucket}/${key}`, body);
-      const contentType = req.headers["content-type"];
-      this.puts.push({ bucket, key, body: body.toString("utf8"), contentType });
-      return { status: 200, headers: { etag: `"${randomUUID().replaceAll("-", "")}"` } };
+    if (req.method === "PUT") return this.put(req, raw, bucket, key);
+    if (req.method === "DELETE") {
+      this.objects.delete(`${bucket}/${key}`);
+      this.deletes.push({ bucket, key });
+      return { status: 204 };
     }
-    if (req.method === "GET" && key !== "") {
-      const object = this.objects.get(`${bucket}/${key}`);
-      if (!object) return fail(404, "NoSuchKey", "The specified key does not exist.");
-      return { status: 200, body: object, headers: { "content-type": "application/octet-stream" } };
-    }
-    return fail(501, "NotImplemented", `${req.method} ${path} is not emulated`);
+    const object = this.objects.get(`${bucket}/${key}`);
+    if (!object) return this.missing(caller, bucket);
+    return { status: 200, body: object, headers: { "content-type": "application/octet-stream" } };
+  }
+
+  private put(req: IncomingMessage, raw: Buffer, bucket: string, key: string): Reply {
+    const chunked = String(req.headers["content-encoding"] ?? "").includes("aws-chunked");
+    const body = chunked ? decodeAwsChunked(raw) : raw;
+    this.objects.set(`${bucket}/${key}`, body);
+    const contentType = req.headers["content-type"];
+    this.puts.push({ bucket, key, body: body.toString("utf8"), contentType });
+    return { status: 200, headers: { etag: `"${randomUUID().replaceAll("-", "")}"` } };
+  }
+
+  private missing(caller: Caller, bucket: string): Reply {
+    const list = this.authorize(caller, { action: "s3:ListBucket", resources: [`arn:aws:s3:::${bucket}`] });
+    return list === undefined
+      ? fail(404, "NoSuchKey", "The specified key does not exist.")
+      : fail(403, "AccessDenied", "Access Denied");
   }
 }

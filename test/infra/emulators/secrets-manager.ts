@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { Authorize, Callers } from "./access.ts";
 import { LoopbackServer, type Reply } from "./http.ts";
 
 interface StoredSecret {
@@ -9,10 +10,11 @@ interface StoredSecret {
   versionId: string;
 }
 
-/** A request as the emulation received it: the operation and the secret it named. */
+/** A request as the emulation received it: the operation, the secret it named, who asked. */
 export interface SecretsRequest {
   operation: string;
   secretId: string | undefined;
+  caller: string;
 }
 
 const JSON_1_1 = { "content-type": "application/x-amz-json-1.1" };
@@ -22,12 +24,19 @@ const nameOf = (arn: string) => (arn.split(":secret:")[1] ?? arn).replace(/-[A-Z
 
 /**
  * Secrets Manager on loopback, in its JSON 1.1 protocol (`X-Amz-Target: secretsmanager.<Op>`):
- * GetSecretValue and PutSecretValue by ARN or name, ResourceNotFoundException otherwise.
+ * GetSecretValue and PutSecretValue by ARN or name, each checked against the caller's identity
+ * policies (`secretsmanager:<Op>` on the secret's ARN) and refused with AccessDeniedException as
+ * AWS refuses it; ResourceNotFoundException for a secret that does not exist.
  */
 export class SecretsManagerEmulator {
   readonly requests: SecretsRequest[] = [];
   private readonly secrets = new Map<string, StoredSecret>();
   private readonly server = new LoopbackServer((req, body) => this.handle(req, body));
+
+  constructor(
+    private readonly callers: Callers,
+    private readonly authorize: Authorize,
+  ) {}
 
   /** Creates a secret, as the stack does, with its first value. */
   create(arn: string, value: string): void {
@@ -54,10 +63,23 @@ export class SecretsManagerEmulator {
   private handle(req: IncomingMessage, body: Buffer): Reply {
     const operation = String(req.headers["x-amz-target"] ?? "").replace(/^secretsmanager\./, "");
     const input = JSON.parse(body.toString("utf8") || "{}") as { SecretId?: string; SecretString?: string };
-    this.requests.push({ operation, secretId: input.SecretId });
+    const caller = this.callers.of(req);
+    if (!caller)
+      return this.error(
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+      );
+    this.requests.push({
+      operation,
+      secretId: input.SecretId,
+      caller: caller.kind === "operator" ? "operator" : caller.session,
+    });
     const secret = this.find(input.SecretId);
     if (operation !== "GetSecretValue" && operation !== "PutSecretValue")
       return this.error("UnknownOperationException", `${operation} is not emulated`);
+    const resource = secret?.arn ?? String(input.SecretId);
+    const denied = this.authorize(caller, { action: `secretsmanager:${operation}`, resources: [resource] });
+    if (denied) return this.error("AccessDeniedException", denied);
     if (!secret)
       return this.error("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
     if (operation === "PutSecretValue") {

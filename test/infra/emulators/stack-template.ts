@@ -18,6 +18,8 @@ export interface SynthesizedStack {
   outdir: string;
   stackName: string;
   resources: Record<string, Resource>;
+  /** The template's Outputs, by name. */
+  outputs: Record<string, { Value: unknown }>;
   /** Asset hash → directory under `outdir`, from the asset manifest (what `cdk deploy` uploads). */
   assets: Record<string, string>;
   functionIds: { collector: string; mapper: string };
@@ -39,6 +41,7 @@ export function synthesize(outdir: string, context: Record<string, string>): Syn
     outdir,
     stackName: stack.stackName,
     resources: (artifact.template as { Resources: Record<string, Resource> }).Resources,
+    outputs: (artifact.template as { Outputs?: Record<string, { Value: unknown }> }).Outputs ?? {},
     assets: Object.fromEntries(
       Object.entries(manifest.files).map(([hash, file]) => [hash, file.source.path]),
     ),
@@ -74,7 +77,7 @@ function literal(value: unknown, fallback: string): string {
   return typeof value === "string" ? value : fallback;
 }
 
-/** What `Ref` and `Fn::GetAtt .Arn` give for the resources emulated locally, keyed `Ref:Id` and `Id.Arn`. */
+/** What `Ref` and `Fn::GetAtt .Arn` give locally (for functions and policies), keyed `Ref:Id` and `Id.Arn`. */
 export function localNames(stack: SynthesizedStack): Map<string, string> {
   const { account, region } = LOCAL_ACCOUNT;
   const names = new Map<string, string>();
@@ -94,6 +97,32 @@ export function localNames(stack: SynthesizedStack): Map<string, string> {
     } else if (r.Type === "AWS::Lambda::Function") {
       const name = literal(p.FunctionName, generated);
       add(id, name, `arn:aws:lambda:${region}:${account}:function:${name}`);
+    } else if (r.Type === "AWS::SQS::Queue") {
+      const name = literal(p.QueueName, p.FifoQueue === true ? `${generated}.fifo` : generated);
+      add(
+        id,
+        `https://sqs.${region}.amazonaws.com/${account}/${name}`,
+        `arn:aws:sqs:${region}:${account}:${name}`,
+      );
+    } else if (r.Type === "AWS::Logs::LogGroup") {
+      const name = literal(p.LogGroupName, generated);
+      add(id, name, `arn:aws:logs:${region}:${account}:log-group:${name}:*`);
+    } else if (r.Type === "AWS::IAM::Role") {
+      const name = literal(p.RoleName, generated);
+      add(id, name, `arn:aws:iam::${account}:role${literal(p.Path, "/")}${name}`);
+    } else if (r.Type === "AWS::IAM::ManagedPolicy") {
+      const name = literal(p.ManagedPolicyName, generated);
+      names.set(`Ref:${id}`, `arn:aws:iam::${account}:policy${literal(p.Path, "/")}${name}`);
+    } else if (r.Type === "AWS::SNS::Topic") {
+      const name = literal(p.TopicName, p.FifoTopic === true ? `${generated}.fifo` : generated);
+      names.set(`Ref:${id}`, `arn:aws:sns:${region}:${account}:${name}`);
+    } else if (r.Type === "AWS::Scheduler::Schedule") {
+      const name = literal(p.Name, generated);
+      add(
+        id,
+        name,
+        `arn:aws:scheduler:${region}:${account}:schedule/${literal(p.GroupName, "default")}/${name}`,
+      );
     }
   }
   return names;
