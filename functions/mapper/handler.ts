@@ -134,11 +134,19 @@ async function requestEvents(
   if (typeof ref?.bucket !== "string" || typeof ref.key !== "string") throw new InputError(EXPECTED);
   if (!deps.claimChecks) throw new InputError("this mapper has no S3 access for a claim check");
   const text = await deps.claimChecks.get(ref).catch((error: unknown) => {
-    if ((error as { name?: string }).name !== "NoSuchKey") throw error;
-    // Deleted once stored: a retry of an invocation that succeeded finds it gone (the page is read again).
-    throw new InputError(
-      `s3://${ref.bucket}/${ref.key} is gone: already stored by an earlier invocation, or expired`,
-    );
+    const name = (error as { name?: string }).name;
+    // Deleted once stored: a retry of an invocation that succeeded finds it gone (the page is read
+    // again). Without s3:ListBucket (the stack grants none) S3 answers a missing key 403, not 404.
+    if (name === "NoSuchKey")
+      throw new InputError(
+        `s3://${ref.bucket}/${ref.key} is gone: already stored by an earlier invocation, or expired`,
+      );
+    if (name === "AccessDenied")
+      throw new InputError(
+        `s3://${ref.bucket}/${ref.key} cannot be read: gone (already stored by an earlier invocation, or expired), or the mapper's role may not read it (s3:GetObject on ${ref.bucket}/collector/claims/*)`,
+        { cause: error },
+      );
+    throw error;
   });
   const events: unknown = JSON.parse(text);
   if (!Array.isArray(events))

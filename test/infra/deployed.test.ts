@@ -263,6 +263,13 @@ describe("the deployed stack, run as deployed: two orgs, each function's role en
     expect(claims).toHaveLength(1);
     expect(world.deployment.s3.deletes.map((d) => d.key)).toContain(claims[0]?.key);
     expect(world.storageProblems()).toStrictEqual([]);
+    // A retry of that mapper invocation finds it gone: S3 says 403 (no s3:ListBucket), said plainly.
+    const bucket = world.variable("mapper", "DEAD_LETTER_BUCKET");
+    const retry = await world.deployment.invoke(mapper(), { eventsRef: { bucket, key: claims[0]?.key } });
+    expect(retry.error).toMatchObject({
+      errorType: "InputError",
+      errorMessage: expect.stringMatching(/cannot be read: gone \(already stored by an earlier invocation/),
+    });
     expect(world.deployment.denials).toStrictEqual([]);
   });
 

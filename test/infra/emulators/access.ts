@@ -12,6 +12,8 @@ export interface Request {
   action: string;
   resources: string[];
   context?: Record<string, string>;
+  /** A question the service asks itself (may this caller list?), not a call: a no is not a denial. */
+  probe?: boolean;
 }
 
 /** Decides whether `caller` may make `request` (the emulators call it before they act). */

@@ -233,7 +233,7 @@ export class LocalDeployment {
         caller.session,
       );
       if (!decision.allowed) {
-        this.denials.push({ caller: caller.session, action: request.action, resource });
+        if (!request.probe) this.denials.push({ caller: caller.session, action: request.action, resource });
         return decision.message;
       }
     }

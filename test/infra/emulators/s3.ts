@@ -104,7 +104,11 @@ export class S3Emulator {
   }
 
   private missing(caller: Caller, bucket: string): Reply {
-    const list = this.authorize(caller, { action: "s3:ListBucket", resources: [`arn:aws:s3:::${bucket}`] });
+    const list = this.authorize(caller, {
+      action: "s3:ListBucket",
+      resources: [`arn:aws:s3:::${bucket}`],
+      probe: true,
+    });
     return list === undefined
       ? fail(404, "NoSuchKey", "The specified key does not exist.")
       : fail(403, "AccessDenied", "Access Denied");
