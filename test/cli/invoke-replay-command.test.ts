@@ -1,4 +1,5 @@
 import { mkdtempSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
@@ -452,5 +453,91 @@ describe("cli invoke-replay against the real collector handler", () => {
       { aws: fakeAws({ lambda: lambda.client }) },
     );
     expect(JSON.parse(again.stdout)).toMatchObject({ status: "caught-up", invocations: 1, fetched: 0 });
+  });
+
+  it("replays every org the collector lists when --org is not given, across cut-off invocations", async () => {
+    const other = "5f0d0d0d0d0d0d0d0d0d0d0e";
+    const otherEvents = generateTenantEvents({
+      seed: 8,
+      start: NOW - 5 * HOUR,
+      end: NOW - 120_000,
+      count: 200,
+      organization: other,
+    });
+    const both = new JumpcloudSimulator({
+      tenants: [
+        { orgId: ORG, events },
+        { orgId: other, events: otherEvents },
+      ],
+      keys: [{ key: API_KEY, orgs: [ORG, other] }],
+      now: () => NOW,
+    });
+    const url = await both.start();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "invoke-replay-orgs-"));
+      const mapper = new EcsMapper();
+      const sink = new FileDocumentSink(dir, mapper.dataStream);
+      const clock = { usedMs: 0 };
+      const inProcess = new InProcessDelivery({
+        mapper,
+        sink,
+        deadLetters: new FileDeadLetterSink(dir),
+        now: () => new Date(NOW),
+      });
+      const handler = makeCollectorHandler(async () => ({
+        settings: loadSettings({
+          JUMPCLOUD_API_KEY: API_KEY,
+          JUMPCLOUD_ORG_IDS: `${ORG},${other}`,
+          PAGE_LIMIT: "25",
+          BACKFILL_CONCURRENCY: "1",
+        }).settings,
+        source: new DirectoryInsightsClient({ apiUrl: url, auth: new ApiKeyAuthenticator(API_KEY) }),
+        store: new FileCheckpointStore(join(dir, "checkpoints.json")),
+        delivery: {
+          deliver: (batch, context, signal) => {
+            clock.usedMs += PAGE_MS;
+            return inProcess.deliver(batch, context, signal);
+          },
+        },
+        logger: silentLogger,
+        invokeSelf: async () => {},
+        now: () => NOW,
+      }));
+      const lambda = fakeLambda((payload, invocation) => {
+        clock.usedMs = 0;
+        return handler(payload, {
+          awsRequestId: `req-${invocation}`,
+          getRemainingTimeInMillis: () => BUDGET_MS - clock.usedMs,
+        });
+      });
+      const [start, end] = [NOW - 4 * HOUR, NOW - HOUR];
+      const { code, stdout, stderr } = await cli(
+        [
+          "invoke-replay",
+          "--function",
+          FUNCTION,
+          "--from",
+          new Date(start).toISOString(),
+          "--to",
+          new Date(end).toISOString(),
+          "--json",
+        ],
+        { aws: fakeAws({ lambda: lambda.client }) },
+      );
+      expect(code, stderr).toBe(0);
+      const expected = [...events, ...otherEvents].filter((e) => e.at >= start && e.at < end).length;
+      expect(JSON.parse(stdout)).toMatchObject({
+        status: "caught-up",
+        fetched: expected,
+        counts: { received: expected, indexed: expected, duplicates: 0 },
+      });
+      // Cut off every two pages: both orgs were resumed over many invocations of the same payload.
+      expect(JSON.parse(stdout).invocations).toBeGreaterThan(Math.ceil(expected / 50));
+      expect(lambda.sent.every((p) => (p as CollectorRequest).replay?.orgId === undefined)).toBe(true);
+      const ids = (await readFile(join(dir, `${mapper.dataStream}.ndjson`), "utf8")).trim().split("\n");
+      expect(ids).toHaveLength(expected);
+    } finally {
+      await both.stop();
+    }
   });
 });
