@@ -10,23 +10,20 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 });
 
 // Before any command loads the SDK: a Node it refuses is one clear line, not a stack trace later.
-let node: NodeVersionCheck;
+// A range this check cannot read is the SDK's to enforce: it never blocks the CLI by itself.
+let node: NodeVersionCheck = { verdict: "ok" };
 try {
   node = checkNodeVersion(process.version, installedSdkEngines());
-} catch (error) {
-  node = { verdict: "refuse", message: `error: ${(error as Error).message}` };
+} catch {
+  // fall through: the SDK's own check applies
 }
 if (node.verdict === "refuse") {
   process.stderr.write(`${node.message}\n`);
   process.exit(2);
 }
-// A notice for the person at a terminal; piped stderr (scripts, the CLI's tests) stays the commands'
-// own. Setting the SDK's switch for its own notice turns this one off too.
-if (
-  node.verdict === "warn" &&
-  process.stderr.isTTY &&
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED !== "true"
-) {
+// One line on every run, terminal or not (cron and CI logs too); the SDK's own switch for its
+// notice of the same turns this one off.
+if (node.verdict === "warn" && process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED !== "true") {
   process.stderr.write(`${node.message}\n`);
 }
 

@@ -149,8 +149,13 @@ export class Functions extends Construct {
         ],
       }),
     );
-    props.jumpcloudSecret.grantRead(collector);
-    props.elasticsearchSecret.grantRead(mapper);
+    // Only the call the code makes (grantRead would add DescribeSecret, which nothing calls).
+    const readSecret = (role: IRole, secret: ISecret) =>
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] }),
+      );
+    readSecret(collector, props.jumpcloudSecret);
+    readSecret(mapper, props.elasticsearchSecret);
     mapper.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ["s3:PutObject"],

@@ -1,6 +1,6 @@
 import { Duration, Stack, Validations } from "aws-cdk-lib";
-import type { CfnFunction, IFunction } from "aws-cdk-lib/aws-lambda";
-import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { type CfnFunction, EventInvokeConfig, type IFunction } from "aws-cdk-lib/aws-lambda";
 import { Schedule, ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
@@ -56,10 +56,18 @@ export class CollectionSchedule extends Construct {
         "The scheduler's role may invoke the collector and its versions (the ':*' is the version qualifier CDK's grantInvoke adds), nothing else.",
     });
     // A run that failed is not retried by Lambda: the next scheduled run resumes from the checkpoint.
-    props.collector.configureAsyncInvoke({
+    // Same scope and id as configureAsyncInvoke's (an update keeps the resource), but the queue is
+    // granted only sqs:SendMessage, what Lambda calls with the function's role (SqsDestination
+    // would add GetQueueAttributes and GetQueueUrl, which nothing calls).
+    const failedRuns = this.failedRuns;
+    new EventInvokeConfig(props.collector, "EventInvokeConfig", {
+      function: props.collector,
       retryAttempts: 0,
       maxEventAge: interval,
-      onFailure: new SqsDestination(this.failedRuns),
+      onFailure: { bind: () => ({ destination: failedRuns.queueArn }) },
     });
+    props.collector.addToRolePolicy(
+      new PolicyStatement({ actions: ["sqs:SendMessage"], resources: [failedRuns.queueArn] }),
+    );
   }
 }

@@ -6,6 +6,7 @@ import {
   LAMBDA_NODE_MAJOR,
   SDK_2027_NODE_MAJOR,
 } from "../../cli/node-version.ts";
+import { cliProcess } from "../helpers/cli.ts";
 import { LAMBDA_NODE_MAJOR as STACK_NODE_MAJOR } from "../helpers/lambda-node.ts";
 
 const sdk = (node: string) => ({ name: "@aws-sdk/client-dynamodb", version: "3.1169.0", node });
@@ -78,4 +79,20 @@ describe("the installed AWS SDK and the stack", () => {
     expect(LAMBDA_NODE_MAJOR).toBe(STACK_NODE_MAJOR);
     expect(LAMBDA_NODE_MAJOR).toBeGreaterThanOrEqual(SDK_2027_NODE_MAJOR);
   });
+});
+
+describe("the CLI on the running Node (a process of its own)", () => {
+  it("says on stderr, terminal or not, that this Node is too old for the SDK's 2027 releases, and still runs", async () => {
+    const { code, stdout, stderr } = await cliProcess(["--version"], {
+      env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "" },
+    });
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const major = Number(process.versions.node.split(".")[0]);
+    if (major < SDK_2027_NODE_MAJOR)
+      expect(stderr).toBe(
+        `warning: Node ${process.version} is past end of life, and AWS SDK for JavaScript releases from January 2027 require Node ${SDK_2027_NODE_MAJOR} or later: install Node ${SDK_2027_NODE_MAJOR} or later (${LAMBDA_NODE_MAJOR} is what the Lambda functions run)\n`,
+      );
+    else expect(stderr).toBe("");
+  }, 30_000);
 });

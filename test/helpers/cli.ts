@@ -94,7 +94,12 @@ export function cliProcess(
       ["--import", TSX, `${ROOT}cli/main.ts`, ...args],
       {
         cwd: options.cwd ?? ROOT,
-        env: { PATH: process.env.PATH, ...options.env },
+        // The old-Node notice (cli/node-version.ts) has a test of its own; here stderr is the command's.
+        env: {
+          PATH: process.env.PATH,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+          ...options.env,
+        },
         maxBuffer: 64 * 1024 * 1024,
       },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),

@@ -43,6 +43,7 @@ async function scenario(stack: SynthesizedStack): Promise<{ problems: string[]; 
     for (const claim of claims)
       if (!deletes.some((d) => d.key === claim.key))
         problems.push(`claim check ${claim.key} left in the bucket`);
+    problems.push(...(await changeServices(world)));
   } catch (error) {
     problems.push(`the scenario broke: ${(error as Error).message}`);
   } finally {
@@ -52,15 +53,92 @@ async function scenario(stack: SynthesizedStack): Promise<{ problems: string[]; 
   return { problems, denied };
 }
 
-/** The stack with one statement of one policy removed (a copy; the bundles are shared). */
-function without(stack: SynthesizedStack, policyId: string, index: number): SynthesizedStack {
+/**
+ * A redeploy with another service list: each org's new checkpoint must start at its previous
+ * cursor (found through the org index, read by key), so the next run reads only the overlap.
+ */
+async function changeServices(world: DeployedWorld): Promise<string[]> {
+  const cursors = new Map((await world.items()).map((i) => [i.pk, i.cursor]));
+  world.deployment.update(world.stack.functionIds.collector, { JUMPCLOUD_SERVICES: "directory,sso" });
+  const before = world.deployment.lambda.invocations.length;
+  await world.scheduledRun();
+  const runs = world.deployment.lambda.invocations.slice(before);
+  return world.orgs.flatMap((org) => {
+    const run = runs.find((r) => (r.payload as { orgId?: string }).orgId === org.id);
+    const summary = (run?.outcome?.result as { summaries?: { cursorBefore?: string }[] } | undefined)
+      ?.summaries?.[0];
+    const previous = cursors.get(`${org.id}#all#scheduled`);
+    const want = previous === undefined ? undefined : new Date(previous).toISOString();
+    if (summary?.cursorBefore === want) return [];
+    const why = run?.outcome?.error?.errorMessage ?? `it started at ${summary?.cursorBefore}`;
+    return [`org ${org.id}: the changed service list did not start at the previous cursor ${want}: ${why}`];
+  });
+}
+
+const list = (value: unknown) => (Array.isArray(value) ? value : [value]);
+const actionsOf = (s: Statement) => list(s.Action) as string[];
+
+// CDK's scheduler target also grants the collector's versions (`<arn>:*`); the schedule invokes
+// the unqualified function, so taking that resource away changes nothing a run does.
+const VERSIONS_ONLY = (policyId: string, resource: unknown) =>
+  policyId.startsWith("SchedulerRole") && JSON.stringify(resource).endsWith(':*"]]}');
+
+/** One grant taken away: an action of a statement, or one of its resources. */
+interface Mutation {
+  label: string;
+  stack: SynthesizedStack;
+  /** The actions whose refusal shows the removal was noticed. */
+  actions: string[];
+}
+
+/** The stack with `change` applied to a copy of statement `index` of `policyId` (the bundles are shared). */
+function mutated(
+  stack: SynthesizedStack,
+  policyId: string,
+  index: number,
+  change: (s: Statement) => Statement | undefined,
+): SynthesizedStack {
   const resources = structuredClone(stack.resources);
   const document = resources[policyId]?.Properties?.PolicyDocument as { Statement: Statement[] };
-  document.Statement.splice(index, 1);
+  const changed = change(document.Statement[index] as Statement);
+  if (changed) document.Statement[index] = changed;
+  else document.Statement.splice(index, 1);
   return { ...stack, resources };
 }
 
-const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+/** Every action, and every resource of a statement with several, taken away one at a time. */
+function mutations(
+  stack: SynthesizedStack,
+  policyId: string,
+  index: number,
+  statement: Statement,
+): Mutation[] {
+  const actions = actionsOf(statement);
+  const resources = list(statement.Resource);
+  const where = `${policyId} Statement[${index}]`;
+  const byAction = actions.map((action) => ({
+    label: `${where} without ${action}`,
+    actions: [action],
+    stack: mutated(stack, policyId, index, (s) =>
+      actions.length === 1 ? undefined : { ...s, Action: actions.filter((a) => a !== action) },
+    ),
+  }));
+  const byResource =
+    resources.length < 2
+      ? []
+      : resources
+          .map((resource, r) => ({
+            label: `${where} (${actions.join(", ")}) without resource ${JSON.stringify(resource)}`,
+            actions,
+            resource,
+            stack: mutated(stack, policyId, index, (s) => ({
+              ...s,
+              Resource: resources.filter((_, i) => i !== r),
+            })),
+          }))
+          .filter(({ resource }) => !VERSIONS_ONLY(policyId, resource));
+  return [...byAction, ...byResource];
+}
 
 // CloudWatch Logs is written by Lambda's runtime from stdout, never by our code; the schedule's
 // dead-letter queue only receives what EventBridge could not deliver, which never happens here.
@@ -68,7 +146,7 @@ const NOT_CALLED_BY_THE_CODE = (policyId: string, s: Statement) =>
   actionsOf(s).every((a) => a.startsWith("logs:")) ||
   (policyId.startsWith("SchedulerRole") && actionsOf(s).every((a) => a.startsWith("sqs:")));
 
-describe("the template's IAM statements, each needed: the deployed scenario fails without it", {
+describe("the template's IAM grants, each needed: the deployed scenario fails without it", {
   timeout: 120_000,
 }, () => {
   const outdir = mkdtempSync(join(tmpdir(), "jumpcloud-elastic-iam-"));
@@ -88,30 +166,30 @@ describe("the template's IAM statements, each needed: the deployed scenario fail
       .flatMap(([id, policy]) =>
         (
           (policy.Properties?.PolicyDocument ?? { Statement: [] }) as { Statement: Statement[] }
-        ).Statement.map((statement, index) => ({ id, index, statement })),
-      )
-      .filter(({ id, statement }) => !NOT_CALLED_BY_THE_CODE(id, statement));
-
-  it("fails, with a call refused, when any statement the code calls is removed", async () => {
-    const all = cases();
-    // Every statement of both functions' roles, less their log rights: the list must not go stale.
-    expect(all.length).toBeGreaterThanOrEqual(8);
-    const report: string[] = [];
-    for (const { id, index, statement } of all) {
-      const { problems, denied } = await scenario(without(stack, id, index));
-      const what = `${id} Statement[${index}] (${actionsOf(statement).join(", ")})`;
-      report.push(
-        `${what}: ${problems.length > 0 ? problems[0] : "NOT DETECTED"}; refused: ${denied.join("; ")}`,
+        ).Statement.flatMap((statement, index) =>
+          NOT_CALLED_BY_THE_CODE(id, statement) ? [] : mutations(stack, id, index, statement),
+        ),
       );
-      expect.soft(problems, what).not.toStrictEqual([]);
+
+  it("fails, with a call refused, when any action or resource the code calls is taken away", async () => {
+    const all = cases();
+    // Every action and resource of both functions' roles and the scheduler's, less log rights.
+    expect(all.length).toBeGreaterThanOrEqual(10);
+    const report: string[] = [];
+    for (const { label, stack: changed, actions } of all) {
+      const { problems, denied } = await scenario(changed);
+      report.push(
+        `${label}: ${problems.length > 0 ? problems[0] : "NOT DETECTED"}; refused: ${denied.join("; ")}`,
+      );
+      expect.soft(problems, label).not.toStrictEqual([]);
       expect
         .soft(
-          denied.some((d) => actionsOf(statement).includes(d.split(" ")[1] as string)) ||
+          denied.some((d) => actions.includes(d.split(" ")[1] as string)) ||
             problems.some((p) => p.includes("cannot invoke")),
-          `${what}: the refusal names one of its actions`,
+          `${label}: a refusal names the action`,
         )
         .toBe(true);
     }
-    console.log(`without one statement at a time:\n  ${report.join("\n  ")}`);
-  }, 600_000);
+    console.log(`one grant taken away at a time:\n  ${report.join("\n  ")}`);
+  }, 900_000);
 });

@@ -59,10 +59,10 @@ describe(`a scheduled run fanned out to ${ORGS} orgs, reserved concurrency ${RES
     expect(world.storageProblems()).toStrictEqual([]);
     const steady = perOrgRun(world.deployment.dynamodbGate.capacity, collectorName(), ORGS);
     console.log(`${ORGS} orgs, steady run: DynamoDB per org run: ${JSON.stringify(steady)}`);
-    // Key reads and conditional updates only: a few units per org and run, never a scan.
-    for (const operation of Object.keys(steady.requests))
-      expect(["GetItem", "UpdateItem"]).toContain(operation);
-    expect(steady.write).toBeLessThan(10);
-    expect(steady.read).toBeLessThan(5);
+    // Conditional updates by key only: take the lease, start and finish the window, record the
+    // run, give the lease back. More is a cost change: update docs/deploy.md ("DynamoDB use") too.
+    expect(Object.keys(steady.requests)).toStrictEqual(["UpdateItem"]);
+    expect(steady.write).toBeLessThanOrEqual(5);
+    expect(steady.read).toBe(0);
   });
 });

@@ -5,7 +5,7 @@ import type { IncomingMessage } from "node:http";
 export type Caller = { kind: "role"; roleId: string; session: string } | { kind: "operator" };
 
 /** The outcome of a check: `undefined` when allowed, else AWS's denial sentence. */
-export type Decision = string | undefined;
+export type Verdict = string | undefined;
 
 /** One AWS call as IAM sees it: the action, the resources it acts on, the condition keys it has. */
 export interface Request {
@@ -17,7 +17,7 @@ export interface Request {
 }
 
 /** Decides whether `caller` may make `request` (the emulators call it before they act). */
-export type Authorize = (caller: Caller | undefined, request: Request) => Decision;
+export type Authorize = (caller: Caller | undefined, request: Request) => Verdict;
 
 /** The access key id a credential names: `Credential=<id>/<date>/<region>/<service>/aws4_request`. */
 export function accessKeyOf(req: IncomingMessage): string | undefined {

@@ -122,6 +122,18 @@ export class LocalDeployment {
     return value;
   }
 
+  /**
+   * Changes variables the template sets on a function, as a deploy that changed its context
+   * would: the function's warm environments end, so the next invocation starts with them.
+   */
+  update(logicalId: string, variables: Record<string, string>): void {
+    const fn = this.fn(logicalId);
+    const unknown = Object.keys(variables).filter((key) => !(key in fn.environment));
+    if (unknown.length > 0) throw new Error(`${logicalId}: the template sets no ${unknown.join(", ")}`);
+    Object.assign(fn.environment, variables);
+    this.runtime?.reset(fn.name);
+  }
+
   /** What `Fn::GetAtt [id, Arn]` gives for a resource here. */
   arn(logicalId: string): string {
     const value = this.names.get(`${logicalId}.Arn`);
@@ -331,6 +343,7 @@ export class LocalDeployment {
       name,
       logicalId: id,
       roleId,
+      runtime: String(props.Runtime),
       dir,
       handler: String(props.Handler),
       environment: { ...environment, ...override },

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { request } from "node:http";
-import type { Authorize, Caller, Callers } from "./access.ts";
+import type { Authorize, Caller, Callers, Request } from "./access.ts";
 import { LoopbackServer, type Reply } from "./http.ts";
 
 /** Read and write units one caller consumed, as DynamoDB bills them on demand. */
@@ -29,17 +29,35 @@ const METERED: Readonly<Record<string, "read" | "write">> = {
 
 type Body = Record<string, unknown>;
 
-/** The tables (and indexes) a request acts on, as IAM names them. */
-function tablesOf(operation: string, input: Body, arn: (table: string) => string): string[] {
+// IAM has no action for a transaction: each item is authorized as the call it makes.
+const TRANSACT_ACTIONS: Readonly<Record<string, string>> = {
+  Put: "PutItem",
+  Update: "UpdateItem",
+  Delete: "DeleteItem",
+  ConditionCheck: "ConditionCheckItem",
+  Get: "GetItem",
+};
+
+/** What IAM checks for a request: each action with the table (or index) ARN it acts on. */
+function checksOf(operation: string, input: Body, arn: (table: string) => string): Request[] {
   const named = (table: unknown, index?: unknown) =>
     `${arn(String(table))}${typeof index === "string" ? `/index/${index}` : ""}`;
   if (operation === "BatchGetItem" || operation === "BatchWriteItem")
-    return Object.keys((input.RequestItems as Body | undefined) ?? {}).map((t) => named(t));
+    return Object.keys((input.RequestItems as Body | undefined) ?? {}).map((t) => ({
+      action: `dynamodb:${operation}`,
+      resources: [named(t)],
+    }));
   if (operation === "TransactWriteItems" || operation === "TransactGetItems") {
     const items = (input.TransactItems as Record<string, { TableName?: string }>[] | undefined) ?? [];
-    return items.flatMap((item) => Object.values(item).map((op) => named(op.TableName)));
+    return items.flatMap((item) =>
+      Object.entries(item).map(([kind, op]) => ({
+        action: `dynamodb:${TRANSACT_ACTIONS[kind] ?? kind}`,
+        resources: [named(op.TableName)],
+      })),
+    );
   }
-  return input.TableName === undefined ? ["*"] : [named(input.TableName, input.IndexName)];
+  const resource = input.TableName === undefined ? "*" : named(input.TableName, input.IndexName);
+  return [{ action: `dynamodb:${operation}`, resources: [resource] }];
 }
 
 function units(consumed: unknown): number {
@@ -95,11 +113,10 @@ export class DynamoDbGate {
     const caller = this.callers.of(req);
     if (!caller)
       return error("UnrecognizedClientException", "The security token included in the request is invalid.");
-    const denied = this.authorize(caller, {
-      action: `dynamodb:${operation}`,
-      resources: tablesOf(operation, input, this.tableArn),
-    });
-    if (denied) return error("AccessDeniedException", denied);
+    for (const check of checksOf(operation, input, this.tableArn)) {
+      const denied = this.authorize(caller, check);
+      if (denied) return error("AccessDeniedException", denied);
+    }
     const kind = METERED[operation];
     const asked = input.ReturnConsumedCapacity;
     const forwarded = kind && asked === undefined ? { ...input, ReturnConsumedCapacity: "TOTAL" } : input;

@@ -54,15 +54,25 @@ interface Queued {
   fn: LocalFunction;
   at: number;
   attempts: number;
+  /** Ends the event's wait in `idle()`: when it ran to the end, or was given up. */
+  done: () => void;
 }
+
+// Lambda's payload quotas: 6 MB each way for RequestResponse, 1 MB for an Event.
+const SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
+const ASYNC_PAYLOAD_BYTES = 1024 * 1024;
+
+/** Why Lambda refuses an invocation before it runs, if it does. */
+type Refusal = { status: number; type: string; message: string; reason?: string };
 
 /**
  * Lambda's Invoke API on loopback, as a function's role meets it: each call checked against the
- * caller's identity policies (`lambda:InvokeFunction` on the function's ARN). RequestResponse
- * answers the result, or a handler error as 200 with `X-Amz-Function-Error: Unhandled`, or 429
- * when the function's reserved concurrency is used up; Event answers 202 and queues the event,
- * run when a slot is free (a throttled event waits, as Lambda retries it), retried after a failure
- * as the EventInvokeConfig says, and sent to its on-failure destination with the function's role.
+ * caller's identity policies (`lambda:InvokeFunction` on the function's ARN) and the payload
+ * quotas. RequestResponse answers the result, or a handler error as 200 with
+ * `X-Amz-Function-Error: Unhandled`, or 429 when the function's reserved concurrency is used up;
+ * Event answers 202 and queues the event, run when a slot is free (a throttled event waits, as
+ * Lambda retries it), retried after a failure as the EventInvokeConfig says, and sent to its
+ * on-failure destination with the function's role.
  */
 export class LambdaEmulator {
   readonly invocations: InvokeRecord[] = [];
@@ -83,6 +93,7 @@ export class LambdaEmulator {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly server = new LoopbackServer((req, body) => this.handle(req, body));
   private runtime: LambdaRuntime | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly functions: ReadonlyMap<string, LocalFunction>,
@@ -116,39 +127,22 @@ export class LambdaEmulator {
 
   /** An asynchronous invocation by an AWS service (EventBridge Scheduler) once its role was checked. */
   enqueue(fn: LocalFunction, payload: unknown, caller: string): InvokeRecord {
-    const record: InvokeRecord = { functionName: fn.name, invocationType: "Event", payload, caller };
-    this.invocations.push(record);
-    this.queue.push({ record, fn, at: Date.now(), attempts: 0 });
-    this.track(new Promise<void>((resolve) => this.waiters.push(resolve)));
-    this.dispatch();
+    const record = this.record(fn.name, "Event", payload, caller);
+    this.queueEvent(fn, record);
     return record;
   }
 
-  private readonly waiters: (() => void)[] = [];
-
-  /** A RequestResponse invocation by `caller` (already authorized): throttled like any other. */
+  /** A RequestResponse invocation by `caller` (already authorized), refused as any other would be. */
   invokeAs(fn: LocalFunction, payload: unknown, caller: string): Promise<Invocation> {
-    const record: InvokeRecord = {
-      functionName: fn.name,
-      invocationType: "RequestResponse",
-      payload,
-      caller,
-    };
-    this.invocations.push(record);
-    if (!this.hasSlot(fn)) {
-      this.throttles.set(fn.name, (this.throttles.get(fn.name) ?? 0) + 1);
-      const error = { errorType: "TooManyRequestsException", errorMessage: "Rate Exceeded.", trace: [] };
-      return Promise.resolve({ requestId: "", logs: "", error });
-    }
-    const run = this.run(fn, record);
-    this.track(run);
-    return run;
-  }
-
-  private track(work: Promise<unknown>): void {
-    this.inFlight.add(work);
-    const forget = () => this.inFlight.delete(work);
-    work.then(forget, forget);
+    const record = this.record(fn.name, "RequestResponse", payload, caller);
+    const refused = this.refusal(fn, "RequestResponse", Buffer.byteLength(JSON.stringify(payload ?? {})));
+    if (refused)
+      return Promise.resolve({
+        requestId: "",
+        logs: "",
+        error: { errorType: refused.type, errorMessage: refused.message, trace: [] },
+      });
+    return this.runNow(fn, record);
   }
 
   private async handle(req: IncomingMessage, body: Buffer): Promise<Reply> {
@@ -181,28 +175,77 @@ export class LambdaEmulator {
       const configuration = { FunctionName: fn.name, FunctionArn: this.arnOf(fn), State: "Active" };
       return { status: 200, body: JSON.stringify({ Configuration: configuration }), headers: JSON_TYPE };
     }
-    const record: InvokeRecord = {
+    const type = String(req.headers["x-amz-invocation-type"] ?? "RequestResponse");
+    const refused = this.refusal(fn, type, body.length);
+    if (refused)
+      return fail(
+        refused.status,
+        refused.type,
+        refused.message,
+        refused.reason ? { Reason: refused.reason } : {},
+      );
+    const payload = body.length > 0 ? JSON.parse(body.toString("utf8")) : {};
+    const record = this.record(
       functionName,
-      invocationType: String(req.headers["x-amz-invocation-type"] ?? "RequestResponse"),
-      payload: body.length > 0 ? JSON.parse(body.toString("utf8")) : {},
-      caller: caller.kind === "operator" ? "operator" : caller.session,
-    };
-    this.invocations.push(record);
-    if (record.invocationType === "Event") {
-      this.queue.push({ record, fn, at: Date.now(), attempts: 0 });
-      this.track(new Promise<void>((resolve) => this.waiters.push(resolve)));
-      this.dispatch();
+      type,
+      payload,
+      caller.kind === "operator" ? "operator" : caller.session,
+    );
+    if (type === "Event") {
+      this.queueEvent(fn, record);
       return { status: 202, headers: JSON_TYPE };
     }
-    if (!this.hasSlot(fn)) {
-      this.throttles.set(fn.name, (this.throttles.get(fn.name) ?? 0) + 1);
-      return fail(429, "TooManyRequestsException", "Rate Exceeded.", {
-        Reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
-      });
-    }
+    return answer(await this.runNow(fn, record));
+  }
+
+  private record(
+    functionName: string,
+    invocationType: string,
+    payload: unknown,
+    caller: string,
+  ): InvokeRecord {
+    const record: InvokeRecord = { functionName, invocationType, payload, caller };
+    this.invocations.push(record);
+    return record;
+  }
+
+  // What Lambda refuses before running anything: a payload over its quota, a RequestResponse
+  // while the reserved concurrency is used up (an Event waits in the queue instead).
+  private refusal(fn: LocalFunction, type: string, bytes: number): Refusal | undefined {
+    const limit = type === "Event" ? ASYNC_PAYLOAD_BYTES : SYNC_PAYLOAD_BYTES;
+    if (bytes > limit)
+      return {
+        status: 413,
+        type: "RequestTooLargeException",
+        message: `Request must be smaller than ${limit} bytes for the ${type === "Event" ? "InvokeAsync" : "Invoke"} operation`,
+      };
+    if (type === "Event" || this.hasSlot(fn)) return undefined;
+    this.throttles.set(fn.name, (this.throttles.get(fn.name) ?? 0) + 1);
+    return {
+      status: 429,
+      type: "TooManyRequestsException",
+      message: "Rate Exceeded.",
+      reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
+    };
+  }
+
+  private runNow(fn: LocalFunction, record: InvokeRecord): Promise<Invocation> {
     const run = this.run(fn, record);
     this.track(run);
-    return answer(await run);
+    return run;
+  }
+
+  private queueEvent(fn: LocalFunction, record: InvokeRecord): void {
+    let done = () => {};
+    this.track(new Promise<void>((resolve) => (done = resolve)));
+    this.queue.push({ record, fn, at: Date.now(), attempts: 0, done });
+    this.dispatch();
+  }
+
+  private track(work: Promise<unknown>): void {
+    this.inFlight.add(work);
+    const forget = () => this.inFlight.delete(work);
+    work.then(forget, forget);
   }
 
   private hasSlot(fn: LocalFunction): boolean {
@@ -215,8 +258,8 @@ export class LambdaEmulator {
     this.peakConcurrency.set(fn.name, Math.max(now, this.peakConcurrency.get(fn.name) ?? 0));
     try {
       const outcome = await (this.runtime as LambdaRuntime).invoke(fn, record.payload);
-      record.outcome = outcome;
-      return outcome;
+      record.outcome = tooLarge(outcome);
+      return record.outcome;
     } finally {
       this.running.set(fn.name, (this.running.get(fn.name) ?? 1) - 1);
       // A slot came free: a queued event may run now.
@@ -241,7 +284,7 @@ export class LambdaEmulator {
       this.queue.splice(i, 1);
       event.attempts++;
       this.run(event.fn, event.record).then((outcome) => {
-        if (!outcome.error) return this.done();
+        if (!outcome.error) return event.done();
         if (event.attempts <= config.maximumRetryAttempts) {
           this.queue.push(event);
           return this.dispatch();
@@ -257,8 +300,6 @@ export class LambdaEmulator {
       }, 1_000).unref();
   }
 
-  private timer: NodeJS.Timeout | undefined;
-
   private giveUp(event: Queued, condition: string, outcome: Invocation | undefined): void {
     const { fn, record } = event;
     const failure: LambdaEmulator["failures"][number] = {
@@ -268,10 +309,9 @@ export class LambdaEmulator {
     };
     this.failures.push(failure);
     const destination = this.asyncConfig(fn).onFailure;
-    if (destination) {
-      const role = { kind: "role" as const, roleId: fn.roleId, session: fn.name };
-      const send = () =>
-        this.sendToDestination(role, destination, {
+    try {
+      if (destination)
+        this.sendToDestination({ kind: "role", roleId: fn.roleId, session: fn.name }, destination, {
           version: "1.0",
           timestamp: new Date().toISOString(),
           requestContext: {
@@ -284,16 +324,24 @@ export class LambdaEmulator {
           responseContext: { statusCode: 200, executedVersion: "$LATEST", functionError: "Unhandled" },
           responsePayload: outcome?.error,
         });
-      try {
-        send();
-      } catch (error) {
-        failure.destinationError = (error as Error).message;
-      }
+    } catch (error) {
+      failure.destinationError = (error as Error).message;
     }
-    this.done();
+    event.done();
   }
+}
 
-  private done(): void {
-    this.waiters.shift()?.();
-  }
+// A result over the 6 MB response quota reaches no caller: Lambda answers an error instead.
+function tooLarge(outcome: Invocation): Invocation {
+  if (outcome.error || Buffer.byteLength(JSON.stringify(outcome.result ?? null)) <= SYNC_PAYLOAD_BYTES)
+    return outcome;
+  const { result: _, ...rest } = outcome;
+  return {
+    ...rest,
+    error: {
+      errorType: "Function.ResponseSizeTooLarge",
+      errorMessage: "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+      trace: [],
+    },
+  };
 }

@@ -10,6 +10,8 @@ export interface LocalFunction {
   logicalId: string;
   /** Its execution role's logical id. */
   roleId: string;
+  /** The template's Runtime (`nodejs24.x`). */
+  runtime: string;
   /** The unpacked asset (Lambda's /var/task), outside the repository. */
   dir: string;
   /** `file.export`, as in the template (`index.handler`). */
@@ -81,6 +83,9 @@ process.on("message", ({ requestId, event, context: base }) => {
 });
 `;
 
+// Windows has no SIGSTOP (Node would kill the process instead): environments there stay thawed.
+const FREEZES = process.platform !== "win32";
+
 interface Pending {
   requestId: string;
   resolve: (invocation: Invocation) => void;
@@ -125,7 +130,7 @@ class Environment {
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.child.kill("SIGKILL"), this.fn.timeoutSeconds * 1000);
       this.busy = { requestId, resolve, logs: "", ended: 0, timer };
-      this.child.kill("SIGCONT");
+      if (FREEZES) this.child.kill("SIGCONT");
       this.child.send({ requestId, event, context }, (error) => {
         if (error && this.busy?.requestId === requestId) this.child.kill("SIGKILL");
       });
@@ -165,7 +170,7 @@ class Environment {
     clearTimeout(pending.timer);
     this.busy = undefined;
     // Frozen between invocations, as Lambda freezes an idle environment: no timer runs.
-    if (!this.dead) this.child.kill("SIGSTOP");
+    if (!this.dead && FREEZES) this.child.kill("SIGSTOP");
     pending.resolve({ requestId: pending.requestId, logs: pending.logs, ...pending.outcome });
   }
 
@@ -285,7 +290,7 @@ export class LambdaRuntime {
       TZ: "UTC",
       LAMBDA_TASK_ROOT: fn.dir,
       _HANDLER: fn.handler,
-      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
+      AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
       AWS_LAMBDA_FUNCTION_NAME: fn.name,
       AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),

@@ -62,7 +62,11 @@ export class S3Emulator {
   }
 
   private handle(req: IncomingMessage, raw: Buffer): Reply {
-    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const url = new URL(req.url ?? "/", "http://x");
+    const path = url.pathname;
+    // A subresource (?acl, ?tagging, ?uploads...) is another action with other rights: not emulated.
+    const subresource = [...url.searchParams.keys()].find((k) => k !== "x-id");
+    if (subresource) return fail(501, "NotImplemented", `?${subresource} is not emulated`);
     const [, bucket = "", ...rest] = path.split("/").map(decodeURIComponent);
     const key = rest.join("/");
     const caller = this.callers.of(req);
