@@ -558,10 +558,12 @@ function leases(checkpoints: readonly Checkpoint[], now: number): string {
     .join(", ");
 }
 
-function checkpointFailure(ctx: Context, error: unknown): Check {
+function checkpointFailure(ctx: Context, thrown: unknown): Check {
   const { settings, sourceOf } = ctx.loaded;
   const name = "Checkpoints";
   const table = settings.checkpointTable;
+  // The store says what to fix in one line; doctor says it its own way, from the SDK's error.
+  const error = thrown instanceof ConfigurationError && thrown.cause !== undefined ? thrown.cause : thrown;
   const errorName = error instanceof Error ? error.name : "";
   if (table !== undefined) {
     const tableSource = sourceOf("checkpointTable");

@@ -1,6 +1,13 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { LeaseLostError } from "../errors.ts";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  type GetCommandOutput,
+  paginateScan,
+  UpdateCommand,
+  type UpdateCommandOutput,
+} from "@aws-sdk/lib-dynamodb";
+import { ConfigurationError, LeaseLostError } from "../errors.ts";
 import {
   type Checkpoint,
   type CheckpointStore,
@@ -37,6 +44,29 @@ function fromItem(item: Record<string, unknown>): Checkpoint {
   };
 }
 
+/**
+ * An SDK failure no retry fixes, as one line saying what to set or grant (a ConfigurationError);
+ * anything else unchanged. The operator's commands meet these first: `status` on a laptop
+ * without a region, credentials or `dynamodb:Scan`.
+ */
+export function tableFailure(error: unknown, table: string, action: string): unknown {
+  const { name = "", message = "" } = (error ?? {}) as { name?: string; message?: string };
+  const problem = /region is missing/i.test(message)
+    ? `the checkpoint table ${table} needs an AWS region: set AWS_REGION (or an AWS_PROFILE that names one)`
+    : name === "CredentialsProviderError"
+      ? `no AWS credentials for the checkpoint table ${table}: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run where a role provides them`
+      : name === "AccessDeniedException"
+        ? `access denied on the checkpoint table ${table}: the AWS identity needs dynamodb:${action} on it (${message})`
+        : name === "ResourceNotFoundException"
+          ? `the checkpoint table ${table} does not exist in this region: check CHECKPOINT_TABLE (the stack's CheckpointTable output) and AWS_REGION`
+          : ["UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException"].includes(
+                name,
+              )
+            ? `the AWS credentials were refused (${name}): renew them (aws sso login, or new keys) or check AWS_PROFILE`
+            : undefined;
+  return problem === undefined ? error : new ConfigurationError([problem], { cause: error });
+}
+
 function conditionFailed(error: unknown): boolean {
   return (
     error instanceof ConditionalCheckFailedException ||
@@ -53,7 +83,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
 
   async acquire(key: string, owner: string, leaseMs: number, now: number): Promise<Checkpoint | undefined> {
     try {
-      const result = await this.client.send(
+      const result = await this.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: key },
@@ -130,7 +160,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
 
   async breakLease(key: string, owner: string): Promise<boolean> {
     try {
-      await this.client.send(
+      await this.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: key },
@@ -148,19 +178,37 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
 
   async list(): Promise<Checkpoint[]> {
     const items: Checkpoint[] = [];
-    // A table holds one item per org and service set, plus replays: a consistent scan, paged.
-    for await (const page of paginateScan(
-      { client: this.client },
-      { TableName: this.table, ConsistentRead: true },
-    )) {
-      items.push(...(page.Items ?? []).filter((item) => !isOrgIndex(item)).map(fromItem));
+    try {
+      // A table holds one item per org and service set, plus replays: a consistent scan, paged.
+      for await (const page of paginateScan(
+        { client: this.client },
+        { TableName: this.table, ConsistentRead: true },
+      )) {
+        items.push(...(page.Items ?? []).filter((item) => !isOrgIndex(item)).map(fromItem));
+      }
+    } catch (error) {
+      throw tableFailure(error, this.table, "Scan");
     }
     return items.sort((a, b) => a.key.localeCompare(b.key));
   }
 
+  // Every call: an SDK failure the user must fix becomes one line naming it (see tableFailure).
+  private send(command: GetCommand): Promise<GetCommandOutput>;
+  private send(command: UpdateCommand): Promise<UpdateCommandOutput>;
+  private async send(command: GetCommand | UpdateCommand): Promise<GetCommandOutput | UpdateCommandOutput> {
+    const action = command instanceof GetCommand ? "GetItem" : "UpdateItem";
+    try {
+      return command instanceof GetCommand
+        ? await this.client.send(command)
+        : await this.client.send(command);
+    } catch (error) {
+      throw tableFailure(error, this.table, action);
+    }
+  }
+
   async registerScheduled(orgId: string | undefined, key: string): Promise<string[]> {
     // One write, idempotent (a set): concurrent first runs of two service lists both land.
-    const result = await this.client.send(
+    const result = await this.send(
       new UpdateCommand({
         TableName: this.table,
         Key: { pk: orgIndexKey(orgId) },
@@ -175,7 +223,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
   }
 
   async get(key: string): Promise<Checkpoint | undefined> {
-    const result = await this.client.send(
+    const result = await this.send(
       new GetCommand({ TableName: this.table, Key: { pk: key }, ConsistentRead: true }),
     );
     return result.Item ? fromItem(result.Item) : undefined;
@@ -186,7 +234,7 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
     const sets = [...change.sets, "version = version + :one"];
     const removes = change.removes ?? [];
     try {
-      const result = await this.client.send(
+      const result = await this.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: checkpoint.key },

@@ -1,13 +1,14 @@
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Checkpoint, CheckpointStore } from "../../lib/collect/checkpoint.ts";
 import { checkpointKey, parseCheckpointKey } from "../../lib/collect/checkpoint-key.ts";
 import { DynamoDbCheckpointStore, REPLAY_KEPT_SECONDS } from "../../lib/collect/dynamodb-checkpoint-store.ts";
 import { FileCheckpointStore } from "../../lib/collect/file-checkpoint-store.ts";
-import { LeaseLostError } from "../../lib/errors.ts";
+import { ConfigurationError, LeaseLostError } from "../../lib/errors.ts";
 import { startDynalite } from "../helpers/dynalite.ts";
 
 const LEASE = 60_000;
@@ -208,5 +209,61 @@ describe("FileCheckpointStore on a fresh checkout", () => {
     const path = join(mkdtempSync(join(tmpdir(), "cp-")), "not", "there", "checkpoints.json");
     const store = new FileCheckpointStore(path);
     expect(await store.acquire("k", "run-1", LEASE, T0)).toMatchObject({ key: "k", leaseOwner: "run-1" });
+  });
+});
+
+describe("DynamoDbCheckpointStore: what the user must fix, in one line", () => {
+  // A real client (the paginator checks its class) whose every call fails as the SDK would.
+  const failing = (error: Error) =>
+    Object.assign(DynamoDBDocumentClient.from(new DynamoDBClient({ region: "us-east-1" })), {
+      send: () => Promise.reject(error),
+    });
+  const sdkError = (name: string, message: string) => Object.assign(new Error(message), { name });
+  it.each([
+    ["no region", new Error("Region is missing"), "get", /needs an AWS region: set AWS_REGION/],
+    [
+      "no credentials",
+      sdkError("CredentialsProviderError", "Could not load credentials from any providers"),
+      "acquire",
+      /no AWS credentials for the checkpoint table cp: set AWS_PROFILE/,
+    ],
+    [
+      "no right to scan (status on the deployed table)",
+      sdkError("AccessDeniedException", "User: x is not authorized to perform: dynamodb:Scan"),
+      "list",
+      /access denied on the checkpoint table cp: the AWS identity needs dynamodb:Scan on it/,
+    ],
+    [
+      "no such table",
+      sdkError("ResourceNotFoundException", "Requested resource not found"),
+      "get",
+      /does not exist in this region: check CHECKPOINT_TABLE/,
+    ],
+    [
+      "refused credentials",
+      sdkError("ExpiredTokenException", "expired"),
+      "acquire",
+      /credentials were refused \(ExpiredTokenException\)/,
+    ],
+  ] as const)("%s", async (_, error, method, message) => {
+    const store = new DynamoDbCheckpointStore(failing(error), "cp");
+    const call =
+      method === "list"
+        ? store.list()
+        : method === "get"
+          ? store.get("k")
+          : store.acquire("k", "run", LEASE, T0);
+    const thrown = await call.catch((e: unknown) => e);
+    expect(thrown).toBeInstanceOf(ConfigurationError);
+    expect((thrown as ConfigurationError).message).toMatch(message);
+    expect((thrown as ConfigurationError).message).not.toContain("\n");
+  });
+
+  it("leaves other failures as they are (retried or reported by the caller)", async () => {
+    const store = new DynamoDbCheckpointStore(
+      failing(sdkError("ProvisionedThroughputExceededException", "slow down")),
+      "cp",
+    );
+    await expect(store.get("k")).rejects.toMatchObject({ name: "ProvisionedThroughputExceededException" });
   });
 });

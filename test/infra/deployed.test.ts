@@ -2,8 +2,10 @@ import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SECRET_PLACEHOLDER } from "../../lib/aws/secrets.ts";
+import { DynamoDbCheckpointStore } from "../../lib/collect/dynamodb-checkpoint-store.ts";
 import { generateTenantEvents } from "../../simulators/jumpcloud/tenant.ts";
 import { DeployedWorld, HOUR, JUMPCLOUD_KEY, MINUTE, orgEvents, orgIds } from "./deployed-world.ts";
 import type { Invocation } from "./emulators/runtime.ts";
@@ -288,6 +290,11 @@ describe("the deployed stack, run as deployed: two orgs, each function's role en
     expect(scan).toMatchObject({ name: "AccessDeniedException" });
     expect(String((scan as Error).message)).toMatch(
       /^User: arn:aws:sts::123456789012:assumed-role\/.+\/JumpcloudElastic-collector is not authorized to perform: dynamodb:Scan on resource: arn:aws:dynamodb:us-east-1:123456789012:table\/.+ because no identity-based policy allows the dynamodb:Scan action$/,
+    );
+    // `status` run with such credentials says what the identity needs, in one line.
+    const store = new DynamoDbCheckpointStore(DynamoDBDocumentClient.from(collectorDb), table);
+    await expect(store.list()).rejects.toThrow(
+      /^access denied on the checkpoint table .+: the AWS identity needs dynamodb:Scan on it \(User: /,
     );
     const mapperSecrets = new SecretsManagerClient(world.sdk("SECRETS_MANAGER", "mapper"));
     const other = world.variable("collector", "JUMPCLOUD_SECRET_ARN");
