@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
 import { Command } from "commander";
 import type { CollectorRequest } from "../functions/collector/handler.ts";
+import { awsSetupProblem } from "../lib/aws/sdk-failures.ts";
 import type { CollectSummary } from "../lib/collect/collector.ts";
 import { awsClients } from "../lib/compose/aws.ts";
 import { addCounts, type Counts, NO_COUNTS } from "../lib/counts.ts";
@@ -144,29 +145,17 @@ function checkArnRegion(functionName: string, region: string | undefined): void 
   ]);
 }
 
-const CREDENTIALS_REFUSED = [
-  "ExpiredTokenException",
-  "ExpiredToken",
-  "UnrecognizedClientException",
-  "InvalidSignatureException",
-];
-
 /** What an SDK failure means for the user, with what to set or fix. */
 function invokeFailure(error: unknown, functionName: string, region: string | undefined): Error {
   const { name, message } = error instanceof Error ? error : new Error(String(error));
   const where = region ?? "the configured region";
   const problem =
-    name === "CredentialsProviderError"
-      ? "no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run where a role provides them"
-      : /region is missing/i.test(message)
-        ? "no AWS region: set AWS_REGION to the collector's region (or use an AWS_PROFILE that names one)"
-        : name === "ResourceNotFoundException"
-          ? `function ${functionName} not found in ${where}: check --function (the stack's CollectorFunction output) and AWS_REGION`
-          : name === "AccessDeniedException" || name === "AccessDenied"
-            ? `access denied invoking ${functionName}: the AWS identity needs lambda:InvokeFunction on it (${message})`
-            : CREDENTIALS_REFUSED.includes(name)
-              ? `the AWS credentials were refused (${name}): renew them (aws sso login, or new keys) or check AWS_PROFILE`
-              : undefined;
+    awsSetupProblem(error, `invoking ${functionName}`) ??
+    (name === "ResourceNotFoundException"
+      ? `function ${functionName} not found in ${where}: check --function (the stack's CollectorFunction output) and AWS_REGION`
+      : name === "AccessDeniedException" || name === "AccessDenied"
+        ? `access denied invoking ${functionName}: the AWS identity needs lambda:InvokeFunction on it (${message})`
+        : undefined);
   if (problem) return new ConfigurationError([problem], { cause: error });
   return new JumpcloudElasticError(`invoking ${functionName} in ${where} failed: ${name}: ${message}`, {
     cause: error,

@@ -7,6 +7,7 @@ import {
   UpdateCommand,
   type UpdateCommandOutput,
 } from "@aws-sdk/lib-dynamodb";
+import { awsSetupProblem } from "../aws/sdk-failures.ts";
 import { ConfigurationError, LeaseLostError } from "../errors.ts";
 import {
   type Checkpoint,
@@ -51,19 +52,13 @@ function fromItem(item: Record<string, unknown>): Checkpoint {
  */
 export function tableFailure(error: unknown, table: string, action: string): unknown {
   const { name = "", message = "" } = (error ?? {}) as { name?: string; message?: string };
-  const problem = /region is missing/i.test(message)
-    ? `the checkpoint table ${table} needs an AWS region: set AWS_REGION (or an AWS_PROFILE that names one)`
-    : name === "CredentialsProviderError"
-      ? `no AWS credentials for the checkpoint table ${table}: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run where a role provides them`
-      : name === "AccessDeniedException"
-        ? `access denied on the checkpoint table ${table}: the AWS identity needs dynamodb:${action} on it (${message})`
-        : name === "ResourceNotFoundException"
-          ? `the checkpoint table ${table} does not exist in this region: check CHECKPOINT_TABLE (the stack's CheckpointTable output) and AWS_REGION`
-          : ["UnrecognizedClientException", "ExpiredTokenException", "InvalidSignatureException"].includes(
-                name,
-              )
-            ? `the AWS credentials were refused (${name}): renew them (aws sso login, or new keys) or check AWS_PROFILE`
-            : undefined;
+  const problem =
+    awsSetupProblem(error, `the checkpoint table ${table}`) ??
+    (name === "AccessDeniedException"
+      ? `access denied on the checkpoint table ${table}: the AWS identity needs dynamodb:${action} on it (${message})`
+      : name === "ResourceNotFoundException"
+        ? `the checkpoint table ${table} does not exist in this region: check CHECKPOINT_TABLE (the stack's CheckpointTable output) and AWS_REGION`
+        : undefined);
   return problem === undefined ? error : new ConfigurationError([problem], { cause: error });
 }
 

@@ -277,7 +277,7 @@ describe("cli invoke-replay", () => {
 
   it.each([
     ["CredentialsProviderError", "Could not load credentials from any providers", /set AWS_PROFILE/],
-    ["Error", "Region is missing", /no AWS region: set AWS_REGION/],
+    ["Error", "Region is missing", new RegExp(`no AWS region for invoking ${FUNCTION}: set AWS_REGION`)],
     [
       "ResourceNotFoundException",
       "Function not found: arn:aws:lambda:eu-west-1:123456789012:function:JumpcloudElastic-collector",
@@ -359,7 +359,11 @@ describe("cli invoke-replay against the real collector handler", () => {
   const BUDGET_MS = 100_000;
   const PAGE_MS = 30_000;
 
-  it("resumes the replay over several invocations until it is done, each event once", async () => {
+  /**
+   * The real collector handler behind a fake Lambda, collecting the orgs of `apiUrl` into files
+   * under a fresh folder, each invocation cut off after two pages (see BUDGET_MS).
+   */
+  function budgetedCollector(url: string, orgIds: string[]) {
     const dir = mkdtempSync(join(tmpdir(), "invoke-replay-"));
     const mapper = new EcsMapper();
     const store = new FileCheckpointStore(join(dir, "checkpoints.json"));
@@ -379,13 +383,13 @@ describe("cli invoke-replay against the real collector handler", () => {
     const handler = makeCollectorHandler(async () => ({
       settings: loadSettings({
         JUMPCLOUD_API_KEY: API_KEY,
-        JUMPCLOUD_ORG_IDS: ORG,
+        JUMPCLOUD_ORG_IDS: orgIds.join(","),
         PAGE_LIMIT: "25",
         MAX_WINDOW: "1h",
         // One window at a time, page by page with saved positions: runs are cut mid-window.
         BACKFILL_CONCURRENCY: "1",
       }).settings,
-      source: new DirectoryInsightsClient({ apiUrl, auth: new ApiKeyAuthenticator(API_KEY) }),
+      source: new DirectoryInsightsClient({ apiUrl: url, auth: new ApiKeyAuthenticator(API_KEY) }),
       store,
       delivery,
       logger: silentLogger,
@@ -399,23 +403,29 @@ describe("cli invoke-replay against the real collector handler", () => {
         getRemainingTimeInMillis: () => BUDGET_MS - clock.usedMs,
       });
     });
+    const replay = (start: number, end: number, ...flags: string[]) =>
+      cli(
+        [
+          "invoke-replay",
+          "--function",
+          FUNCTION,
+          "--from",
+          new Date(start).toISOString(),
+          "--to",
+          new Date(end).toISOString(),
+          ...flags,
+          "--json",
+        ],
+        { aws: fakeAws({ lambda: lambda.client }) },
+      );
+    return { dir, mapper, store, lambda, replay };
+  }
+
+  it("resumes the replay over several invocations until it is done, each event once", async () => {
+    const { store, lambda, replay } = budgetedCollector(apiUrl, [ORG]);
     const start = NOW - 4 * HOUR;
     const end = NOW - HOUR;
-    const { code, stdout, stderr } = await cli(
-      [
-        "invoke-replay",
-        "--function",
-        FUNCTION,
-        "--from",
-        new Date(start).toISOString(),
-        "--to",
-        new Date(end).toISOString(),
-        "--org",
-        ORG,
-        "--json",
-      ],
-      { aws: fakeAws({ lambda: lambda.client }) },
-    );
+    const { code, stdout, stderr } = await replay(start, end, "--org", ORG);
     expect(code, stderr).toBe(0);
     const expected = events.filter((e) => e.at >= start && e.at < end).length;
     expect(expected).toBeGreaterThan(100);
@@ -437,21 +447,7 @@ describe("cli invoke-replay against the real collector handler", () => {
     expect(checkpoint?.progress).toStrictEqual([]);
 
     // The same replay again: already done, nothing read.
-    const again = await cli(
-      [
-        "invoke-replay",
-        "--function",
-        FUNCTION,
-        "--from",
-        new Date(start).toISOString(),
-        "--to",
-        new Date(end).toISOString(),
-        "--org",
-        ORG,
-        "--json",
-      ],
-      { aws: fakeAws({ lambda: lambda.client }) },
-    );
+    const again = await replay(start, end, "--org", ORG);
     expect(JSON.parse(again.stdout)).toMatchObject({ status: "caught-up", invocations: 1, fetched: 0 });
   });
 
@@ -474,56 +470,9 @@ describe("cli invoke-replay against the real collector handler", () => {
     });
     const url = await both.start();
     try {
-      const dir = mkdtempSync(join(tmpdir(), "invoke-replay-orgs-"));
-      const mapper = new EcsMapper();
-      const sink = new FileDocumentSink(dir, mapper.dataStream);
-      const clock = { usedMs: 0 };
-      const inProcess = new InProcessDelivery({
-        mapper,
-        sink,
-        deadLetters: new FileDeadLetterSink(dir),
-        now: () => new Date(NOW),
-      });
-      const handler = makeCollectorHandler(async () => ({
-        settings: loadSettings({
-          JUMPCLOUD_API_KEY: API_KEY,
-          JUMPCLOUD_ORG_IDS: `${ORG},${other}`,
-          PAGE_LIMIT: "25",
-          BACKFILL_CONCURRENCY: "1",
-        }).settings,
-        source: new DirectoryInsightsClient({ apiUrl: url, auth: new ApiKeyAuthenticator(API_KEY) }),
-        store: new FileCheckpointStore(join(dir, "checkpoints.json")),
-        delivery: {
-          deliver: (batch, context, signal) => {
-            clock.usedMs += PAGE_MS;
-            return inProcess.deliver(batch, context, signal);
-          },
-        },
-        logger: silentLogger,
-        invokeSelf: async () => {},
-        now: () => NOW,
-      }));
-      const lambda = fakeLambda((payload, invocation) => {
-        clock.usedMs = 0;
-        return handler(payload, {
-          awsRequestId: `req-${invocation}`,
-          getRemainingTimeInMillis: () => BUDGET_MS - clock.usedMs,
-        });
-      });
+      const { dir, mapper, lambda, replay } = budgetedCollector(url, [ORG, other]);
       const [start, end] = [NOW - 4 * HOUR, NOW - HOUR];
-      const { code, stdout, stderr } = await cli(
-        [
-          "invoke-replay",
-          "--function",
-          FUNCTION,
-          "--from",
-          new Date(start).toISOString(),
-          "--to",
-          new Date(end).toISOString(),
-          "--json",
-        ],
-        { aws: fakeAws({ lambda: lambda.client }) },
-      );
+      const { code, stdout, stderr } = await replay(start, end);
       expect(code, stderr).toBe(0);
       const expected = [...events, ...otherEvents].filter((e) => e.at >= start && e.at < end).length;
       expect(JSON.parse(stdout)).toMatchObject({

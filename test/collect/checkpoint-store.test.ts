@@ -220,7 +220,12 @@ describe("DynamoDbCheckpointStore: what the user must fix, in one line", () => {
     });
   const sdkError = (name: string, message: string) => Object.assign(new Error(message), { name });
   it.each([
-    ["no region", new Error("Region is missing"), "get", /needs an AWS region: set AWS_REGION/],
+    [
+      "no region",
+      new Error("Region is missing"),
+      "get",
+      /no AWS region for the checkpoint table cp: set AWS_REGION/,
+    ],
     [
       "no credentials",
       sdkError("CredentialsProviderError", "Could not load credentials from any providers"),

@@ -201,8 +201,6 @@ export class LambdaRuntime {
   private readonly nodePath: string;
   private readonly idle = new Map<string, Environment[]>();
   private readonly all = new Set<Environment>();
-  /** Execution environments started, by function name (cold starts). */
-  readonly coldStarts = new Map<string, number>();
 
   /** `node`: the binary to run bundles on; `sdkFrom`: a node_modules holding `@aws-sdk`. */
   constructor(
@@ -244,7 +242,6 @@ export class LambdaRuntime {
   }
 
   private start(fn: LocalFunction): Environment {
-    this.coldStarts.set(fn.name, (this.coldStarts.get(fn.name) ?? 0) + 1);
     const environment = new Environment(
       fn,
       this.node,

@@ -56,11 +56,6 @@ export class S3Emulator {
     return this.server.stop();
   }
 
-  /** Whether an object is there (for tests). */
-  has(bucket: string, key: string): boolean {
-    return this.objects.has(`${bucket}/${key}`);
-  }
-
   private handle(req: IncomingMessage, raw: Buffer): Reply {
     const url = new URL(req.url ?? "/", "http://x");
     const path = url.pathname;
