@@ -8,7 +8,7 @@ import { awsClients } from "../lib/compose/aws.ts";
 import { addCounts, type Counts, NO_COUNTS } from "../lib/counts.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { ConfigurationError, JumpcloudElasticError, LockedError } from "../lib/errors.ts";
-import { serviceListProblem, unknownServices } from "../lib/jumpcloud/regions.ts";
+import { KNOWN_SERVICES, serviceListProblem, unknownServices } from "../lib/jumpcloud/regions.ts";
 import type { Logger } from "../lib/logger.ts";
 import { cliLogger, emit } from "./output.ts";
 import type { CliSeams } from "./settings.ts";
@@ -72,7 +72,7 @@ function lockWait(value: string, problems: string[]): number {
   return 0;
 }
 
-function replayServices(value: string, logger: Logger, problems: string[]): string[] {
+function replayServices(value: string, problems: string[]): string[] {
   const services = value
     .split(",")
     .map((s) => s.trim())
@@ -80,14 +80,16 @@ function replayServices(value: string, logger: Logger, problems: string[]): stri
   const problem = serviceListProblem(services);
   if (problem) problems.push(`--services ${problem}`);
   const unknown = unknownServices(services);
-  // JumpCloud adds services over time: the API decides, as for the collector itself.
+  // As the collector's own setting: refused here rather than by JumpCloud's 400 after a checkpoint.
   if (unknown.length > 0 && !problem)
-    logger.warn("--services names services not known here; sent anyway", { unknown });
+    problems.push(
+      `--services: ${unknown.join(", ")} is not a Directory Insights service (one of ${KNOWN_SERVICES.join(", ")})`,
+    );
   return services;
 }
 
 // Every flag is checked before anything is invoked, and every problem told at once.
-function replayPlan(flags: ReplayFlags, logger: Logger): ReplayPlan {
+function replayPlan(flags: ReplayFlags): ReplayPlan {
   const problems: string[] = [];
   const now = Date.now();
   for (const [flag, value] of [
@@ -107,8 +109,7 @@ function replayPlan(flags: ReplayFlags, logger: Logger): ReplayPlan {
     problems.push(
       "--function is required: the collector Lambda's name or ARN (the stack's CollectorFunction output)",
     );
-  const services =
-    flags.services === undefined ? undefined : replayServices(flags.services, logger, problems);
+  const services = flags.services === undefined ? undefined : replayServices(flags.services, problems);
   const plan = {
     functionName,
     replay: {
@@ -333,7 +334,7 @@ export function invokeReplayCommand(seams: CliSeams): Command {
     .option("--lock-wait <duration>", "wait between those retries", "15s")
     .action(async (flags: ReplayFlags) => {
       const logger = cliLogger(seams, flags.json);
-      const plan = replayPlan(flags, logger);
+      const plan = replayPlan(flags);
       const print = (total: ReplayTotal) =>
         emit(seams, flags.json, { function: plan.functionName, replay: plan.replay, ...total }, () =>
           humanTotal(plan, total),

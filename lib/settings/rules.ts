@@ -115,10 +115,12 @@ const RULES: readonly Rule[] = [
       const problem = serviceListProblem(services);
       if (problem) out.problems.push(`${input.sourceOf("jumpcloudServices")} ${problem}`);
       const unknown = unknownServices(services);
+      // Refused before any request: JumpCloud answers 400 to a name it does not know, and the
+      // run would have made a checkpoint for it first.
       if (!problem && unknown.length > 0) {
-        out.warnings.push(
-          `${input.sourceOf("jumpcloudServices")}: ${unknown.join(", ")} not among the services known here ` +
-            `(${KNOWN_SERVICES.join(", ")}); sent anyway, JumpCloud's answer decides`,
+        out.problems.push(
+          `${input.sourceOf("jumpcloudServices")}: ${unknown.join(", ")} is not a Directory Insights service ` +
+            `(one of ${KNOWN_SERVICES.join(", ")})`,
         );
       }
     },

@@ -210,7 +210,7 @@ const jumpcloud = {
   }),
   jumpcloudServices: spec({
     env: "JUMPCLOUD_SERVICES",
-    description: "comma-separated services, or `all`; a name we do not know is sent with a warning",
+    description: "comma-separated Directory Insights services (`sso`, `directory`, ...), or `all`",
     kind: listValue("a comma-separated list of services"),
     default: ["all"],
     defaultText: "`all`",

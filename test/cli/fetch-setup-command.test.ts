@@ -74,11 +74,10 @@ describe("cli fetch", () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
-  it("warns about a service it does not know, sends it, and reports the API's answer", async () => {
+  it("refuses a service Directory Insights does not have, before any request", async () => {
     const { code, stderr } = await cli(["fetch", "--simulate", "--services", "bogus"]);
-    expect(stderr).toMatch(/^warning: --services: bogus not among the services known here/m);
-    expect(stderr).toMatch(/^error: .*status 400.*invalid service: bogus/m);
-    expect(code).toBe(1);
+    expect(stderr).toMatch(/^error: --services: bogus is not a Directory Insights service/m);
+    expect(code).toBe(2);
   });
 });
 

@@ -10,7 +10,7 @@ import type { AwsClients } from "../../lib/compose/aws.ts";
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 // Resolved from the repository, so a process started in another folder still finds tsx.
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+export const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
 /** What a CLI run printed and answered. */
 export interface CliResult {

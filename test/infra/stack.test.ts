@@ -18,6 +18,9 @@ import { fixturePath } from "../helpers/fixtures.ts";
 import { IamPolicies } from "./emulators/iam.ts";
 import { localNames, type SynthesizedStack } from "./emulators/stack-template.ts";
 
+// JumpCloud org ids: 24 hexadecimal characters.
+const [O1, O2, O3] = ["5f0000000000000000000001", "5f0000000000000000000002", "5f0000000000000000000003"];
+
 // Bundling is skipped here for speed: one test below bundles for real.
 const NO_BUNDLING = { "aws:cdk:bundling-stacks": [] };
 
@@ -263,7 +266,7 @@ describe("context", () => {
     const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jc-AbCdEf";
     const { template } = synth({
       jumpcloudSecretArn: arn,
-      jumpcloudOrgIds: "o1,o2",
+      jumpcloudOrgIds: `${O1},${O2}`,
       elasticsearchUrl: "https://es.example.com",
       scheduleMinutes: "10",
       reservedConcurrency: "3",
@@ -273,7 +276,7 @@ describe("context", () => {
     expect(resources(template, "AWS::SecretsManager::Secret")).toHaveLength(1);
     expect(variables(fn(template, "Collector"))).toMatchObject({
       JUMPCLOUD_SECRET_ARN: arn,
-      JUMPCLOUD_ORG_IDS: "o1,o2",
+      JUMPCLOUD_ORG_IDS: `${O1},${O2}`,
       LEASE_DURATION: "10m",
     });
     expect(fn(template, "Collector")).toMatchObject({ Timeout: 600, ReservedConcurrentExecutions: 3 });
@@ -336,14 +339,14 @@ describe("context", () => {
   });
 
   it("warns, and deploys, when fewer collectors may run at once than orgs + 1 (org runs then queue)", () => {
-    const { stack } = synth({ jumpcloudOrgIds: "o1,o2,o3", reservedConcurrency: "2" });
+    const { stack } = synth({ jumpcloudOrgIds: `${O1},${O2},${O3}`, reservedConcurrency: "2" });
     Annotations.fromStack(stack).hasWarning(
       "*",
       Match.stringLikeRegexp(
         "reservedConcurrency \\(2\\) is below the number of orgs \\+ 1 \\(4\\): org runs queue",
       ),
     );
-    const { stack: enough } = synth({ jumpcloudOrgIds: "o1,o2,o3", reservedConcurrency: "4" });
+    const { stack: enough } = synth({ jumpcloudOrgIds: `${O1},${O2},${O3}`, reservedConcurrency: "4" });
     Annotations.fromStack(enough).hasNoWarning("*", Match.stringLikeRegexp("reservedConcurrency"));
   });
 
@@ -366,7 +369,7 @@ describe("context", () => {
           elasticsearchUrl: "http://es.example.com",
           jumpcloudSecretArn: "jc",
           scheduleMinutes: "0",
-          jumpcloudOrgIds: "a,b,c",
+          jumpcloudOrgIds: `${O1},${O2},${O3}`,
           reservedConcurrency: "1",
           namespace: "Prod",
           logRetentionDays: "8",

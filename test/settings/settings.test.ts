@@ -402,15 +402,15 @@ describe("rules across settings", () => {
     expect(problemsOf({ SOURCE_LAG: "soon", INITIAL_LOOKBACK: "1h" })).toHaveLength(1);
   });
 
-  it("warns about a service it does not know, and sends it", () => {
-    const { settings, warnings } = loadSettings({ JUMPCLOUD_SERVICES: "sso,privileged_access" });
-    expect(settings.jumpcloudServices).toStrictEqual(["sso", "privileged_access"]);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(
-      /^JUMPCLOUD_SERVICES: privileged_access not among the services known here .*sent anyway/,
+  it("refuses a service Directory Insights does not have, before any request (JumpCloud would answer 400)", () => {
+    expect(problemsOf({ JUMPCLOUD_SERVICES: "sso,privileged_access" })).toStrictEqual([
+      expect.stringMatching(
+        /^JUMPCLOUD_SERVICES: privileged_access is not a Directory Insights service \(one of all, alerts, /,
+      ),
+    ]);
+    expect(problemsOf({}, { jumpcloudServices: { value: "bogus", source: "--services" } })[0]).toMatch(
+      /^--services: bogus is not/,
     );
-    const flagged = loadSettings({}, { overrides: { jumpcloudServices: { value: "bogus" } } });
-    expect(flagged.warnings[0]).toMatch(/^--services: bogus/);
   });
 
   it.each([
