@@ -1,6 +1,6 @@
 import type { CollectSummary } from "../lib/collect/collector.ts";
 import { addCounts, type Counts, NO_COUNTS } from "../lib/counts.ts";
-import { InterruptedError, JumpcloudElasticError, LockedError } from "../lib/errors.ts";
+import { ConfigurationError, InterruptedError, JumpcloudElasticError, LockedError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { LoadedSettings } from "../lib/settings/load.ts";
 import { collectOrgs, type FailedOrg, type LocalTarget, localCollection } from "./local-collection.ts";
@@ -170,6 +170,9 @@ export async function finish(
 ): Promise<void> {
   await emit(seams, json, report, human);
   const failed = report.orgs.filter(isFailed);
+  // The same setup problem for every org is one line to fix, not an org's failure.
+  if (failed.length > 0 && failed.every((f) => f.kind === "configuration"))
+    throw new ConfigurationError([...new Set(failed.map((f) => f.error))]);
   if (failed.length > 0) {
     throw new JumpcloudElasticError(
       `${failed.length} of ${report.orgs.length} org(s) failed, their checkpoints unmoved: ${failed

@@ -579,6 +579,12 @@ function checkpointFailure(ctx: Context, thrown: unknown): Check {
         errorText(error),
         `grant dynamodb:Scan, GetItem, PutItem and UpdateItem on ${table} to these AWS credentials`,
       );
+    if (/region is missing/i.test(errorText(error)))
+      return fail(
+        name,
+        `DynamoDB table ${table}: no AWS region`,
+        "set AWS_REGION (or use an AWS_PROFILE that names one)",
+      );
     if (errorName === "CredentialsProviderError")
       return fail(
         name,

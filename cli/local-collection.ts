@@ -12,6 +12,7 @@ import { collectOptions, createCheckpointStore } from "../lib/compose/collect.ts
 import { createElasticsearchClient, hasCluster } from "../lib/compose/elasticsearch.ts";
 import { createEventSource } from "../lib/compose/jumpcloud.ts";
 import { createPipeline } from "../lib/compose/pipeline.ts";
+import { ConfigurationError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { LoadedSettings } from "../lib/settings/load.ts";
 import type { RunProgress } from "./progress.ts";
@@ -118,6 +119,8 @@ export interface FailedOrg {
   orgId: string | undefined;
   status: "failed";
   error: string;
+  /** Failed on the setup (region, credentials, a file to fix), not on this org: exit 2. */
+  kind?: "configuration";
 }
 
 /** Every org collected, `concurrency` at a time; one failing org never stops the others. */
@@ -135,6 +138,7 @@ export async function collectOrgs(
             orgId: target.orgId,
             status: "failed",
             error: error instanceof Error ? error.message : String(error),
+            ...(error instanceof ConfigurationError && { kind: "configuration" as const }),
           }),
         ),
       ),

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Client } from "@elastic/elasticsearch";
 import { Command } from "commander";
 import { type AwsClients, awsClients } from "../lib/compose/aws.ts";
@@ -16,7 +17,7 @@ import { JumpcloudElasticError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Settings } from "../lib/settings/schema.ts";
 import { cliLogger, emit, table } from "./output.ts";
-import { type CliSeams, commandSettings } from "./settings.ts";
+import { type CliSeams, commandSettings, SETTING_GROUPS } from "./settings.ts";
 import { parseTimeRange } from "./time-options.ts";
 
 interface RedriveFlags {
@@ -36,9 +37,26 @@ async function redrivePlan(flags: RedriveFlags, seams: CliSeams) {
   const now = Date.now();
   const range: TimeRange = {};
   const requirements = flags.dryRun ? [] : (["cluster"] as const);
-  const { settings } = await commandSettings(seams, {}, requirements, async (_, problems) => {
-    Object.assign(range, parseTimeRange(["--from", flags.from], ["--to", flags.to], now, problems));
-  });
+  const { settings } = await commandSettings(
+    seams,
+    {},
+    requirements,
+    async ({ settings, sourceOf }, problems) => {
+      Object.assign(range, parseTimeRange(["--from", flags.from], ["--to", flags.to], now, problems));
+      // A folder named by hand that is not there is a typo, not "no dead letters".
+      const dir = settings.deadLetterDir;
+      if (
+        settings.deadLetterBucket === undefined &&
+        sourceOf("deadLetterDir") === "DEAD_LETTER_DIR" &&
+        seams.env.DEAD_LETTER_DIR?.trim() &&
+        !existsSync(dir)
+      )
+        problems.push(
+          `DEAD_LETTER_DIR ${dir} does not exist: set it to the folder the run wrote dead letters to`,
+        );
+    },
+    { names: [...SETTING_GROUPS.elasticsearch, ...SETTING_GROUPS.deadLetters], by: "redrive" },
+  );
   return { settings, range };
 }
 

@@ -5,6 +5,7 @@ import {
   type Environment,
   type LoadedSettings,
   type Overrides,
+  type ParseOptions,
   parseSettings,
 } from "../lib/settings/load.ts";
 import type { Requirement } from "../lib/settings/rules.ts";
@@ -56,8 +57,9 @@ export async function commandSettings(
   overrides: Overrides,
   require: readonly Requirement[] = [],
   more?: (loaded: LoadedSettings, problems: string[]) => Promise<void>,
+  uses?: ParseOptions["uses"],
 ): Promise<LoadedSettings> {
-  const { problems, ...loaded } = parseSettings(seams.env, { overrides, require });
+  const { problems, ...loaded } = parseSettings(seams.env, { overrides, require, ...(uses && { uses }) });
   for (const warning of loaded.warnings) seams.io.log(`warning: ${warning}`);
   await more?.(loaded, problems);
   if (problems.length > 0) throw new ConfigurationError(problems);
@@ -77,3 +79,24 @@ export async function collectingProblems<T>(
     return undefined;
   }
 }
+
+/** Settings by what they are about, for commands that read only some (status reads no JumpCloud key). */
+export const SETTING_GROUPS = {
+  checkpoints: ["checkpointTable", "checkpointFile", "awsRegion"],
+  elasticsearch: [
+    "elasticsearchUrl",
+    "elasticsearchCloudId",
+    "elasticsearchApiKey",
+    "elasticsearchUsername",
+    "elasticsearchPassword",
+    "elasticsearchSecretArn",
+    "elasticsearchCaCert",
+    "elasticsearchRequestTimeout",
+    "elasticsearchCompression",
+    "elasticsearchBulkMaxMb",
+    "lookUpExisting",
+    "namespace",
+    "awsRegion",
+  ],
+  deadLetters: ["deadLetterBucket", "deadLetterPrefix", "deadLetterDir", "awsRegion"],
+} as const satisfies Record<string, readonly SettingName[]>;

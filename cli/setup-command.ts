@@ -3,7 +3,7 @@ import { awsClients } from "../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
 import { setupIndexTemplate } from "../lib/elasticsearch/template.ts";
 import { emit } from "./output.ts";
-import { type CliSeams, commandSettings } from "./settings.ts";
+import { type CliSeams, commandSettings, SETTING_GROUPS } from "./settings.ts";
 
 const OUTCOMES = {
   installed: "installed the index template",
@@ -18,7 +18,10 @@ export function setupCommand(seams: CliSeams): Command {
   return new Command("setup")
     .description("install the index template for logs-jumpcloud.events-* (safe to run again)")
     .action(async (flags: { json?: boolean }) => {
-      const { settings } = await commandSettings(seams, {}, ["cluster"]);
+      const { settings } = await commandSettings(seams, {}, ["cluster"], undefined, {
+        names: SETTING_GROUPS.elasticsearch,
+        by: "setup",
+      });
       const client = await createElasticsearchClient(settings, seams.aws ?? awsClients());
       const result = await setupIndexTemplate(client);
       await emit(

@@ -6,7 +6,7 @@ import { awsClients } from "../lib/compose/aws.ts";
 import { createCheckpointStore } from "../lib/compose/collect.ts";
 import type { Overrides } from "../lib/settings/load.ts";
 import { emit, lagText, table } from "./output.ts";
-import { type CliSeams, commandSettings } from "./settings.ts";
+import { type CliSeams, commandSettings, SETTING_GROUPS } from "./settings.ts";
 import { SIMULATED_CHECKPOINT_FILES, SIMULATED_DIR } from "./simulated.ts";
 import { whyClearable } from "./unlock-command.ts";
 
@@ -24,8 +24,12 @@ async function source(
   seams: CliSeams,
   overrides: Overrides,
   org: string | undefined,
+  command: string,
 ): Promise<CheckpointSource> {
-  const { settings } = await commandSettings(seams, overrides);
+  const { settings } = await commandSettings(seams, overrides, [], undefined, {
+    names: SETTING_GROUPS.checkpoints,
+    by: command,
+  });
   const store = createCheckpointStore(settings, seams.aws ?? awsClients());
   const table = settings.checkpointTable;
   const checkpoints = (await store.list()).filter(
@@ -43,8 +47,9 @@ async function source(
 export async function checkpointsOf(
   seams: CliSeams,
   flags: { org?: string; simulate?: boolean },
+  command: string,
 ): Promise<CheckpointSource[]> {
-  if (!flags.simulate) return [await source(seams, {}, flags.org)];
+  if (!flags.simulate) return [await source(seams, {}, flags.org, command)];
   const files = SIMULATED_CHECKPOINT_FILES.filter((file) => existsSync(file));
   return Promise.all(
     (files.length > 0 ? files : SIMULATED_CHECKPOINT_FILES.slice(0, 1)).map((file) =>
@@ -55,6 +60,7 @@ export async function checkpointsOf(
           checkpointFile: { value: file, source: "--simulate" },
         },
         flags.org,
+        command,
       ),
     ),
   );
@@ -138,7 +144,7 @@ export function statusCommand(seams: CliSeams): Command {
     .option("--org <id>", "only this org's checkpoints")
     .option("--simulate", `the simulation's checkpoints (${SIMULATED_DIR})`)
     .action(async (flags: { org?: string; simulate?: boolean; json?: boolean }) => {
-      const sources = await checkpointsOf(seams, flags);
+      const sources = await checkpointsOf(seams, flags, "status");
       const now = Date.now();
       const stores = sources.map(({ where, local, checkpoints }) => ({
         store: where,

@@ -93,7 +93,7 @@ export function unlockCommand(seams: CliSeams): Command {
     .option("--force", "also clear leases of runs that may still work (another host, a Lambda)")
     .option("--simulate", `the simulation's checkpoints (${SIMULATED_DIR})`)
     .action(async (flags: { org?: string; force?: boolean; simulate?: boolean; json?: boolean }) => {
-      const sources = await checkpointsOf(seams, flags);
+      const sources = await checkpointsOf(seams, flags, "unlock");
       const now = Date.now();
       const results: UnlockResult[] = [];
       for (const source of sources) results.push(...(await unlockIn(source, now, flags.force ?? false)));

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { CheckpointLockError, LeaseLostError } from "../errors.ts";
+import { CheckpointLockError, ConfigurationError, LeaseLostError } from "../errors.ts";
 import { sleep } from "../retry.ts";
 import {
   type Checkpoint,
@@ -17,6 +17,30 @@ type Stored = Record<string, Checkpoint>;
  * Checkpoints and leases in one local JSON file (the CLI's), with the same conditional rules as
  * the DynamoDB store. A lock file serialises writers; writes replace the file atomically.
  */
+/**
+ * The file's checkpoints, or one line saying what to do when it is not ours any more (edited by
+ * hand, truncated by a full disk): a run never starts over silently from a file it cannot read.
+ */
+function parseStored(text: string, path: string): Stored {
+  const fix = `restore it from a copy, or move it aside to start over (the next run then reads INITIAL_LOOKBACK back)`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigurationError(
+      [`checkpoint file ${path} is not valid JSON (${(error as Error).message}): ${fix}`],
+      {
+        cause: error,
+      },
+    );
+  }
+  const isRecord = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isRecord(parsed) || !Object.entries(parsed).every(([k, c]) => isRecord(c) && c.key === k))
+    throw new ConfigurationError([`checkpoint file ${path} does not hold checkpoints: ${fix}`]);
+  return parsed as Stored;
+}
+
 export class FileCheckpointStore implements CheckpointStore {
   private folder: Promise<void> | undefined;
 
@@ -122,14 +146,19 @@ export class FileCheckpointStore implements CheckpointStore {
   }
 
   private async read(): Promise<Stored> {
+    let text: string;
     try {
-      const all = JSON.parse(await readFile(this.path, "utf8")) as Stored;
-      for (const c of Object.values(all)) c.progress = storedProgress(c.progress);
-      return all;
+      text = await readFile(this.path, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
-      throw error;
+      throw new ConfigurationError(
+        [`checkpoint file ${this.path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? error})`],
+        { cause: error },
+      );
     }
+    const all = parseStored(text, this.path);
+    for (const c of Object.values(all)) c.progress = storedProgress(c.progress);
+    return all;
   }
 
   private async transaction<T>(work: (all: Stored) => T): Promise<T> {

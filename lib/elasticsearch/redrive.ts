@@ -10,7 +10,8 @@ import {
 } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import * as z from "zod";
-import { JumpcloudElasticError } from "../errors.ts";
+import { awsSetupProblem } from "../aws/sdk-failures.ts";
+import { ConfigurationError, JumpcloudElasticError } from "../errors.ts";
 import { DEAD_LETTER_NAMES, type DeadLetter } from "./dead-letters.ts";
 import type { DocumentSink, IndexItem, Rejection } from "./sink.ts";
 
@@ -240,6 +241,15 @@ export class S3DeadLetterStore implements DeadLetterStore {
         }),
       );
     } catch (error) {
+      // No region, no credentials, no right: the user's to fix before anything can be read.
+      const setup =
+        awsSetupProblem(error, `reading ${this.location}`) ??
+        ((error as Error).name === "AccessDenied"
+          ? `not allowed to list ${this.location}: the credentials need s3:ListBucket on ${this.bucket} (and s3:GetObject, s3:DeleteObject on ${this.prefix}*)`
+          : (error as Error).name === "NoSuchBucket"
+            ? `DEAD_LETTER_BUCKET ${this.bucket} does not exist: set it to the stack's DeadLetterBucket output`
+            : undefined);
+      if (setup) throw new ConfigurationError([setup], { cause: error });
       throw new JumpcloudElasticError(
         `cannot list ${this.location} (DEAD_LETTER_BUCKET, DEAD_LETTER_PREFIX): ${errorCode(error)}`,
         { cause: error },
@@ -430,6 +440,8 @@ export async function redrive(store: DeadLetterStore, options: RedriveOptions): 
     }
   } catch (error) {
     if (!(error instanceof JumpcloudElasticError)) throw error;
+    // Nothing done yet and the setup at fault: the fix is all the user needs to hear (exit 2).
+    if (error instanceof ConfigurationError && report.removed === 0) throw error;
     throw new JumpcloudElasticError(
       `redrive stopped after removing ${report.removed} dead letter(s), the others left in place (run it again: what landed meanwhile counts as a duplicate): ${error.message}`,
       { cause: error },

@@ -63,29 +63,47 @@ export interface ParsedSettings extends LoadedSettings {
  * settings and what the entry point requires, and throws one ConfigurationError naming every
  * problem by the variable or flag the user set.
  */
-export function loadSettings(
-  env: Environment,
-  options: { overrides?: Overrides; require?: readonly Requirement[] } = {},
-): LoadedSettings {
+export function loadSettings(env: Environment, options: ParseOptions = {}): LoadedSettings {
   const { problems, ...loaded } = parseSettings(env, options);
   if (problems.length > 0) throw new ConfigurationError(problems);
   return loaded;
 }
 
+/** How to parse: typed overrides, what the caller requires, and which settings it reads at all. */
+export interface ParseOptions {
+  overrides?: Overrides;
+  require?: readonly Requirement[];
+  /**
+   * The settings the caller reads (default: all). Any other is left at its default and out of
+   * the rules across settings; set wrongly, it is a warning naming it as ignored, not a problem.
+   */
+  uses?: { names: readonly SettingName[]; by: string };
+}
+
 /** As loadSettings, but answers the problems, so a caller can add its own (files it opens) first. */
-export function parseSettings(
-  env: Environment,
-  options: { overrides?: Overrides; require?: readonly Requirement[] } = {},
-): ParsedSettings {
+export function parseSettings(env: Environment, options: ParseOptions = {}): ParsedSettings {
   const overrides = options.overrides ?? {};
   const values: Record<string, unknown> = {};
   const inputs = new Map<SettingName, Input>();
   const parsed = new Set<SettingName>();
   const problems: string[] = [];
+  const ignored: string[] = [];
+  const used = options.uses && new Set<SettingName>(options.uses.names);
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const spec: SettingSpec<unknown> = SETTINGS[name];
     const input = inputOf(name, env, overrides);
     inputs.set(name, input);
+    if (used && !used.has(name)) {
+      const result = input.set ? spec.kind.schema.safeParse(input.raw) : undefined;
+      if (result?.success === false)
+        ignored.push(
+          `${describe(result.error.issues[0] as z.core.$ZodIssue, input, spec)} (ignored: ${options.uses?.by} does not use it)`,
+        );
+      inputs.set(name, { ...input, raw: undefined, set: false });
+      values[name] = spec.default;
+      parsed.add(name);
+      continue;
+    }
     if (!input.set) {
       values[name] = spec.default;
       parsed.add(name);
@@ -111,7 +129,7 @@ export function parseSettings(
   problems.push(...findings.problems, ...checkRequirements(ruleInput, options.require ?? []));
   return {
     settings: values as Settings,
-    warnings: findings.warnings,
+    warnings: [...ignored, ...findings.warnings],
     sourceOf: ruleInput.sourceOf,
     problems,
   };

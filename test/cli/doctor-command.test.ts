@@ -12,6 +12,7 @@ import { fakeAws } from "../helpers/aws.ts";
 import { cliProcess, cli as inProcess } from "../helpers/cli.ts";
 import { startDynalite } from "../helpers/dynalite.ts";
 import { fixturePath } from "../helpers/fixtures.ts";
+import { closedPort } from "../helpers/ports.ts";
 
 const ORG_A = "5e00000000000000000000a1";
 const ORG_B = "5e00000000000000000000b2";
@@ -36,15 +37,6 @@ function tenant(orgId: string, count: number, seed: number) {
     organization: orgId,
   });
   return { orgId, events };
-}
-
-/** A port nothing listens on: taken, then given back. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function emulator(options: EsEmulatorOptions = {}, setup = true): Promise<ElasticsearchEmulator> {

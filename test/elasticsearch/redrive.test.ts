@@ -17,7 +17,11 @@ import {
   S3DeadLetterStore,
 } from "../../lib/elasticsearch/redrive.ts";
 import { type DocumentSink, ElasticsearchDocumentSink } from "../../lib/elasticsearch/sink.ts";
-import { ElasticsearchUnavailableError, JumpcloudElasticError } from "../../lib/errors.ts";
+import {
+  ConfigurationError,
+  ElasticsearchUnavailableError,
+  JumpcloudElasticError,
+} from "../../lib/errors.ts";
 import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
 import { memoryS3 } from "../helpers/aws.ts";
 import { FAST_RETRY, testClient } from "../helpers/elasticsearch.ts";
@@ -319,11 +323,13 @@ describe("redrive against the Elasticsearch emulator", () => {
       );
     });
 
-    it("names the bucket when S3 refuses", async () => {
+    it("names the bucket and the right it needs when S3 refuses (a configuration error: exit 2)", async () => {
       s3.failing.add("ListObjectsV2Command");
-      await expect(redrive(new S3DeadLetterStore(s3.client, bucket, "dl/"), options())).rejects.toThrow(
-        "cannot list s3://dl-bucket/dl/ (DEAD_LETTER_BUCKET, DEAD_LETTER_PREFIX): Access Denied",
+      const failure = redrive(new S3DeadLetterStore(s3.client, bucket, "dl/"), options());
+      await expect(failure).rejects.toThrow(
+        /^not allowed to list s3:\/\/dl-bucket\/dl\/: the credentials need s3:ListBucket on dl-bucket/,
       );
+      await expect(failure).rejects.toBeInstanceOf(ConfigurationError);
     });
 
     it("stops when a landed letter cannot be deleted: the next redrive counts it as a duplicate", async () => {
