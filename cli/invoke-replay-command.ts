@@ -12,7 +12,7 @@ import { KNOWN_SERVICES, serviceListProblem, unknownServices } from "../lib/jump
 import type { Logger } from "../lib/logger.ts";
 import { cliLogger, emit } from "./output.ts";
 import type { CliSeams } from "./settings.ts";
-import { parseTimeRange } from "./time-options.ts";
+import { inThePast, parseTimeRange } from "./time-options.ts";
 
 interface ReplayFlags {
   function?: string;
@@ -101,7 +101,17 @@ function replayPlan(flags: ReplayFlags): ReplayPlan {
         `${flag} is required: an ISO 8601 time (2026-01-31T12:00:00Z) or a duration ago (2h, 15d)`,
       );
   }
+  const before = problems.length;
   const range = parseTimeRange(["--from", flags.from], ["--to", flags.to], now, problems);
+  if (problems.length === before)
+    inThePast(
+      [
+        ["--from", range.from],
+        ["--to", range.to],
+      ],
+      now,
+      problems,
+    );
   const from = range.from ?? new Date(now);
   const to = range.to ?? new Date(now);
   const functionName = flags.function?.trim() ?? "";

@@ -89,6 +89,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./unlock-command.ts")).unlockCommand,
   },
   {
+    name: "forget",
+    description: "remove checkpoints you no longer want (keys as `status` lists them); needs --yes",
+    arguments: "<key...>",
+    load: async () => (await import("./forget-command.ts")).forgetCommand,
+  },
+  {
     name: "invoke-replay",
     description:
       "replay a window with the deployed collector Lambda: invoke it again while work remains, then print the total",

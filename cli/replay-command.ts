@@ -11,7 +11,7 @@ import type { LocalTarget } from "./local-collection.ts";
 import { cliLogger, note } from "./output.ts";
 import { simulation } from "./run-command.ts";
 import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
-import { parseTimeRange } from "./time-options.ts";
+import { inThePast, parseTimeRange } from "./time-options.ts";
 
 interface WindowFlags {
   from: string;
@@ -45,7 +45,19 @@ async function load(seams: CliSeams, flags: WindowFlags, overrides: Overrides, n
       const end: [string, string | Date | undefined] = needTo
         ? ["--to", flags.to]
         : ["now − SOURCE_LAG", new Date(now - settings.sourceLag)];
+      const before = problems.length;
       const range = parseTimeRange(["--from", flags.from], end, now, problems);
+      if (problems.length === before)
+        inThePast(
+          needTo
+            ? [
+                ["--from", range.from],
+                ["--to", range.to],
+              ]
+            : [["--from", range.from]],
+          now,
+          problems,
+        );
       from = range.from?.getTime() ?? now;
       to = range.to?.getTime() ?? now;
     },
@@ -83,7 +95,9 @@ async function withSimulation(
   command: string,
   work: (overrides: Overrides) => Promise<void>,
 ) {
-  const simulated = flags.simulate ? await simulation(seams, {}, command) : undefined;
+  const simulated = flags.simulate
+    ? await simulation(seams, { ...(flags.org !== undefined && { org: flags.org }) }, command)
+    : undefined;
   try {
     await work(simulated?.overrides ?? {});
   } finally {

@@ -36,9 +36,14 @@ const RUN_FLAGS: readonly SettingName[] = ["jumpcloudOrgIds", "jumpcloudServices
 /** The simulated tenant a `--simulate` run reads, refusing a cluster it was not told to write to. */
 export async function simulation(
   seams: CliSeams,
-  flags: { toElasticsearch?: boolean; fresh?: boolean; outDir?: string },
+  flags: { toElasticsearch?: boolean; fresh?: boolean; outDir?: string; org?: string },
   command: string,
 ): Promise<{ tenant: SimulatedTenant; overrides: Overrides }> {
+  // The simulated tenant is one org, the key's own: an --org would be ignored without a word.
+  if (flags.org !== undefined)
+    throw new UsageError(
+      `${command} reads one simulated org (the key's own): drop --org, or run without --simulate against a real MSP key`,
+    );
   const set = clusterVariablesSet(seams.env);
   if (set.length > 0 && !flags.toElasticsearch) {
     throw new UsageError(

@@ -132,7 +132,8 @@ function humanStatus(where: string, rows: ReturnType<typeof describe>[], org: st
       ? `${r.lastRun.at}: ${r.lastRun.fetched} fetched, ${r.lastRun.counts.indexed} indexed, ${r.lastRun.counts.duplicates} dup, ${r.lastRun.counts.deadLettered} dead`
       : "—",
   ]);
-  return `${where}\n${table(["org / services", "kind", "cursor", "lag", "in window", "lease", "last run"], cells)}\n`;
+  const keys = rows.map((r) => `  ${r.key}`).join("\n");
+  return `${where}\n${table(["org / services", "kind", "cursor", "lag", "in window", "lease", "last run"], cells)}\nkeys (for \`forget\`):\n${keys}\n`;
 }
 
 /** `status`: every checkpoint's cursor, lag, progress, lease and last run. */

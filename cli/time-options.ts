@@ -42,3 +42,19 @@ export function parseTimeRange(
   }
   return range;
 }
+
+/**
+ * Records a problem for each time after `now`: a replay or backfill reads what JumpCloud already
+ * has (it answers 400 to a start in the future), and `run` collects what is still arriving.
+ */
+export function inThePast(
+  times: readonly (readonly [name: string, at: Date | undefined])[],
+  now: number,
+  problems: string[],
+): void {
+  for (const [name, at] of times)
+    if (at !== undefined && at.getTime() > now)
+      problems.push(
+        `${name} (${at.toISOString()}) is in the future: replay and backfill read a past window; \`run\` collects what is still arriving`,
+      );
+}

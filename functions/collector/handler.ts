@@ -18,7 +18,7 @@ import { createEventSource } from "../../lib/compose/jumpcloud.ts";
 import { parseIso8601 } from "../../lib/ecs/timestamp.ts";
 import { CollectionError, InputError, MapperInvocationError } from "../../lib/errors.ts";
 import type { EventSource } from "../../lib/jumpcloud/client.ts";
-import { serviceListProblem, unknownServices } from "../../lib/jumpcloud/regions.ts";
+import { KNOWN_SERVICES, serviceListProblem, unknownServices } from "../../lib/jumpcloud/regions.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { type Environment, loadSettings } from "../../lib/settings/load.ts";
 import type { Settings } from "../../lib/settings/schema.ts";
@@ -53,12 +53,16 @@ export interface CollectorDependencies {
 }
 
 // Replays may name services this project does not know yet: the API's answer decides.
-function checkReplayServices(services: unknown, logger: Logger): void {
+function checkReplayServices(services: unknown): void {
   const list = Array.isArray(services) && services.every((s) => typeof s === "string") ? services : undefined;
   const problem = list ? serviceListProblem(list) : "must be a list of service names";
   if (problem) throw new InputError(`replay.services ${problem}`);
   const unknown = unknownServices(list as string[]);
-  if (unknown.length > 0) logger.warn("replay names services not known here; sent anyway", { unknown });
+  // Refused before a checkpoint is made for it: JumpCloud would answer 400 after.
+  if (unknown.length > 0)
+    throw new InputError(
+      `replay.services: ${unknown.join(", ")} is not a Directory Insights service (one of ${KNOWN_SERVICES.join(", ")})`,
+    );
 }
 
 function parseTime(name: string, value: unknown): number {
@@ -79,9 +83,9 @@ interface Target {
  * What one invocation collects: the payload's org (or the only one); for a replay naming no org
  * while several are listed, each listed org in turn, so one payload serves every deployment.
  */
-function resolveTargets(payload: CollectorRequest, orgs: (string | undefined)[], logger: Logger): Target[] {
+function resolveTargets(payload: CollectorRequest, orgs: (string | undefined)[]): Target[] {
   const replay = payload.replay;
-  if (replay?.services !== undefined) checkReplayServices(replay.services, logger);
+  if (replay?.services !== undefined) checkReplayServices(replay.services);
   const named = replay ? replay.orgId : payload.orgId;
   if (named !== undefined && !orgs.includes(named)) {
     throw new InputError(`org ${named} is not in JUMPCLOUD_ORG_IDS`);
@@ -90,6 +94,11 @@ function resolveTargets(payload: CollectorRequest, orgs: (string | undefined)[],
     ? { start: parseTime("start", replay.start), end: parseTime("end", replay.end) }
     : undefined;
   if (window && window.start >= window.end) throw new InputError("replay.start must be before replay.end");
+  const future = window && (["start", "end"] as const).find((edge) => window[edge] > Date.now());
+  if (future)
+    throw new InputError(
+      `replay.${future} (${new Date(window?.[future] ?? 0).toISOString()}) is in the future: a replay reads a past window; the schedule collects what is still arriving`,
+    );
   const targetOrgs = named !== undefined ? [named] : replay ? orgs : [orgs[0]];
   return targetOrgs.map((orgId) => ({ orgId, services: replay?.services, window }));
 }
@@ -118,7 +127,7 @@ export function makeCollectorHandler(dependencies: () => Promise<CollectorDepend
       deps.logger.info("fanned out", { orgs });
       return { mode: "fanned-out", orgs };
     }
-    const targets = resolveTargets(payload, orgsToCollect(deps.settings), deps.logger);
+    const targets = resolveTargets(payload, orgsToCollect(deps.settings));
     const summaries: CollectSummary[] = [];
     const failures: { orgId: string | undefined; error: unknown }[] = [];
     for (const target of targets) {

@@ -95,4 +95,9 @@ export interface CheckpointStore {
    * dead or its lease expired); answers whether it was cleared. Only this ever removes another's lease.
    */
   breakLease(key: string, owner: string): Promise<boolean>;
+  /**
+   * Removes `key` (an operator's `forget`) unless a run holds its lease at `now`: `held` then,
+   * `gone` when there was nothing to remove.
+   */
+  forget(key: string, now: number): Promise<"removed" | "held" | "gone">;
 }

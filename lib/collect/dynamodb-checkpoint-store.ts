@@ -1,5 +1,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
+  DeleteCommand,
+  type DeleteCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   type GetCommandOutput,
@@ -171,6 +173,24 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
     }
   }
 
+  async forget(key: string, now: number): Promise<"removed" | "held" | "gone"> {
+    try {
+      await this.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: key },
+          ConditionExpression:
+            "attribute_exists(pk) AND (attribute_not_exists(leaseOwner) OR leaseExpiresAt < :now)",
+          ExpressionAttributeValues: { ":now": now },
+        }),
+      );
+      return "removed";
+    } catch (error) {
+      if (!conditionFailed(error)) throw error;
+      return (await this.get(key)) === undefined ? "gone" : "held";
+    }
+  }
+
   async list(): Promise<Checkpoint[]> {
     const items: Checkpoint[] = [];
     try {
@@ -190,12 +210,20 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
   // Every call: an SDK failure the user must fix becomes one line naming it (see tableFailure).
   private send(command: GetCommand): Promise<GetCommandOutput>;
   private send(command: UpdateCommand): Promise<UpdateCommandOutput>;
-  private async send(command: GetCommand | UpdateCommand): Promise<GetCommandOutput | UpdateCommandOutput> {
-    const action = command instanceof GetCommand ? "GetItem" : "UpdateItem";
+  private send(command: DeleteCommand): Promise<DeleteCommandOutput>;
+  private async send(
+    command: GetCommand | UpdateCommand | DeleteCommand,
+  ): Promise<GetCommandOutput | UpdateCommandOutput | DeleteCommandOutput> {
+    const action =
+      command instanceof GetCommand
+        ? "GetItem"
+        : command instanceof DeleteCommand
+          ? "DeleteItem"
+          : "UpdateItem";
     try {
-      return command instanceof GetCommand
-        ? await this.client.send(command)
-        : await this.client.send(command);
+      if (command instanceof GetCommand) return await this.client.send(command);
+      if (command instanceof DeleteCommand) return await this.client.send(command);
+      return await this.client.send(command);
     } catch (error) {
       throw tableFailure(error, this.table, action);
     }

@@ -127,6 +127,16 @@ export class FileCheckpointStore implements CheckpointStore {
     });
   }
 
+  forget(key: string, now: number): Promise<"removed" | "held" | "gone"> {
+    return this.transaction((all) => {
+      const current = all[key];
+      if (!current) return "gone";
+      if (current.leaseOwner !== undefined && (current.leaseExpiresAt ?? 0) >= now) return "held";
+      delete all[key];
+      return "removed";
+    });
+  }
+
   private change(checkpoint: Checkpoint, apply: (current: Checkpoint) => Checkpoint): Promise<Checkpoint> {
     return this.transaction((all) => {
       const current = all[checkpoint.key];

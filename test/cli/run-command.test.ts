@@ -263,6 +263,90 @@ describe("run --once", () => {
   });
 });
 
+describe("bad input leaves nothing behind", () => {
+  it("refuses an unknown service, a future replay, and --org with --simulate before any request or checkpoint", async () => {
+    const t = await tenant({ count: 20 });
+    try {
+      for (const [args, message] of [
+        [
+          ["run", "--once", "--services", "sso,bogus"],
+          /^error: --services: bogus is not a Directory Insights service/m,
+        ],
+        [
+          ["replay", "--from", "2026-01-01T00:00:00Z", "--to", "2099-01-01T00:00:00Z"],
+          /^error: --to \(2099-01-01T00:00:00.000Z\) is in the future/m,
+        ],
+        [
+          ["replay", "--from", "2098-01-01T00:00:00Z", "--to", "2099-01-01T00:00:00Z"],
+          /^error: invalid configuration:\n {2}- --from .* is in the future[\s\S]*--to .* is in the future/m,
+        ],
+        [
+          ["run", "--once", "--simulate", "--org", "x,y"],
+          /^error: run --simulate reads one simulated org \(the key's own\): drop --org/m,
+        ],
+        [
+          ["replay", "--simulate", "--org", "x", "--from", "2h", "--to", "1h"],
+          /^error: replay --simulate reads one simulated org/m,
+        ],
+      ] as const) {
+        const { code, stderr } = await cli([...args], { env: t.env, cwd: t.dir });
+        expect(stderr, args.join(" ")).toMatch(message);
+        expect(code, args.join(" ")).toBe(2);
+      }
+      expect(t.sim.requests).toHaveLength(0);
+      expect(existsSync(t.env.CHECKPOINT_FILE)).toBe(false);
+    } finally {
+      await t.sim.stop();
+    }
+  });
+});
+
+describe("forget", () => {
+  it("says what it would remove, removes only with --yes, and refuses while a run holds the lease", async () => {
+    const t = await tenant({ count: 20, orgs: [ORGS[0] as string] });
+    try {
+      const env = { ...t.env, JUMPCLOUD_SERVICES: "sso" };
+      expect((await cli(["run", "--once"], { env })).code).toBe(0);
+      const key = checkpointKey(ORGS[0], ["sso"]);
+      const status = await cli(["status"], { env });
+      expect(status.stdout).toMatch(new RegExp(`keys \\(for \`forget\`\\):\\n {2}${key}$`, "m"));
+
+      const unsure = await cli(["forget", key], { env });
+      expect(unsure.stdout).toMatch(
+        new RegExp(
+          `^would forget: ${key} \\(cursor .*\\) in .*: if this org and service list are collected again, they start INITIAL_LOOKBACK back`,
+        ),
+      );
+      expect(unsure.stderr).toMatch(/^error: nothing removed: add --yes to forget 1 checkpoint\(s\)$/m);
+      expect(unsure.code).toBe(2);
+      expect(Object.keys(t.checkpoints())).toContain(key);
+
+      const typo = await cli(["forget", "default#bogus#scheduled", "--yes"], { env });
+      expect(typo.stderr).toMatch(
+        /^error: no checkpoint default#bogus#scheduled in .*: `status` lists the keys there are$/m,
+      );
+      expect(typo.code).toBe(2);
+
+      // A lease another host's run holds: kept, exit 3.
+      const all = t.checkpoints();
+      all[key] = { ...all[key], leaseOwner: "cli:elsewhere:1:x", leaseExpiresAt: Date.now() + HOUR };
+      writeFileSync(t.env.CHECKPOINT_FILE, JSON.stringify(all));
+      const held = await cli(["forget", key, "--yes"], { env });
+      expect(held.stdout).toMatch(new RegExp(`^held: ${key}`, "m"));
+      expect(held.code).toBe(3);
+
+      all[key] = { ...all[key], leaseExpiresAt: Date.now() - 1 };
+      writeFileSync(t.env.CHECKPOINT_FILE, JSON.stringify(all));
+      const done = await cli(["forget", key, "--yes", "--json"], { env });
+      expect(done.code).toBe(0);
+      expect(JSON.parse(done.stdout).checkpoints).toMatchObject([{ key, action: "forgotten" }]);
+      expect(Object.keys(t.checkpoints())).not.toContain(key);
+    } finally {
+      await t.sim.stop();
+    }
+  });
+});
+
 describe("Ctrl-C", () => {
   it("stops after the page in flight: summary, exit 130, lease released; the next run loses and duplicates nothing", async () => {
     const t = await world({ orgs: [ORGS[0] as string], count: 600 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -114,6 +114,20 @@ function describeStore(
       expect(await store.breakLease(`${k}-absent`, "crashed")).toBe(false);
     });
 
+    it("forgets a checkpoint only when no run holds its lease", async () => {
+      const k = key();
+      const taken = (await store.acquire(k, "run", LEASE, T0)) as never;
+      expect(await store.forget(k, T0 + 1)).toBe("held");
+      expect(await store.get(k)).toBeDefined();
+      // Expired is as good as released: that run is gone.
+      expect(await store.forget(k, T0 + LEASE + 1)).toBe("removed");
+      expect(await store.get(k)).toBeUndefined();
+      expect((await store.list()).map((c) => c.key)).not.toContain(k);
+      expect(await store.forget(k, T0)).toBe("gone");
+      // The forgotten run's next save fails: it cannot bring the checkpoint back behind a user's back.
+      await expect(store.save(taken, { cursor: 1 })).rejects.toBeInstanceOf(LeaseLostError);
+    });
+
     it("lists every checkpoint, sorted by key", async () => {
       const [b, a] = [`${key()}-b`, `${key()}-a`];
       await store.acquire(b, "run", LEASE, T0);
@@ -190,6 +204,22 @@ describe("DynamoDbCheckpointStore: finished replays expire", () => {
     } finally {
       await db.stop();
     }
+  });
+});
+
+describe("FileCheckpointStore on a file it cannot read", () => {
+  it.each([
+    ["{broken", /is not valid JSON .*: restore it from a copy, or move it aside/],
+    ['["not", "checkpoints"]', /does not hold checkpoints: restore it from a copy/],
+  ])("says what to do with %j, never starting over from it", async (text, message) => {
+    const path = join(mkdtempSync(join(tmpdir(), "cp-")), "checkpoints.json");
+    writeFileSync(path, text);
+    const store = new FileCheckpointStore(path);
+    for (const attempt of [store.list(), store.acquire("k", "run", LEASE, T0)]) {
+      await expect(attempt).rejects.toThrow(message);
+      await expect(attempt).rejects.toBeInstanceOf(ConfigurationError);
+    }
+    expect(readFileSync(path, "utf8")).toBe(text);
   });
 });
 

@@ -261,6 +261,10 @@ class RecordingStore implements CheckpointStore {
     return this.inner.registerScheduled(orgId, key);
   }
 
+  forget(key: string, now: number) {
+    return this.inner.forget(key, now);
+  }
+
   breakLease(key: string, owner: string) {
     return this.inner.breakLease(key, owner);
   }

@@ -195,6 +195,21 @@ describe("collector Lambda handler", () => {
       },
       /replay.services/,
     ],
+    [
+      {
+        replay: {
+          start: "2026-01-01T00:00:00Z",
+          end: "2026-01-02T00:00:00Z",
+          orgId: ORG_A,
+          services: ["bogus"],
+        },
+      },
+      /replay.services: bogus is not a Directory Insights service/,
+    ],
+    [
+      { replay: { start: "2026-01-01T00:00:00Z", end: "2099-01-02T00:00:00Z", orgId: ORG_A } },
+      /replay.end \(2099-01-02T00:00:00.000Z\) is in the future/,
+    ],
   ])("refuses a bad payload: %j", async (payload, message) => {
     const error = await handler()(payload as CollectorRequest, context).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
