@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { InterruptedError } from "../lib/errors.ts";
 
 /** The signals a run stops on: Ctrl-C, and a scheduler's or container's polite stop. */
@@ -9,16 +10,73 @@ export interface SignalSource {
   listen(handler: (signal: StopSignal) => void): () => void;
 }
 
-/** The process's SIGINT and SIGTERM. */
+const SHELLS = new Set(["sh", "dash", "bash", "zsh", "ash"]);
+
+/** A process's command name and parent, from Linux's /proc; undefined elsewhere. */
+function procStat(pid: number): { comm: string; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // `pid (comm) state ppid ...`: comm may hold spaces and parentheses, so read around the last `)`.
+    const close = stat.lastIndexOf(")");
+    const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+    return { comm: stat.slice(stat.indexOf("(") + 1, close), ppid };
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * The processes a user started to run this one, when npm did (`npm run cli`, `npm start`): npm,
+ * and the shell it runs scripts in. Killed outright (`kill -9`), they cannot pass the signal on,
+ * so their end is this process's SIGTERM; otherwise the run would go on holding its lease.
+ */
+export function launchers(
+  env: Readonly<Record<string, string | undefined>>,
+  ppid: number,
+  stat: (pid: number) => { comm: string; ppid: number } | undefined = procStat,
+): number[] {
+  if (env.npm_lifecycle_event === undefined || ppid <= 1) return [];
+  const parent = stat(ppid);
+  return parent && SHELLS.has(parent.comm) && parent.ppid > 1 ? [ppid, parent.ppid] : [ppid];
+}
+
+/** Calls `gone` once, when one of `pids` ends or this process is handed to another parent. */
+export function watchLaunchers(pids: readonly number[], gone: () => void, everyMs = 1000): () => void {
+  if (pids.length === 0) return () => undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent && pids.every(alive)) return;
+    clearInterval(timer);
+    gone();
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** The process's SIGINT and SIGTERM, and the end of the npm that started it (as a SIGTERM). */
 export const processSignals: SignalSource = {
   listen(handler) {
     const onInt = () => handler("SIGINT");
     const onTerm = () => handler("SIGTERM");
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
+    const unwatch = watchLaunchers(launchers(process.env, process.ppid), () => {
+      process.stderr.write("the npm process that started this run is gone: stopping as on SIGTERM\n");
+      handler("SIGTERM");
+    });
     return () => {
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onTerm);
+      unwatch();
     };
   },
 };

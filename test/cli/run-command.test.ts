@@ -430,6 +430,56 @@ describe("Ctrl-C", () => {
     expect(t.stored()).toHaveLength(600);
   });
 
+  // `npm run cli` is npm → sh → node: a kill -9 of npm reaches neither, so the worker watches them.
+  it.runIf(process.platform === "linux")(
+    "killed outright through npm (kill -9 of `npm run cli`): the worker stops as on SIGTERM and releases its lease",
+    async () => {
+      const t = await world({ orgs: [ORGS[0] as string], count: 600 });
+      t.sim.inject({ kind: "pass" }, 1, "/events");
+      t.sim.inject({ kind: "delay", ms: 5_000 }, 3, "/events");
+      const npm = spawn("npm", ["run", "--silent", "cli", "--", "run", "--once", "--out", t.out], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          ...t.env,
+          PAGE_LIMIT: "50",
+          BACKFILL_CONCURRENCY: "1",
+        },
+      });
+      let stderr = "";
+      npm.stdout.resume();
+      const acknowledged = new Promise<void>((resolve) =>
+        npm.stderr.on("data", (chunk) => {
+          stderr += chunk;
+          if (stderr.includes("read up to")) resolve();
+        }),
+      );
+      await acknowledged;
+      const owner = t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner as string;
+      const worker = Number(owner.split(":")[2]);
+      expect(worker).not.toBe(npm.pid);
+      npm.kill("SIGKILL");
+      const deadline = Date.now() + 15_000;
+      const running = () => {
+        try {
+          process.kill(worker, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(running(), "the worker outlived npm").toBe(false);
+      expect(stderr).toMatch(/the npm process that started this run is gone: stopping as on SIGTERM/);
+      expect(t.checkpoints()[checkpointKey(ORGS[0], ["all"])].leaseOwner).toBeUndefined();
+      const rest = await cli(["run", "--once", "--json", "--out", t.out], { env: t.env });
+      expect(rest.code).toBe(0);
+      expect(new Set(t.stored())).toStrictEqual(t.truth());
+    },
+    40_000,
+  );
+
   it("ends run --follow between rounds on SIGTERM (exit 143), each round's summary printed", async () => {
     const t = await world({ orgs: [ORGS[0] as string] });
     const signals = testSignals();
