@@ -29,11 +29,13 @@ import {
   JumpcloudPaymentRequiredError,
   JumpcloudUnavailableError,
 } from "../lib/errors.ts";
+import { proxyFor, shownProxy } from "../lib/http/proxy.ts";
 import { raceAbort } from "../lib/jumpcloud/http.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type LoadedSettings, type ParsedSettings, parseSettings } from "../lib/settings/load.ts";
-import type { SettingName } from "../lib/settings/schema.ts";
+import type { SettingName, Settings } from "../lib/settings/schema.ts";
 import { cliLogger, emit } from "./output.ts";
+import { jumpcloudHttp } from "./proxy.ts";
 import type { CliSeams } from "./settings.ts";
 
 /** How a check came out: `warn` is worth reading but does not fail the doctor. */
@@ -147,7 +149,29 @@ function configurationChecks(loaded: ParsedSettings): Check[] {
   const name = "Configuration";
   if (loaded.problems.length > 0) return loaded.problems.map((problem) => fail(name, problem));
   if (loaded.warnings.length > 0) return loaded.warnings.map((warning) => warn(name, warning));
-  return [pass(name, `valid (JumpCloud credentials: ${jumpcloudCredentialSource(loaded)})`)];
+  const proxy = proxyRoutes(loaded.settings);
+  return [
+    pass(
+      name,
+      `valid (JumpCloud credentials: ${jumpcloudCredentialSource(loaded)}${proxy ? `; ${proxy}` : ""})`,
+    ),
+  ];
+}
+
+// Where each service's traffic goes, once a proxy is set: the first thing to know when one is unreachable.
+function proxyRoutes(settings: Settings): string | undefined {
+  if (settings.httpsProxy === undefined && settings.httpProxy === undefined) return undefined;
+  const route = (what: string, url: string | undefined) => {
+    if (url === undefined) return [];
+    const proxy = proxyFor(url, settings);
+    return [
+      `${what} ${proxy ? `via proxy ${shownProxy(proxy)}` : "direct (NO_PROXY or no proxy for its scheme)"}`,
+    ];
+  };
+  return [
+    ...route("JumpCloud", settings.jumpcloudApiUrl),
+    ...route("Elasticsearch", settings.elasticsearchUrl),
+  ].join(", ");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -239,7 +263,11 @@ async function countOrgs(ctx: Context, orgs: (string | undefined)[]): Promise<Co
     createEventSource(settings, {
       aws: ctx.aws,
       logger: ctx.logger,
-      http: { timeoutMs: Math.min(settings.jumpcloudTimeout, REQUEST_MS), retry: DOCTOR_RETRY },
+      http: {
+        timeoutMs: Math.min(settings.jumpcloudTimeout, REQUEST_MS),
+        retry: DOCTOR_RETRY,
+        ...(await jumpcloudHttp(settings)),
+      },
     }),
     ctx.signal,
   );

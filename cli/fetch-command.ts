@@ -4,6 +4,7 @@ import { createEventSource } from "../lib/compose/jumpcloud.ts";
 import { jsonText } from "../lib/json-text.ts";
 import type { Overrides } from "../lib/settings/load.ts";
 import { cliLogger, note } from "./output.ts";
+import { jumpcloudHttp } from "./proxy.ts";
 import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
 import { simulatedOverrides, startSimulatedTenant } from "./simulated.ts";
 import { parseTimeRange } from "./time-options.ts";
@@ -57,7 +58,11 @@ export function fetchCommand(seams: CliSeams): Command {
         };
         const { settings, start, end } = await fetchPlan(flags, seams, overrides);
         const logger = cliLogger(seams, flags.json);
-        const client = await createEventSource(settings, { aws: seams.aws ?? awsClients(), logger });
+        const client = await createEventSource(settings, {
+          aws: seams.aws ?? awsClients(),
+          logger,
+          http: await jumpcloudHttp(settings),
+        });
         const query = { services: settings.jumpcloudServices, start, end, limit: settings.pageLimit };
         let events = 0;
         let pages = 0;

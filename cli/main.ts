@@ -30,6 +30,12 @@ if (node.verdict === "warn" && process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNI
 // The SDK's own notice of the same (seven lines, on every Node 20 run) would bury the CLI's messages.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
+// curl and most tools read the lowercase names too (and prefer them for http_proxy).
+for (const name of ["https_proxy", "http_proxy", "no_proxy"]) {
+  const upper = name.toUpperCase();
+  if (process.env[name] && !process.env[upper]) process.env[upper] = process.env[name];
+}
+
 process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   io: processIo,

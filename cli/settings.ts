@@ -97,6 +97,9 @@ export const SETTING_GROUPS = {
     "lookUpExisting",
     "namespace",
     "awsRegion",
+    "httpsProxy",
+    "httpProxy",
+    "noProxy",
   ],
   deadLetters: ["deadLetterBucket", "deadLetterPrefix", "deadLetterDir", "awsRegion"],
 } as const satisfies Record<string, readonly SettingName[]>;

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { Client, type ClientOptions } from "@elastic/elasticsearch";
+import { Client, type ClientOptions, HttpConnection } from "@elastic/elasticsearch";
 import { checkFilled, parseSecretArn } from "../aws/secrets.ts";
 import {
   type ElasticsearchCredentials,
@@ -7,6 +7,7 @@ import {
   parseElasticsearchSecret,
 } from "../elasticsearch/client.ts";
 import { ConfigurationError } from "../errors.ts";
+import { proxyFor } from "../http/proxy.ts";
 import { loadSettings } from "../settings/load.ts";
 import type { Settings } from "../settings/schema.ts";
 import type { AwsClients } from "./aws.ts";
@@ -84,6 +85,15 @@ async function readCaCert(path: string | undefined): Promise<string | undefined>
   }
 }
 
+/** The endpoint a cloud id stands for (`name:base64("host$es-id$kibana-id")`), for NO_PROXY. */
+function cloudUrl(cloudId: string): string {
+  const [host = "", esId = ""] = Buffer.from(cloudId.split(":")[1] ?? "", "base64")
+    .toString("utf8")
+    .split("$");
+  const [name = "cloud.es.io", port] = host.split(":");
+  return `https://${esId}.${name}${port && port !== "443" ? `:${port}` : ""}`;
+}
+
 /**
  * The official client (8.x: it sends `compatible-with=8`, which Elasticsearch 8 and 9 both
  * serve), with its own retries off: the sink retries with backoff, per item.
@@ -97,8 +107,11 @@ export async function createElasticsearchClient(
   const target = endpoint(settings, secret);
   const auth = credentials(settings, secret);
   const ca = await readCaCert(settings.elasticsearchCaCert);
+  const proxy = proxyFor("node" in target ? target.node : cloudUrl(target.cloudId), settings);
   const clientOptions: ClientOptions = {
     ...("node" in target ? { node: target.node } : { cloud: { id: target.cloudId } }),
+    // The client's default connection (undici) takes no proxy; its Node http one does.
+    ...(proxy !== undefined && { Connection: HttpConnection, proxy }),
     ...(auth && { auth }),
     ...(ca && { tls: { ca } }),
     requestTimeout: settings.elasticsearchRequestTimeout,

@@ -448,6 +448,44 @@ const deadLetters = {
   }),
 };
 
+// A proxy is an http(s) URL (a user and password in it are kept out of every message).
+const proxyValue = () =>
+  checked(textValue("an http:// or https:// proxy URL"), (text) => {
+    try {
+      return ["http:", "https:"].includes(new URL(text).protocol)
+        ? undefined
+        : "must be an http:// or https:// URL";
+    } catch {
+      return "must be a URL such as http://proxy.example.com:3128";
+    }
+  });
+
+const network = {
+  httpsProxy: spec({
+    env: "HTTPS_PROXY",
+    description: "proxy for https:// traffic to JumpCloud and Elasticsearch (the CLI; `https_proxy` too)",
+    kind: proxyValue(),
+    secret: true,
+    usedBy: LOCAL,
+  }),
+  httpProxy: spec({
+    env: "HTTP_PROXY",
+    description: "proxy for http:// traffic (a loopback cluster or simulator; `http_proxy` too)",
+    kind: proxyValue(),
+    secret: true,
+    usedBy: LOCAL,
+  }),
+  noProxy: spec({
+    env: "NO_PROXY",
+    description:
+      "hosts reached directly: `*`, hosts or domains (with their subdomains), IPs, each with an optional `:port` (`no_proxy` too)",
+    kind: listValue("a comma-separated list of hosts"),
+    default: [],
+    defaultText: "none",
+    usedBy: LOCAL,
+  }),
+};
+
 const lambda = {
   lambdaFunctionName: spec({
     env: "AWS_LAMBDA_FUNCTION_NAME",
@@ -474,6 +512,7 @@ export const SETTINGS = {
   ...mapping,
   ...elasticsearch,
   ...deadLetters,
+  ...network,
   ...lambda,
 };
 

@@ -146,6 +146,19 @@ const CASES: Record<
   deadLetterBucket: { good: "dl", value: "dl" },
   deadLetterPrefix: { good: "x/", value: "x/" },
   deadLetterDir: { good: "/tmp/dl", value: "/tmp/dl" },
+  httpsProxy: {
+    good: "http://user:pw@proxy.example.com:3128",
+    value: "http://user:pw@proxy.example.com:3128",
+    bad: "socks5://proxy:1080",
+    message: /^HTTPS_PROXY must be an http:\/\/ or https:\/\/ URL$/,
+  },
+  httpProxy: {
+    good: "http://proxy:3128",
+    value: "http://proxy:3128",
+    bad: "proxy",
+    message: /HTTP_PROXY must be a URL/,
+  },
+  noProxy: { good: "localhost,.internal", value: ["localhost", ".internal"] },
   lambdaFunctionName: { good: "collector", value: "collector" },
   awsRegion: { good: "eu-west-1", value: "eu-west-1" },
 };
