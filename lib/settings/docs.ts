@@ -18,19 +18,30 @@ function readBy(spec: SettingSpec<unknown>): string {
 // Markdown cells cannot hold a bare pipe.
 const cell = (text: string) => text.replaceAll("|", "\\|");
 
-/** The README's configuration table, one row per setting, from the schema itself. */
-export function settingsTable(): string {
+/** Which commands take a flag (read from the CLI's commands by the caller). */
+export type FlagUsers = ReadonlyMap<string, readonly string[]>;
+
+// A flag with the commands that take it: the schema names a flag, the commands decide who takes it.
+function flagCell(spec: SettingSpec<unknown>, users: FlagUsers): string {
+  if (!spec.flag) return "";
+  const commands = users.get(spec.flag) ?? [];
+  if (commands.length === 0) throw new Error(`${spec.env}: no command takes ${spec.flag}`);
+  return `\`${spec.flag}\` (${commands.join(", ")})`;
+}
+
+/** The README's configuration table, one row per setting, from the schema and the commands. */
+export function settingsTable(users: FlagUsers): string {
   const rows = Object.values(SETTINGS).map((spec: SettingSpec<unknown>) =>
     [
       `\`${spec.env}\``,
-      spec.flag ? `\`${spec.flag}\`` : "",
+      flagCell(spec, users),
       spec.description,
       defaultOf(spec),
       spec.kind.expects,
       readBy(spec),
     ].map(cell),
   );
-  return formatTable(["variable", "flag", "meaning", "default", "accepts", "read by"], rows);
+  return formatTable(["variable", "flag (commands)", "meaning", "default", "accepts", "read by"], rows);
 }
 
 // Padded as the README's formatter (Biome) lays tables out, so the generated text is stable.
@@ -43,9 +54,9 @@ function formatTable(header: string[], rows: string[][]): string {
 }
 
 /** `readme` with its table replaced by the current one; throws when the markers are missing. */
-export function withSettingsTable(readme: string): string {
+export function withSettingsTable(readme: string, users: FlagUsers): string {
   const start = readme.indexOf(TABLE_START);
   const end = readme.indexOf(TABLE_END);
   if (start < 0 || end < start) throw new Error("the README has no settings table markers");
-  return `${readme.slice(0, start + TABLE_START.length)}\n\n${settingsTable()}\n\n${readme.slice(end)}`;
+  return `${readme.slice(0, start + TABLE_START.length)}\n\n${settingsTable(users)}\n\n${readme.slice(end)}`;
 }

@@ -1,18 +1,33 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { flagUsers } from "../../cli/flag-users.ts";
+import type { FlagUsers } from "../../lib/settings/docs.ts";
 import { settingsTable, withSettingsTable } from "../../lib/settings/docs.ts";
 import { SETTINGS } from "../../lib/settings/schema.ts";
 import { ROOT } from "../helpers/cli.ts";
 
 describe("the README's configuration table", () => {
   const readme = readFileSync(`${ROOT}/README.md`, "utf8");
+  let users: FlagUsers = new Map();
+  beforeAll(async () => {
+    users = await flagUsers();
+  });
 
-  it("is the one the schema generates (run `npm run docs:settings` after changing a setting)", () => {
-    expect(withSettingsTable(readme)).toBe(readme);
+  it("is the one the schema and the commands generate (run `npm run docs:settings` after changing either)", () => {
+    expect(withSettingsTable(readme, users)).toBe(readme);
+  });
+
+  it("lists with each flag exactly the commands that take it", () => {
+    const table = settingsTable(users);
+    expect(table).toMatch(/^\| `DATA_STREAM_NAMESPACE` +\| `--namespace` \(map\) +\|/m);
+    for (const spec of Object.values(SETTINGS).filter((s) => s.flag))
+      expect(users.get(spec.flag as string), spec.env).not.toHaveLength(0);
+    // A flag named only by the schema, taken by no command, cannot be documented.
+    expect(() => settingsTable(new Map())).toThrow(/no command takes/);
   });
 
   it("has one row per setting", () => {
-    const table = settingsTable();
+    const table = settingsTable(users);
     for (const spec of Object.values(SETTINGS))
       expect(table).toMatch(new RegExp(`^\\| \`${spec.env}\` +\\|`, "m"));
     expect(table.split("\n")).toHaveLength(Object.keys(SETTINGS).length + 2);
