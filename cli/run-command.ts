@@ -59,7 +59,10 @@ export async function simulation(
   }
   return {
     tenant,
-    overrides: isolatedSimulationOverrides(tenant.apiUrl, { toCluster: flags.toElasticsearch ?? false }),
+    overrides: isolatedSimulationOverrides(tenant.apiUrl, {
+      toCluster: flags.toElasticsearch ?? false,
+      tenant: tenant.definition,
+    }),
   };
 }
 

@@ -88,6 +88,16 @@ export async function startSimulatedTenant(
 }
 
 const SOURCE = "--simulate";
+const MAX_LOOKBACK_MS = 90 * 86_400_000;
+
+/**
+ * How far back a first run must start to read the tenant from its first event: the files and a
+ * cluster each get the whole tenant, however long after its creation the second one first runs.
+ */
+function sinceTenantStart(tenant: TenantDefinition, now: number): number {
+  const start = tenant.frozenAt - 86_400_000;
+  return Math.min(MAX_LOOKBACK_MS, Math.max(60_000, now - start + 60_000));
+}
 
 // Settings a simulation clears, whatever the environment says.
 function unset(names: readonly SettingName[]): Overrides {
@@ -133,9 +143,12 @@ export function clusterVariablesSet(env: Environment): string[] {
  */
 export function isolatedSimulationOverrides(
   apiUrl: string,
-  options: { toCluster?: boolean } = {},
+  options: { toCluster?: boolean; tenant?: TenantDefinition; now?: number } = {},
 ): Overrides {
   return {
+    ...(options.tenant && {
+      initialLookback: { value: sinceTenantStart(options.tenant, options.now ?? Date.now()), source: SOURCE },
+    }),
     ...simulatedOverrides(apiUrl),
     ...unset(["checkpointTable", ...(options.toCluster ? [] : CLUSTER_SETTINGS)]),
     checkpointFile: {

@@ -72,7 +72,11 @@ describe("start (npm start)", () => {
       expect(ignored.stderr).toMatch(/ELASTICSEARCH_URL ignored: add --to-elasticsearch/);
       expect(es.documents(SIMULATED)).toHaveLength(0);
 
-      // The files already hold the tenant: the cluster has a checkpoint of its own, and gets it all.
+      // The files already hold the tenant: the cluster has a checkpoint of its own, and gets it all,
+      // even when its first run comes long after the tenant was made (here, as if 30 minutes later).
+      const tenantFile = join(cwd, ".jumpcloud-elastic", "simulated", "tenant.json");
+      const tenant = JSON.parse(readFileSync(tenantFile, "utf8"));
+      writeFileSync(tenantFile, JSON.stringify({ ...tenant, frozenAt: tenant.frozenAt - 30 * 60_000 }));
       const sent = await cli(["start", "--to-elasticsearch", "--json"], {
         cwd,
         env: { ELASTICSEARCH_URL: url },
@@ -83,6 +87,7 @@ describe("start (npm start)", () => {
       expect(destination).toBe(SIMULATED);
       expect(total.indexed).toBeGreaterThan(1_900);
       expect(es.documents(SIMULATED)).toHaveLength(total.indexed);
+      expect(total.indexed).toBe(lines(join(cwd, "out", `${SIMULATED}.ndjson`)).length);
       expect(es.documents("logs-jumpcloud.events-default")).toHaveLength(0);
       expect(sent.stderr).toMatch(/index template: installed/);
       // Both simulated checkpoints, files and cluster, are shown by status --simulate.
