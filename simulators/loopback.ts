@@ -26,9 +26,15 @@ export class FaultQueue<F extends { kind: string }> {
   }
 }
 
-/** Starts `server` on a random loopback port. */
-export function listenOnLoopback(server: Server): Promise<void> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+/** Starts `server` on a loopback port: `port`, or a random free one (0). */
+export function listenOnLoopback(server: Server, port = 0): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
 }
 
 /** `http://127.0.0.1:<port>` of a started server. */

@@ -170,14 +170,14 @@ export class ElasticsearchEmulator {
     return this.dataStreams.indices(stream).map((i) => i.name);
   }
 
-  async start(): Promise<string> {
+  async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent)
           this.json(res, 500, { error: { type: "emulator_error", reason: String(error) }, status: 500 });
       });
     });
-    await listenOnLoopback(this.server);
+    await listenOnLoopback(this.server, port);
     return this.url;
   }
 

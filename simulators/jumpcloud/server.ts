@@ -166,14 +166,14 @@ export class JumpcloudSimulator {
     this.faults.clear();
   }
 
-  /** Starts on a random loopback port; returns the API base URL. */
-  async start(): Promise<string> {
+  /** Starts on loopback, on `port` or a random free one; returns the API base URL. */
+  async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) this.send(res, 500, { message: String(error) }, randomUUID());
       });
     });
-    await listenOnLoopback(this.server);
+    await listenOnLoopback(this.server, port);
     return this.baseUrl;
   }
 
