@@ -3,9 +3,10 @@ import { awsClients } from "../lib/compose/aws.ts";
 import { createEventSource } from "../lib/compose/jumpcloud.ts";
 import { jsonText } from "../lib/json-text.ts";
 import type { Overrides } from "../lib/settings/load.ts";
+import { refuseIgnoredFlags } from "./flag-checks.ts";
 import { cliLogger, note } from "./output.ts";
 import { jumpcloudHttp } from "./proxy.ts";
-import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
+import { type CliSeams, commandSettings, flagOverrides, SETTING_GROUPS, settingOption } from "./settings.ts";
 import { simulatedOverrides, startSimulatedTenant } from "./simulated.ts";
 import { parseTimeRange } from "./time-options.ts";
 
@@ -26,16 +27,22 @@ async function fetchPlan(flags: FetchFlags, seams: CliSeams, overrides: Override
   const now = Date.now();
   let start = new Date(now);
   let end = start;
-  const loaded = await commandSettings(seams, overrides, ["jumpcloudCredentials"], async (_, problems) => {
-    const range = parseTimeRange(
-      ["--start", flags.start],
-      ["--end", flags.end ?? new Date(now)],
-      now,
-      problems,
-    );
-    start = range.from as Date;
-    end = range.to as Date;
-  });
+  const loaded = await commandSettings(
+    seams,
+    overrides,
+    ["jumpcloudCredentials"],
+    async (_, problems) => {
+      const range = parseTimeRange(
+        ["--start", flags.start],
+        ["--end", flags.end ?? new Date(now)],
+        now,
+        problems,
+      );
+      start = range.from as Date;
+      end = range.to as Date;
+    },
+    { names: SETTING_GROUPS.jumpcloud, by: "fetch" },
+  );
   return { settings: loaded.settings, start, end };
 }
 
@@ -49,7 +56,14 @@ export function fetchCommand(seams: CliSeams): Command {
     .addOption(settingOption("jumpcloudOrgIds", "x-org-id for MSP keys (the first listed when omitted)"))
     .addOption(settingOption("pageLimit"))
     .option("--simulate", "use the embedded JumpCloud simulator (a generated tenant) instead of the real API")
-    .action(async (flags: FetchFlags) => {
+    .action(async (flags: FetchFlags, command: Command) => {
+      refuseIgnoredFlags(command, [
+        {
+          flag: "--org",
+          applies: flags.simulate !== true,
+          why: "does not apply with --simulate: the simulated tenant is one org, the key's own",
+        },
+      ]);
       const simulated = flags.simulate ? await startSimulatedTenant() : undefined;
       try {
         const overrides: Overrides = {

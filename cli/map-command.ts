@@ -45,10 +45,16 @@ export function mapCommand(seams: CliSeams): Command {
     async (file: string | undefined, flags: { format: "bulk" | "docs"; json?: boolean }) => {
       // Every configuration problem, GeoIP files included, before any input is read.
       let mapper: EcsMapper | undefined;
-      await commandSettings(seams, flagOverrides(flags, MAPPING_FLAGS), [], async (loaded, problems) => {
-        const deps = { aws: seams.aws ?? awsClients(), sourceOf: loaded.sourceOf };
-        mapper = await collectingProblems(problems, () => createMapper(loaded.settings, deps));
-      });
+      await commandSettings(
+        seams,
+        flagOverrides(flags, MAPPING_FLAGS),
+        [],
+        async (loaded, problems) => {
+          const deps = { aws: seams.aws ?? awsClients(), sourceOf: loaded.sourceOf };
+          mapper = await collectingProblems(problems, () => createMapper(loaded.settings, deps));
+        },
+        { names: [...MAPPING_FLAGS, "awsRegion"], by: "map" },
+      );
       if (mapper === undefined) return;
       const { events, failed } = await writeMapped(
         streamEvents(input(file, seams.io)),

@@ -9,7 +9,7 @@ import type { Settings } from "../lib/settings/schema.ts";
 import { collect, finish, humanReport, stopOnSignals } from "./collection-run.ts";
 import type { LocalTarget } from "./local-collection.ts";
 import { cliLogger, note } from "./output.ts";
-import { simulation } from "./run-command.ts";
+import { simulation, warnOutIgnored } from "./run-command.ts";
 import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
 import { inThePast, parseTimeRange } from "./time-options.ts";
 
@@ -69,12 +69,14 @@ async function load(seams: CliSeams, flags: WindowFlags, overrides: Overrides, n
 async function collectTargets(
   seams: CliSeams,
   flags: WindowFlags,
+  command: Command,
   loaded: LoadedSettings,
   targets: (settings: Settings) => Promise<LocalTarget[]>,
 ) {
   const stop = stopOnSignals(seams, flags.json);
   try {
     const logger = cliLogger(seams, flags.json);
+    warnOutIgnored(command, loaded.settings, logger);
     const outDir = flags.out ?? (flags.simulate ? "out" : ".jumpcloud-elastic/out");
     const report = await collect(seams, loaded, {
       targets: await targets(loaded.settings),
@@ -115,7 +117,7 @@ export function replayCommand(seams: CliSeams): Command {
     .addOption(settingOption("jumpcloudOrgIds", "the org(s) to replay (default: every org collected)"))
     .option("--simulate", "replay the simulated tenant (see `start`)")
     .option("--out <dir>", "where documents go when no cluster is configured")
-    .action((flags: WindowFlags) =>
+    .action((flags: WindowFlags, command: Command) =>
       withSimulation(seams, flags, "replay --simulate", async (overrides) => {
         const { loaded, window } = await load(seams, flags, overrides, true);
         note(
@@ -123,7 +125,7 @@ export function replayCommand(seams: CliSeams): Command {
           flags.json,
           `replaying ${iso(window.start)} → ${iso(window.end)} (give these times to resume it)`,
         );
-        await collectTargets(seams, flags, loaded, async (settings) =>
+        await collectTargets(seams, flags, command, loaded, async (settings) =>
           orgsToCollect(settings).map((orgId) => ({ orgId, replay: window })),
         );
       }),
@@ -177,7 +179,7 @@ export function backfillCommand(seams: CliSeams): Command {
     .addOption(settingOption("jumpcloudOrgIds"))
     .option("--simulate", "backfill the simulated tenant (see `start`)")
     .option("--out <dir>", "where documents go when no cluster is configured")
-    .action((flags: WindowFlags) =>
+    .action((flags: WindowFlags, command: Command) =>
       withSimulation(seams, flags, "backfill --simulate", async (overrides) => {
         const { loaded, window } = await load(seams, flags, overrides, false);
         const store = createCheckpointStore(loaded.settings, seams.aws ?? awsClients());
@@ -187,7 +189,7 @@ export function backfillCommand(seams: CliSeams): Command {
           flags.json,
           `backfilling from ${iso(window.start)} (to resume, run it again with --from ${iso(window.start)})`,
         );
-        await collectTargets(seams, flags, loaded, (settings) =>
+        await collectTargets(seams, flags, command, loaded, (settings) =>
           backfillTargets(settings, store, window.start, Date.now()),
         );
       }),

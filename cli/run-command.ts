@@ -3,11 +3,14 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command } from "commander";
 import { orgsToCollect } from "../lib/compose/collect.ts";
+import { hasCluster } from "../lib/compose/elasticsearch.ts";
 import { parseDuration } from "../lib/duration.ts";
 import { UsageError } from "../lib/errors.ts";
+import type { Logger } from "../lib/logger.ts";
 import type { Overrides } from "../lib/settings/load.ts";
-import type { SettingName } from "../lib/settings/schema.ts";
+import type { SettingName, Settings } from "../lib/settings/schema.ts";
 import { type CollectionReport, collect, finish, humanReport, stopOnSignals } from "./collection-run.ts";
+import { refuseIgnoredFlags, typedFlags } from "./flag-checks.ts";
 import { cliLogger } from "./output.ts";
 import { type CliSeams, commandSettings, flagOverrides, settingOption } from "./settings.ts";
 import type { Interruption } from "./signals.ts";
@@ -102,6 +105,14 @@ async function follow(
   }
 }
 
+/** `--out` names where NDJSON files go: with a cluster configured, the documents go there instead. */
+export function warnOutIgnored(command: Command, settings: Settings, logger: Logger): void {
+  if (typedFlags(command).has("--out") && hasCluster(settings))
+    logger.warn(
+      "--out ignored: the documents go to the cluster (ELASTICSEARCH_URL / ELASTICSEARCH_CLOUD_ID / ELASTICSEARCH_SECRET_ARN), not to files",
+    );
+}
+
 /** `run --once` / `run --follow`: the collector, locally, every org, with a summary. */
 export function runCommand(seams: CliSeams): Command {
   return new Command("run")
@@ -123,8 +134,25 @@ export function runCommand(seams: CliSeams): Command {
       "--out <dir>",
       "where documents go when no cluster is configured (default: .jumpcloud-elastic/out)",
     )
-    .action(async (flags: RunFlags) => {
+    .action(async (flags: RunFlags, command: Command) => {
       if (flags.once === flags.follow) throw new UsageError("run needs exactly one of --once and --follow");
+      refuseIgnoredFlags(command, [
+        {
+          flag: "--every",
+          applies: flags.follow === true,
+          why: "paces --follow rounds: it does nothing with --once",
+        },
+        {
+          flag: "--to-elasticsearch",
+          applies: flags.simulate === true,
+          why: "applies with --simulate only (a real run sends to ELASTICSEARCH_URL when set)",
+        },
+        {
+          flag: "--fresh",
+          applies: flags.simulate === true,
+          why: "applies with --simulate only (`forget` removes a real checkpoint)",
+        },
+      ]);
       const every = parseDuration(flags.every);
       if (every === undefined || every < 1_000)
         throw new UsageError(`--every must be a duration of 1s or more (30s, 5m, 1h), not "${flags.every}"`);
@@ -140,6 +168,7 @@ export function runCommand(seams: CliSeams): Command {
           ["jumpcloudCredentials", ...(flags.toElasticsearch ? (["cluster"] as const) : [])],
         );
         const logger = cliLogger(seams, flags.json);
+        warnOutIgnored(command, loaded.settings, logger);
         const targets = orgsToCollect(loaded.settings).map((orgId) => ({ orgId }));
         const round = () => collect(seams, loaded, { targets, outDir, logger, stop });
         if (flags.follow) return await follow(seams, every, round, stop, flags.json);

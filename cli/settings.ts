@@ -82,6 +82,22 @@ export async function collectingProblems<T>(
 
 /** Settings by what they are about, for commands that read only some (status reads no JumpCloud key). */
 export const SETTING_GROUPS = {
+  jumpcloud: [
+    "jumpcloudApiUrl",
+    "jumpcloudTokenUrl",
+    "jumpcloudApiKey",
+    "jumpcloudClientId",
+    "jumpcloudClientSecret",
+    "jumpcloudSecretArn",
+    "jumpcloudOrgIds",
+    "jumpcloudServices",
+    "jumpcloudTimeout",
+    "pageLimit",
+    "awsRegion",
+    "httpsProxy",
+    "httpProxy",
+    "noProxy",
+  ],
   checkpoints: ["checkpointTable", "checkpointFile", "awsRegion"],
   elasticsearch: [
     "elasticsearchUrl",

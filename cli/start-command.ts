@@ -3,6 +3,7 @@ import { awsClients } from "../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
 import { setupIndexTemplate } from "../lib/elasticsearch/template.ts";
 import { type CollectionReport, collect, finish, humanReport, stopOnSignals } from "./collection-run.ts";
+import { refuseIgnoredFlags } from "./flag-checks.ts";
 import { cliLogger } from "./output.ts";
 import { simulation } from "./run-command.ts";
 import { type CliSeams, commandSettings } from "./settings.ts";
@@ -46,7 +47,14 @@ export function startCommand(seams: CliSeams): Command {
     .option("--out <dir>", "where the NDJSON files go", "out")
     .option("--to-elasticsearch", "send to the cluster in ELASTICSEARCH_URL instead, namespace `simulated`")
     .option("--fresh", "a new simulated tenant, forgetting the old one's checkpoint")
-    .action(async (flags: StartFlags) => {
+    .action(async (flags: StartFlags, command: Command) => {
+      refuseIgnoredFlags(command, [
+        {
+          flag: "--out",
+          applies: flags.toElasticsearch !== true,
+          why: "names the folder of the NDJSON files: with --to-elasticsearch the documents go to the cluster",
+        },
+      ]);
       const ignored = flags.toElasticsearch ? [] : clusterVariablesSet(seams.env);
       // Nothing simulated ever goes to a cluster unless asked: npm start just says so and goes on.
       const env = Object.fromEntries(Object.entries(seams.env).filter(([k]) => !ignored.includes(k)));

@@ -80,8 +80,9 @@ export function leastPrivilegeTable(resources: Record<string, Resource>): string
   const rows: string[][] = [];
   for (const [id, resource] of Object.entries(resources)) {
     if (resource.Type !== "AWS::IAM::Policy") continue;
-    const roles = (resource.Properties?.Roles as { Ref: string }[]).map((r) => named(ROLES, r.Ref, "role"));
-    const statements = (resource.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
+    const properties = resource.Properties ?? {};
+    const roles = (properties.Roles as { Ref: string }[]).map((r) => named(ROLES, r.Ref, "role"));
+    const statements = (properties.PolicyDocument as { Statement: Statement[] }).Statement;
     for (const s of statements) {
       if (s.Effect !== "Allow") throw new Error(`${id}: a ${s.Effect} statement: describe it by hand`);
       const actions = [s.Action].flat().map((a) => `\`${a}\``);

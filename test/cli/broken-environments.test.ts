@@ -163,6 +163,23 @@ const CASES: Case[] = [
     code: 2,
     says: /ELASTICSEARCH_CA_CERT/,
   },
+  {
+    broken: "an Elasticsearch setting it does not use",
+    args: ["map", "events.json", "--format", "docs"],
+    env: { ELASTICSEARCH_REQUEST_TIMEOUT: "soon" },
+    files: {
+      "events.json": '{"id":"e1","timestamp":"2026-01-01T00:00:00Z","event_type":"admin_login_attempt"}\n',
+    },
+    code: 0,
+    says: /^warning: ELASTICSEARCH_REQUEST_TIMEOUT must be .* \(ignored: map does not use it\)$/m,
+  },
+  {
+    broken: "a collector setting it does not use",
+    args: ["fetch", "--simulate", "--start", "2h"],
+    env: { LEASE_DURATION: "forever" },
+    code: 0,
+    says: /^warning: LEASE_DURATION must be .* \(ignored: fetch does not use it\)$/m,
+  },
   // dead letters
   {
     broken: "a dead-letter folder that does not exist",

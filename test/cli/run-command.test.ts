@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkpointKey } from "../../lib/collect/collector.ts";
+import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
 import { JumpcloudSimulator } from "../../simulators/jumpcloud/server.ts";
 import { type GeneratedEvent, generateTenantEvents } from "../../simulators/jumpcloud/tenant.ts";
 import { cli, cliProcess, ROOT, testSignals } from "../helpers/cli.ts";
@@ -297,6 +298,23 @@ describe("bad input leaves nothing behind", () => {
       expect(existsSync(t.env.CHECKPOINT_FILE)).toBe(false);
     } finally {
       await t.sim.stop();
+    }
+  });
+});
+
+describe("run --out with a cluster configured", () => {
+  it("warns that the documents go to the cluster, not to the folder", async () => {
+    const t = await tenant({ count: 20, orgs: [ORGS[0] as string] });
+    const es = new ElasticsearchEmulator();
+    try {
+      const env = { ...t.env, ELASTICSEARCH_URL: await es.start() };
+      const { code, stderr } = await cli(["run", "--once", "--out", t.out], { env });
+      expect(stderr).toMatch(/^warn: --out ignored: the documents go to the cluster/m);
+      expect(code).toBe(0);
+      expect(existsSync(t.out)).toBe(false);
+      expect(es.documents(STREAM)).toHaveLength(20);
+    } finally {
+      await Promise.all([t.sim.stop(), es.stop()]);
     }
   });
 });
