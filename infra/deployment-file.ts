@@ -78,7 +78,7 @@ export function applyDeploymentFile(node: Node, file: DeploymentFile | undefined
 export function overrideWarnings(file: DeploymentFile | undefined, applied: AppliedDeployment): string[] {
   return applied.overridden.map(
     ({ key, file: kept, context }) =>
-      `context ${key}=${JSON.stringify(context)} overrides ${file?.path}'s ${JSON.stringify(kept)} for this deploy only: the next deploy without it goes back; to keep it, change ${file?.path}`,
+      `context ${key}=${JSON.stringify(context)} (-c, or cdk.json) overrides ${file?.path}'s ${JSON.stringify(kept)}: given with -c, it holds for this deploy only: the next deploy without it goes back; to keep it, change ${file?.path}`,
   );
 }
 

@@ -72,7 +72,7 @@ describe("the deployment file", () => {
     Annotations.fromStack(stack).hasWarning(
       "*",
       Match.stringLikeRegexp(
-        'context namespace="staging" overrides deployment.json\'s "prod" for this deploy only: the next deploy without it goes back',
+        'context namespace="staging" \\(-c, or cdk.json\\) overrides deployment.json\'s "prod": given with -c, it holds for this deploy only: the next deploy without it goes back',
       ),
     );
     // The same value given both ways is no override.
