@@ -2,12 +2,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
 import { Command } from "commander";
 import type { CollectorRequest } from "../functions/collector/handler.ts";
-import { awsSetupProblem } from "../lib/aws/sdk-failures.ts";
+import { awsSetupProblem, awsUnreachable } from "../lib/aws/sdk-failures.ts";
 import type { CollectSummary } from "../lib/collect/collector.ts";
 import { awsClients } from "../lib/compose/aws.ts";
 import { addCounts, type Counts, NO_COUNTS } from "../lib/counts.ts";
 import { parseDuration } from "../lib/duration.ts";
-import { ConfigurationError, JumpcloudElasticError, LockedError } from "../lib/errors.ts";
+import {
+  AwsUnreachableError,
+  ConfigurationError,
+  JumpcloudElasticError,
+  LockedError,
+} from "../lib/errors.ts";
 import { KNOWN_SERVICES, serviceListProblem, unknownServices } from "../lib/jumpcloud/regions.ts";
 import type { Logger } from "../lib/logger.ts";
 import { cliLogger, emit } from "./output.ts";
@@ -168,6 +173,8 @@ function invokeFailure(error: unknown, functionName: string, region: string | un
         ? `access denied invoking ${functionName}: the AWS identity needs lambda:InvokeFunction on it (${message})`
         : undefined);
   if (problem) return new ConfigurationError([problem], { cause: error });
+  const unreachable = awsUnreachable(error, `invoking ${functionName}`);
+  if (unreachable) return new AwsUnreachableError(unreachable, { cause: error });
   return new JumpcloudElasticError(`invoking ${functionName} in ${where} failed: ${name}: ${message}`, {
     cause: error,
   });

@@ -156,6 +156,18 @@ export async function createProgram(seams: CliSeams, options: ProgramOptions = {
   return program;
 }
 
+/**
+ * The SDK says only "no credentials" when AWS_PROFILE names a profile that is not there: with the
+ * variable set, the line points at the profile rather than asking to set what is set.
+ */
+function withProfileHint(message: string, profile: string | undefined): string {
+  if (!profile?.trim() || !/no AWS credentials for /.test(message)) return message;
+  return message.replace(
+    /: set AWS_PROFILE \(or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\), or run where a role provides them/,
+    `: AWS_PROFILE "${profile.trim()}" gave none: check that profile in ~/.aws/config and ~/.aws/credentials (aws configure list-profiles), or its SSO login`,
+  );
+}
+
 /** What an error means for the user: its exit status and one clear message. */
 function classify(error: unknown): {
   code: number;
@@ -202,7 +214,9 @@ async function report(
     }
     return EXIT.usage;
   }
-  const { code, kind, message, problems } = classify(error);
+  const classified = classify(error);
+  const { code, kind, problems } = classified;
+  const message = withProfileHint(classified.message, seams.env.AWS_PROFILE);
   if (!json) {
     seams.io.log(kind === "unexpected" ? message : `error: ${message}`);
     return code;

@@ -1,4 +1,6 @@
-import { type ProxySettings, proxyFor, shownProxy } from "../lib/http/proxy.ts";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { type ProxySettings, proxyFor, proxyHint, shownProxy } from "../lib/http/proxy.ts";
 
 /**
  * `fetch` through the configured proxies (per target, NO_PROXY honoured), or undefined when none
@@ -29,18 +31,54 @@ export async function proxiedFetch(proxies: ProxySettings): Promise<typeof fetch
         dispatcher: agentFor(proxy),
       })) as unknown as Response;
     } catch (error) {
-      throw atProxy(error, proxy);
+      throw await atProxy(error, proxy, url);
     }
   }) as typeof fetch;
 }
 
 // A refusal or reset on the way names the proxy: "reaching api.jumpcloud.com" alone would send the
 // user looking at JumpCloud. The HTTP layer reads the cause's code, so the proxy goes there.
-function atProxy(error: unknown, proxy: string): unknown {
-  const cause = (error as { cause?: { code?: unknown } }).cause;
-  if (!(error instanceof TypeError) || typeof cause?.code !== "string") return error;
+async function atProxy(error: unknown, proxy: string, target: string): Promise<unknown> {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (!(error instanceof TypeError) || cause === undefined) return error;
+  const shown = shownProxy(proxy);
+  if (typeof cause.code === "string")
+    return new TypeError(error.message, { cause: { ...cause, code: `${cause.code} at proxy ${shown}` } });
+  // undici loses a refused tunnel's status ("Request was cancelled"): ask the proxy once more.
+  const status = await tunnelStatus(proxy, target);
+  if (status === undefined || status === 200) return error;
   return new TypeError(error.message, {
-    cause: { ...cause, code: `${cause.code} at proxy ${shownProxy(proxy)}` },
+    cause: { ...cause, code: `HTTP ${status} from proxy ${shown}${proxyHint(status)}` },
+  });
+}
+
+/** The status a proxy answers a tunnel to `target` with (5 s at most), or undefined. */
+function tunnelStatus(proxy: string, target: string): Promise<number | undefined> {
+  const url = new URL(proxy);
+  const to = new URL(target);
+  const auth = url.username
+    ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`
+    : undefined;
+  return new Promise((resolve) => {
+    const request = (url.protocol === "https:" ? httpsRequest : httpRequest)({
+      host: url.hostname,
+      port: url.port || (url.protocol === "https:" ? 443 : 80),
+      method: "CONNECT",
+      path: `${to.hostname}:${to.port || (to.protocol === "https:" ? 443 : 80)}`,
+      timeout: 5_000,
+      ...(auth && { headers: { "proxy-authorization": auth } }),
+    });
+    request.on("connect", (response, socket) => {
+      socket.destroy();
+      resolve(response.statusCode);
+    });
+    request.on("response", (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.on("timeout", () => request.destroy());
+    request.on("error", () => resolve(undefined));
+    request.end();
   });
 }
 

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import type { Client } from "@elastic/elasticsearch";
 import { Command } from "commander";
 import { type AwsClients, awsClients } from "../lib/compose/aws.ts";
@@ -45,14 +45,17 @@ async function redrivePlan(flags: RedriveFlags, seams: CliSeams) {
       Object.assign(range, parseTimeRange(["--from", flags.from], ["--to", flags.to], now, problems));
       // A folder named by hand that is not there is a typo, not "no dead letters".
       const dir = settings.deadLetterDir;
-      if (
+      const named =
         settings.deadLetterBucket === undefined &&
         sourceOf("deadLetterDir") === "DEAD_LETTER_DIR" &&
-        seams.env.DEAD_LETTER_DIR?.trim() &&
-        !existsSync(dir)
-      )
+        seams.env.DEAD_LETTER_DIR?.trim();
+      if (named && !existsSync(dir))
         problems.push(
           `DEAD_LETTER_DIR ${dir} does not exist: set it to the folder the run wrote dead letters to`,
+        );
+      else if (named && !statSync(dir).isDirectory())
+        problems.push(
+          `DEAD_LETTER_DIR ${dir} is not a folder: set it to the folder the run wrote dead letters to`,
         );
     },
     { names: [...SETTING_GROUPS.elasticsearch, ...SETTING_GROUPS.deadLetters], by: "redrive" },

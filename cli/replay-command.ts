@@ -1,7 +1,6 @@
 import { Command } from "commander";
 import type { CheckpointStore } from "../lib/collect/checkpoint.ts";
 import { parseCheckpointKey } from "../lib/collect/collector.ts";
-import type { TimeWindow } from "../lib/collect/windows.ts";
 import { awsClients } from "../lib/compose/aws.ts";
 import { collectOptions, createCheckpointStore, orgsToCollect } from "../lib/compose/collect.ts";
 import type { LoadedSettings, Overrides } from "../lib/settings/load.ts";
@@ -132,13 +131,16 @@ export function replayCommand(seams: CliSeams): Command {
     );
 }
 
-// An unfinished backfill replay from the same start, so a second backfill resumes it.
-async function unfinishedReplay(store: CheckpointStore, scheduledKey: string, from: number) {
+// An earlier backfill's replay from the same start: resumed when unfinished; when finished, the
+// span before it is read, and the scheduled cursor has covered what came after.
+async function earlierReplay(store: CheckpointStore, scheduledKey: string, from: number) {
   const base = scheduledKey.replace(/#scheduled$/, "#replay#");
-  const found = (await store.list()).find(
-    (c) => c.key.startsWith(base) && !c.done && parseCheckpointKey(c.key)?.replay?.start === from,
+  const found = (await store.list()).filter(
+    (c) => c.key.startsWith(base) && parseCheckpointKey(c.key)?.replay?.start === from,
   );
-  return found && parseCheckpointKey(found.key)?.replay;
+  const open = found.find((c) => !c.done);
+  if (open) return { window: parseCheckpointKey(open.key)?.replay, done: false };
+  return found.length > 0 ? { window: undefined, done: true } : undefined;
 }
 
 /**
@@ -155,13 +157,9 @@ async function backfillTargets(settings: Settings, store: CheckpointStore, from:
       targets.push({ orgId, tune });
       continue;
     }
-    if (cursor > from) {
-      const replay: TimeWindow = (await unfinishedReplay(store, options.key, from)) ?? {
-        start: from,
-        end: cursor,
-      };
-      targets.push({ orgId, replay });
-    }
+    const earlier = cursor > from ? await earlierReplay(store, options.key, from) : undefined;
+    if (cursor > from && !earlier?.done)
+      targets.push({ orgId, replay: earlier?.window ?? { start: from, end: cursor } });
     targets.push({ orgId });
   }
   return targets;
@@ -175,7 +173,7 @@ export function backfillCommand(seams: CliSeams): Command {
       "--from <time>",
       "start: ISO 8601, or a duration ago such as 30d (JumpCloud keeps 15 to 90 days)",
     )
-    .option("--concurrency <n>", "windows fetched at once [env BACKFILL_CONCURRENCY, default: 4]")
+    .addOption(settingOption("backfillConcurrency"))
     .addOption(settingOption("jumpcloudOrgIds"))
     .option("--simulate", "backfill the simulated tenant (see `start`)")
     .option("--out <dir>", "where documents go when no cluster is configured")

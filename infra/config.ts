@@ -256,11 +256,6 @@ function deploymentProblems(config: DeployConfig, timing: Timing): string[] {
     problems.push("set context geoIpFolder or geoIpCityS3 / geoIpAsnS3, not both");
   if (config.alarmEmail !== undefined && config.alarmTopicArn !== undefined)
     problems.push("set context alarmEmail or alarmTopicArn, not both");
-  // JumpCloud org ids are MongoDB object ids; a wrong one would only fail at the first run.
-  for (const id of config.jumpcloudOrgIds.filter((id) => !/^[0-9a-f]{24}$/i.test(id)))
-    problems.push(
-      `context jumpcloudOrgIds: "${id}" is not a JumpCloud org id (24 hexadecimal characters, as the MSP portal shows them)`,
-    );
   if (config.alarmEmail !== undefined && !/^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/.test(config.alarmEmail))
     problems.push(`context alarmEmail must be one e-mail address, not "${config.alarmEmail}"`);
   if (config.alarmTopicArn !== undefined && !/^arn:aws[a-z-]*:sns:/.test(config.alarmTopicArn))

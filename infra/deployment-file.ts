@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Node } from "constructs";
 import { ConfigurationError } from "../lib/errors.ts";
+import { CONTEXT_KEYS } from "./config.ts";
 
 /** Where a deployment's settings are kept when no `-c deploymentFile=...` names another file. */
 export const DEFAULT_DEPLOYMENT_FILE = "deployment.json";
@@ -55,10 +56,14 @@ function same(a: unknown, b: unknown): boolean {
   return text(a) === text(b);
 }
 
-/** What applying the file found: the context keys that override it for this deploy only. */
+/** What applying the file found: context that overrides it, and context it does not hold at all. */
 export interface AppliedDeployment {
   overridden: { key: string; file: unknown; context: unknown }[];
+  contextOnly: { key: string; context: unknown }[];
 }
+
+// Context keys that steer the synth itself rather than describe the deployment.
+const NOT_KEPT = new Set<string>(["deploymentFile", "renameStack"]);
 
 /**
  * Puts the file's settings into the app's context where `-c` (or cdk.json) gives none, so the
@@ -66,20 +71,31 @@ export interface AppliedDeployment {
  */
 export function applyDeploymentFile(node: Node, file: DeploymentFile | undefined): AppliedDeployment {
   const overridden: AppliedDeployment["overridden"] = [];
+  const contextOnly = CONTEXT_KEYS.filter(
+    (key) => !NOT_KEPT.has(key) && node.tryGetContext(key) !== undefined && file?.settings[key] === undefined,
+  ).map((key) => ({ key, context: node.tryGetContext(key) as unknown }));
   for (const [key, value] of Object.entries(file?.settings ?? {})) {
     const given = node.tryGetContext(key) as unknown;
     if (given === undefined) node.setContext(key, value);
     else if (!same(given, value)) overridden.push({ key, file: value, context: given });
   }
-  return { overridden };
+  return { overridden, contextOnly };
 }
 
 /** The warning a one-off `-c` override deserves: the next deploy without it goes back. */
 export function overrideWarnings(file: DeploymentFile | undefined, applied: AppliedDeployment): string[] {
-  return applied.overridden.map(
-    ({ key, file: kept, context }) =>
-      `context ${key}=${JSON.stringify(context)} (-c, or cdk.json) overrides ${file?.path}'s ${JSON.stringify(kept)}: given with -c, it holds for this deploy only: the next deploy without it goes back; to keep it, change ${file?.path}`,
+  const path = file?.path ?? DEFAULT_DEPLOYMENT_FILE;
+  const unkept = applied.contextOnly.map(
+    ({ key, context }) =>
+      `context ${key}=${JSON.stringify(context)} (-c, or cdk.json) is not in ${path}: given with -c, it holds for this deploy only: the next deploy without it goes back to the default; to keep it, put it in ${path}`,
   );
+  return [
+    ...unkept,
+    ...applied.overridden.map(
+      ({ key, file: kept, context }) =>
+        `context ${key}=${JSON.stringify(context)} (-c, or cdk.json) overrides ${file?.path}'s ${JSON.stringify(kept)}: given with -c, it holds for this deploy only: the next deploy without it goes back; to keep it, change ${file?.path}`,
+    ),
+  ];
 }
 
 /** AWS CloudFormation's rule for a stack name. */
@@ -98,9 +114,13 @@ export function stackNameProblems(node: Node, file: DeploymentFile | undefined, 
     problems.push(
       `context stackName must start with a letter and hold only letters, digits and hyphens (at most 128), not ${JSON.stringify(name)}`,
     );
+  if (problems.length > 0) return problems;
   const kept = file?.settings.stackName;
   const expected = kept === undefined ? fallback : String(kept);
-  const renaming = String(node.tryGetContext("renameStack") ?? "").toLowerCase() === "true";
+  const rename = node.tryGetContext("renameStack") as unknown;
+  if (rename !== undefined && !["true", "false"].includes(String(rename).toLowerCase()))
+    return [`context renameStack must be true or false, not ${JSON.stringify(rename)}`];
+  const renaming = String(rename ?? "").toLowerCase() === "true";
   if (name !== expected && !renaming) {
     const where = file ? `${file.path}'s stackName "${expected}"` : `the default name "${expected}"`;
     problems.push(

@@ -123,3 +123,6 @@ export class CheckpointLockError extends JumpcloudElasticError {}
 
 /** A collector invocation that ran several orgs, some of which failed (each failure is logged). */
 export class CollectionError extends JumpcloudElasticError {}
+
+/** An AWS service could not be reached at all (DNS, refused, timed out): the network, not the request. */
+export class AwsUnreachableError extends JumpcloudElasticError {}

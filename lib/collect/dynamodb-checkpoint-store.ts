@@ -9,8 +9,8 @@ import {
   UpdateCommand,
   type UpdateCommandOutput,
 } from "@aws-sdk/lib-dynamodb";
-import { awsSetupProblem } from "../aws/sdk-failures.ts";
-import { ConfigurationError, LeaseLostError } from "../errors.ts";
+import { awsSetupProblem, awsUnreachable } from "../aws/sdk-failures.ts";
+import { AwsUnreachableError, ConfigurationError, LeaseLostError } from "../errors.ts";
 import {
   type Checkpoint,
   type CheckpointStore,
@@ -61,7 +61,9 @@ export function tableFailure(error: unknown, table: string, action: string): unk
       : name === "ResourceNotFoundException"
         ? `the checkpoint table ${table} does not exist in this region: check CHECKPOINT_TABLE (the stack's CheckpointTable output) and AWS_REGION`
         : undefined);
-  return problem === undefined ? error : new ConfigurationError([problem], { cause: error });
+  if (problem !== undefined) return new ConfigurationError([problem], { cause: error });
+  const unreachable = awsUnreachable(error, `the checkpoint table ${table}`);
+  return unreachable === undefined ? error : new AwsUnreachableError(unreachable, { cause: error });
 }
 
 function conditionFailed(error: unknown): boolean {

@@ -1,5 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { Client, type ClientOptions, HttpConnection } from "@elastic/elasticsearch";
+import { Client, type ClientOptions, errors, HttpConnection } from "@elastic/elasticsearch";
+import type {
+  ConnectionRequestOptions as RequestOptions,
+  ConnectionRequestParams as RequestParams,
+  ConnectionRequestResponse as RequestResponse,
+  ConnectionRequestOptionsAsStream as StreamOptions,
+  ConnectionRequestResponseAsStream as StreamResponse,
+} from "@elastic/transport";
 import { checkFilled, parseSecretArn } from "../aws/secrets.ts";
 import {
   type ElasticsearchCredentials,
@@ -7,7 +14,7 @@ import {
   parseElasticsearchSecret,
 } from "../elasticsearch/client.ts";
 import { ConfigurationError } from "../errors.ts";
-import { proxyFor } from "../http/proxy.ts";
+import { proxyFor, proxyHint, shownProxy } from "../http/proxy.ts";
 import { loadSettings } from "../settings/load.ts";
 import type { Settings } from "../settings/schema.ts";
 import type { AwsClients } from "./aws.ts";
@@ -85,6 +92,32 @@ async function readCaCert(path: string | undefined): Promise<string | undefined>
   }
 }
 
+/**
+ * The client's http connection through `proxy`, whose connection errors name the proxy: the
+ * client's own say only "connect ECONNREFUSED <proxy address>" or "Bad response: 407".
+ */
+function proxiedConnection(proxy: string): typeof HttpConnection {
+  const shown = shownProxy(proxy);
+  return class ProxiedConnection extends HttpConnection {
+    override request(params: RequestParams, options: RequestOptions): Promise<RequestResponse>;
+    override request(params: RequestParams, options: StreamOptions): Promise<StreamResponse>;
+    override async request(
+      params: RequestParams,
+      options: RequestOptions | StreamOptions,
+    ): Promise<RequestResponse | StreamResponse> {
+      try {
+        return await super.request(params, options as RequestOptions);
+      } catch (error) {
+        if (error instanceof errors.ConnectionError) {
+          const status = /Bad response: (\d+)/.exec(error.message)?.[1];
+          error.message = `${error.message} (through proxy ${shown}${status ? proxyHint(status) : ""})`;
+        }
+        throw error;
+      }
+    }
+  };
+}
+
 /** The endpoint a cloud id stands for (`name:base64("host$es-id$kibana-id")`), for NO_PROXY. */
 function cloudUrl(cloudId: string): string {
   const [host = "", esId = ""] = Buffer.from(cloudId.split(":")[1] ?? "", "base64")
@@ -111,7 +144,7 @@ export async function createElasticsearchClient(
   const clientOptions: ClientOptions = {
     ...("node" in target ? { node: target.node } : { cloud: { id: target.cloudId } }),
     // The client's default connection (undici) takes no proxy; its Node http one does.
-    ...(proxy !== undefined && { Connection: HttpConnection, proxy }),
+    ...(proxy !== undefined && { Connection: proxiedConnection(proxy), proxy }),
     ...(auth && { auth }),
     ...(ca && { tls: { ca } }),
     requestTimeout: settings.elasticsearchRequestTimeout,

@@ -10,8 +10,8 @@ import {
 } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
 import * as z from "zod";
-import { awsSetupProblem } from "../aws/sdk-failures.ts";
-import { ConfigurationError, JumpcloudElasticError } from "../errors.ts";
+import { awsSetupProblem, awsUnreachable } from "../aws/sdk-failures.ts";
+import { AwsUnreachableError, ConfigurationError, JumpcloudElasticError } from "../errors.ts";
 import { DEAD_LETTER_NAMES, type DeadLetter } from "./dead-letters.ts";
 import type { DocumentSink, IndexItem, Rejection } from "./sink.ts";
 
@@ -250,6 +250,8 @@ export class S3DeadLetterStore implements DeadLetterStore {
             ? `DEAD_LETTER_BUCKET ${this.bucket} does not exist: set it to the stack's DeadLetterBucket output`
             : undefined);
       if (setup) throw new ConfigurationError([setup], { cause: error });
+      const unreachable = awsUnreachable(error, `reading ${this.location}`);
+      if (unreachable) throw new AwsUnreachableError(unreachable, { cause: error });
       throw new JumpcloudElasticError(
         `cannot list ${this.location} (DEAD_LETTER_BUCKET, DEAD_LETTER_PREFIX): ${errorCode(error)}`,
         { cause: error },
@@ -440,8 +442,8 @@ export async function redrive(store: DeadLetterStore, options: RedriveOptions): 
     }
   } catch (error) {
     if (!(error instanceof JumpcloudElasticError)) throw error;
-    // Nothing done yet and the setup at fault: the fix is all the user needs to hear (exit 2).
-    if (error instanceof ConfigurationError && report.removed === 0) throw error;
+    // Nothing sent yet (a dry run sends nothing): the cause is all the user needs to hear.
+    if (options.dryRun || report.indexed + report.duplicates + report.stillRefused === 0) throw error;
     throw new JumpcloudElasticError(
       `redrive stopped after removing ${report.removed} dead letter(s), the others left in place (run it again: what landed meanwhile counts as a duplicate): ${error.message}`,
       { cause: error },

@@ -44,3 +44,8 @@ export function shownProxy(proxy: string): string {
   url.password = "";
   return url.toString().replace(/\/$/, "");
 }
+
+/** What a proxy's refusal asks of the user, after its status. */
+export function proxyHint(status: string | number): string {
+  return String(status) === "407" ? " (it wants credentials: http://user:password@host:port)" : "";
+}

@@ -109,6 +109,17 @@ const RULES: readonly Rule[] = [
     },
   },
   {
+    uses: ["noProxy"],
+    check(input, out) {
+      // curl reads CIDR ranges in NO_PROXY since 7.86; this reader does not, so say which entries.
+      const ranges = (input.values.noProxy as string[]).filter((entry) => entry.includes("/"));
+      if (ranges.length > 0)
+        out.warnings.push(
+          `${input.sourceOf("noProxy")}: ${ranges.join(", ")} ${ranges.length > 1 ? "are CIDR ranges" : "is a CIDR range"}, which this tool does not read: name the hosts or addresses instead`,
+        );
+    },
+  },
+  {
     uses: ["jumpcloudServices"],
     check(input, out) {
       const services = input.values.jumpcloudServices as string[];

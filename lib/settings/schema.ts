@@ -202,7 +202,13 @@ const jumpcloud = {
   jumpcloudOrgIds: spec({
     env: "JUMPCLOUD_ORG_IDS",
     description: "comma-separated org ids for MSP (multi-tenant) keys, sent as `x-org-id`",
-    kind: listValue("a comma-separated list of org ids"),
+    // JumpCloud org ids are MongoDB object ids: a wrong one would only fail at JumpCloud, as a 401.
+    kind: checked(listValue("a comma-separated list of org ids"), (ids) => {
+      const bad = ids.find((id) => !/^[0-9a-f]{24}$/i.test(id));
+      return bad === undefined
+        ? undefined
+        : `holds "${bad}", which is not a JumpCloud org id (24 hexadecimal characters, as the MSP portal shows them)`;
+    }),
     default: [],
     defaultText: "none: the key's own org",
     flag: "--org",
@@ -242,6 +248,7 @@ const collector = {
     description: "windows fetched at once while catching up",
     kind: integerValue(1, 32),
     default: 4,
+    flag: "--concurrency",
     usedBy: COLLECTOR,
   }),
   maxEventsPerWindow: spec({

@@ -71,7 +71,38 @@ const CASES: Case[] = [
     code: 0,
     says: /^warning: JUMPCLOUD_TIMEOUT must be .* \(ignored: status does not use it\)$/m,
   },
+  {
+    broken: "DynamoDB unreachable",
+    args: ["status"],
+    env: {
+      ...NO_CREDENTIALS,
+      AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+      AWS_SECRET_ACCESS_KEY: "x",
+      AWS_ENDPOINT_URL_DYNAMODB: down("elasticsearch"),
+    },
+    code: 1,
+    says: /^error: cannot reach AWS for the checkpoint table checkpoints \(.*ECONNREFUSED.*\): check this machine's network/m,
+  },
+  {
+    broken: "an AWS profile that does not exist",
+    args: ["status"],
+    env: { ...NO_CREDENTIALS, AWS_PROFILE: "nope" },
+    code: 2,
+    says: /^error: no AWS credentials for the checkpoint table checkpoints: AWS_PROFILE "nope" gave none: check that profile/m,
+  },
   { broken: "no region", args: ["unlock"], env: NO_REGION, code: 2, says: REGION },
+  {
+    broken: "DynamoDB unreachable",
+    args: ["forget", "k", "--yes"],
+    env: {
+      ...NO_CREDENTIALS,
+      AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+      AWS_SECRET_ACCESS_KEY: "x",
+      AWS_ENDPOINT_URL_DYNAMODB: down("elasticsearch"),
+    },
+    code: 1,
+    says: /^error: cannot reach AWS for the checkpoint table/m,
+  },
   { broken: "no credentials", args: ["unlock"], env: NO_CREDENTIALS, code: 2, says: CREDENTIALS },
   {
     broken: "corrupt checkpoint file",
@@ -187,6 +218,14 @@ const CASES: Case[] = [
     env: { DEAD_LETTER_DIR: "/nonexistent/dir", ELASTICSEARCH_URL: down("elasticsearch") },
     code: 2,
     says: /DEAD_LETTER_DIR \/nonexistent\/dir does not exist/,
+  },
+  {
+    broken: "a dead-letter folder that is a file",
+    args: ["redrive", "--dry-run"],
+    env: { DEAD_LETTER_DIR: "notes.txt" },
+    files: { "notes.txt": "x" },
+    code: 2,
+    says: /^error: DEAD_LETTER_DIR notes.txt is not a folder/m,
   },
   {
     broken: "no credentials for the bucket",

@@ -94,11 +94,24 @@ describe("the CLI behind a proxy", () => {
     expect(stdout).not.toContain("s3cret");
   });
 
+  it("skips the checks a wrong proxy setting would falsify, in doctor", async () => {
+    const { stdout, code } = await cli(["doctor"], { env: { ...env, HTTP_PROXY: "notaurl" } });
+    expect(stdout).toMatch(/^✗ Configuration: HTTP_PROXY must be a URL/m);
+    expect(stdout).toMatch(/^- JumpCloud: skipped \(fix configuration first\)/m);
+    expect(stdout).toMatch(/^- Elasticsearch: skipped \(fix configuration first\)/m);
+    expect(code).toBe(1);
+  });
+
   it("says which proxy it could not reach, in one line", async () => {
     const down = `http://127.0.0.1:${await closedPort()}`;
     const { code, stderr } = await cli(["setup"], { env: { ...env, HTTP_PROXY: down } });
     expect(stderr).not.toMatch(/\n\s+at /);
-    expect(stderr).toMatch(new RegExp(`^error: .*ECONNREFUSED ${new URL(down).host}`, "m"));
+    expect(stderr).toMatch(
+      new RegExp(
+        `^error: .*ECONNREFUSED ${new URL(down).host} \\(through proxy ${down.replace(/[./]/g, "\\$&")}\\) \\(the cluster of ELASTICSEARCH_URL, ${esHost}\\)$`,
+        "m",
+      ),
+    );
     expect(code).toBe(1);
     const jumpcloud = await cli(["fetch", "--start", "1h"], {
       env: { ...env, HTTP_PROXY: down, JUMPCLOUD_TIMEOUT: "1s" },
@@ -110,5 +123,24 @@ describe("the CLI behind a proxy", () => {
       ),
     );
     expect(jumpcloud.stderr).not.toMatch(/\n\s+at /);
+  }, 30_000);
+
+  it("says a proxy wants credentials (407), for either service", async () => {
+    const picky = new TestProxy({ refuse: 407 });
+    const url = await picky.start();
+    try {
+      const es = await cli(["setup"], { env: { ...env, HTTP_PROXY: url } });
+      expect(es.stderr).toMatch(
+        /Bad response: 407 \(through proxy .* \(it wants credentials: http:\/\/user:password@host:port\)\)/,
+      );
+      expect(es.code).toBe(1);
+      const jc = await cli(["fetch", "--start", "1h"], { env: { ...env, HTTP_PROXY: url } });
+      expect(jc.stderr).toMatch(
+        /^error: .*HTTP 407 from proxy .* \(it wants credentials: http:\/\/user:password@host:port\) reaching 127/m,
+      );
+      expect(jc.code).toBe(1);
+    } finally {
+      await picky.stop();
+    }
   }, 30_000);
 });

@@ -230,9 +230,16 @@ describe("run --once", () => {
     );
     expect(JSON.parse(again.stdout).total.fetched).toBe(0);
     const status = JSON.parse((await cli(["status", "--json"], { env })).stdout);
-    expect(
-      status.checkpoints.filter((c: { kind: string; done: boolean }) => c.kind === "replay" && c.done),
-    ).toHaveLength(2);
+    const replays = (s: { checkpoints: { kind: string; done: boolean }[] }) =>
+      s.checkpoints.filter((c) => c.kind === "replay");
+    expect(replays(status).filter((c) => c.done)).toHaveLength(2);
+    // The same backfill again, as its summary says to resume it: nothing read twice, no new checkpoint.
+    const rerun = await cli(["backfill", "--from", from, "--json", "--out", t.out], { env });
+    expect(rerun.code).toBe(0);
+    expect(JSON.parse(rerun.stdout).total.indexed).toBe(0);
+    expect(JSON.parse(rerun.stdout).total.fetched).toBeLessThan(t.truth(Date.parse(from)).size / 4);
+    const after = JSON.parse((await cli(["status", "--json"], { env })).stdout);
+    expect(replays(after)).toHaveLength(replays(status).length);
   });
 
   it("refuses a bad mode, bad times, and names every problem (exit 2)", async () => {

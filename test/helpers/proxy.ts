@@ -11,8 +11,13 @@ export class TestProxy {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
 
-  constructor() {
+  /** With `refuse`, every request and tunnel is answered with that status (407: credentials wanted). */
+  constructor(options: { refuse?: number } = {}) {
     this.server = createServer((req, res) => {
+      if (options.refuse !== undefined) {
+        res.writeHead(options.refuse, { "proxy-authenticate": 'Basic realm="test"' }).end();
+        return;
+      }
       const url = new URL(req.url ?? "");
       this.targets.push(url.host);
       const upstream = request(url, { method: req.method, headers: req.headers }, (answer) => {
@@ -24,6 +29,10 @@ export class TestProxy {
     });
     this.server.on("connect", (req, client: Socket, head: Buffer) => {
       this.targets.push(req.url ?? "");
+      if (options.refuse !== undefined) {
+        client.end(`HTTP/1.1 ${options.refuse} Refused\r\nProxy-Authenticate: Basic realm="test"\r\n\r\n`);
+        return;
+      }
       const [host = "", port = "443"] = (req.url ?? "").split(/:(?=\d+$)/);
       const upstream = connect(Number(port), host, () => {
         client.write("HTTP/1.1 200 Connection Established\r\n\r\n");

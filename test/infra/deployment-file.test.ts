@@ -75,6 +75,19 @@ describe("the deployment file", () => {
         'context namespace="staging" \\(-c, or cdk.json\\) overrides deployment.json\'s "prod": given with -c, it holds for this deploy only: the next deploy without it goes back',
       ),
     );
+    // A setting the file does not hold at all is as fleeting: said the same way.
+    const added = buildApp(newApp({ jumpcloudServices: "sso" }), KEPT);
+    Annotations.fromStack(added.stack).hasWarning(
+      "*",
+      Match.stringLikeRegexp(
+        'context jumpcloudServices="sso" \\(-c, or cdk.json\\) is not in deployment.json: given with -c, it holds for this deploy only',
+      ),
+    );
+    const noFile = buildApp(newApp({ alarmEmail: "soc@example.com" }));
+    Annotations.fromStack(noFile.stack).hasWarning(
+      "*",
+      Match.stringLikeRegexp("context alarmEmail=.* is not in deployment.json: .*put it in deployment.json"),
+    );
     // The same value given both ways is no override.
     const same = buildApp(newApp({ jumpcloudOrgIds: `${ORG_A},${ORG_B}` }), KEPT);
     Annotations.fromStack(same.stack).hasNoWarning("*", Match.stringLikeRegexp("overrides"));
@@ -96,11 +109,13 @@ describe("the deployment file", () => {
   });
 
   it.each([
+    // Invalid: that alone is said (not also that it differs from the kept name).
+    [{ stackName: "bad_name!" }, /context stackName must start with a letter and hold only/],
+    [{ stackName: "Other", renameStack: "maybe" }, /context renameStack must be true or false, not "maybe"/],
     [
-      { stackName: "bad_name!", renameStack: "true" },
-      /context stackName must start with a letter and hold only/,
+      { jumpcloudOrgIds: "bad" },
+      /context jumpcloudOrgIds holds "bad", which is not a JumpCloud org id \(24 hexadecimal/,
     ],
-    [{ jumpcloudOrgIds: "bad" }, /context jumpcloudOrgIds: "bad" is not a JumpCloud org id \(24 hexadecimal/],
     [{ alarmEmail: "notanemail" }, /context alarmEmail must be one e-mail address, not "notanemail"/],
     [
       { jumpcloudServices: "sso,bogus" },

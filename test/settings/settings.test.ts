@@ -54,7 +54,12 @@ const CASES: Record<
     bad: "jc-secret",
     message: /must be a Secrets Manager secret ARN/,
   },
-  jumpcloudOrgIds: { good: "o1, o2,,", value: ["o1", "o2"] },
+  jumpcloudOrgIds: {
+    good: "5f0000000000000000000001, 5F0000000000000000000002,,",
+    value: ["5f0000000000000000000001", "5F0000000000000000000002"],
+    bad: "5f0000000000000000000001,o2",
+    message: /^JUMPCLOUD_ORG_IDS holds "o2", which is not a JumpCloud org id \(24 hexadecimal characters/,
+  },
   jumpcloudServices: {
     good: "sso, radius",
     value: ["sso", "radius"],
@@ -245,7 +250,7 @@ describe("settings schema", () => {
 
   it("takes typed overrides, and an undefined override unsets what the environment says", () => {
     const { settings } = loadSettings(
-      { JUMPCLOUD_API_KEY: "real-key", JUMPCLOUD_ORG_IDS: "o1" },
+      { JUMPCLOUD_API_KEY: "real-key", JUMPCLOUD_ORG_IDS: "5f0000000000000000000001" },
       {
         overrides: {
           pageLimit: { value: 20 },
@@ -413,6 +418,13 @@ describe("rules across settings", () => {
 
   it("skips a rule whose settings did not parse (the parse problem is enough)", () => {
     expect(problemsOf({ SOURCE_LAG: "soon", INITIAL_LOOKBACK: "1h" })).toHaveLength(1);
+  });
+
+  it("warns that a CIDR range in NO_PROXY is not read", () => {
+    const { warnings } = loadSettings({ NO_PROXY: "localhost,10.0.0.0/8" });
+    expect(warnings).toStrictEqual([
+      "NO_PROXY: 10.0.0.0/8 is a CIDR range, which this tool does not read: name the hosts or addresses instead",
+    ]);
   });
 
   it("refuses a service Directory Insights does not have, before any request (JumpCloud would answer 400)", () => {
