@@ -16,6 +16,8 @@ export interface BulkSettings {
   depthLimit: number;
   /** False: documents are stored without their `_source`. */
   retainSources: boolean;
+  /** The request's `pipeline` run on each document before it is stored (none, or `_none`: as sent). */
+  pipeline?: (doc: Record<string, unknown>) => { doc: Record<string, unknown> } | { error: ItemError };
 }
 
 interface ItemError {
@@ -66,6 +68,11 @@ function bulkItem(op: string, target: string, id: string | undefined, source: st
     doc = JSON.parse(source) as Record<string, unknown>;
   } catch (error) {
     return refuse(400, { type: "document_parsing_exception", reason: `failed to parse: ${String(error)}` });
+  }
+  if (s.pipeline) {
+    const ran = s.pipeline(doc);
+    if ("error" in ran) return refuse(400, ran.error);
+    doc = ran.doc;
   }
   const invalid = invalidity(source, doc, s);
   if (invalid) return refuse(400, invalid);

@@ -10,6 +10,7 @@ import {
   wildcard,
 } from "./data-streams.ts";
 import { DEFAULT_DEPTH_LIMIT } from "./depth-limit.ts";
+import { type GeoIpDatabases, IngestPipelines } from "./ingest.ts";
 import { type Answer, esError, filterPath, indexNotFound } from "./responses.ts";
 import { count, search } from "./search.ts";
 import { hasPrivileges } from "./security.ts";
@@ -71,6 +72,8 @@ export interface EsEmulatorOptions {
   maxContentLength?: number;
   /** Milliseconds every request waits before it is handled (default 0; `latencyMs` changes it later). */
   latencyMs?: number;
+  /** GeoIP databases the cluster has (`.mmdb` paths by file name), or `pending` as before its first download. */
+  geoip?: GeoIpDatabases;
   /** False: documents are stored as `_index`/`_id` only and requests recorded without body, for load tests. */
   retainSources?: boolean;
   /** Clock naming backing indices (default `Date.now`). */
@@ -105,6 +108,8 @@ export class ElasticsearchEmulator {
   readonly indexTemplates = new Map<string, unknown>();
   /** Milliseconds every request waits before it is handled; the request is carried out even if its client gave up. */
   latencyMs: number;
+  /** Ingest pipelines and the GeoIP databases standing in for the cluster's. */
+  readonly ingest: IngestPipelines;
   private readonly dataStreams: DataStreams;
   private readonly faults = new FaultQueue<EsFault>();
   private down: { kind: EsOutage["kind"]; remaining: number } | undefined;
@@ -119,6 +124,7 @@ export class ElasticsearchEmulator {
     this.dataStreams = new DataStreams(options.now ?? Date.now);
     this.streams = this.dataStreams.writeIndices;
     this.latencyMs = options.latencyMs ?? 0;
+    this.ingest = new IngestPipelines(options.geoip);
   }
 
   /** Serves `fault` `times` times (to requests on `path` only, when given; item faults count items). */
@@ -171,6 +177,7 @@ export class ElasticsearchEmulator {
   }
 
   async start(port = 0): Promise<string> {
+    await this.ingest.open();
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent)
@@ -319,6 +326,39 @@ export class ElasticsearchEmulator {
     this.json(res, status, filterPath(answer, request.query.filter_path));
   }
 
+  // PUT/GET/DELETE _ingest/pipeline/<id>, GET _ingest/geoip/stats.
+  private ingestApi(r: EsRecordedRequest, parts: string[]): Answer {
+    const [, kind, id] = parts;
+    if (kind === "geoip" && id === "stats" && r.method === "GET") return [200, this.ingest.stats()];
+    if (kind !== "pipeline" || id === undefined)
+      return [
+        404,
+        { error: { type: "unsupported", reason: `${r.method} ${r.path} is not emulated` }, status: 404 },
+      ];
+    const missing: Answer = [404, {}];
+    if (r.method === "GET") {
+      const body = this.ingest.get(id);
+      return body ? [200, { [id]: body }] : missing;
+    }
+    if (r.method === "DELETE")
+      return this.ingest.delete(id)
+        ? [200, { acknowledged: true }]
+        : [
+            404,
+            {
+              error: { type: "resource_not_found_exception", reason: `pipeline [${id}] is missing` },
+              status: 404,
+            },
+          ];
+    if (r.method === "PUT") {
+      const problem = this.ingest.put(id, JSON.parse(r.body || "{}"));
+      return problem
+        ? [400, { error: { type: "parse_exception", reason: problem }, status: 400 }]
+        : [200, { acknowledged: true }];
+    }
+    return [405, { error: `Incorrect HTTP method for uri [${r.path}]`, status: 405 }];
+  }
+
   private route(r: EsRecordedRequest): Answer {
     const parts = r.path.split("/").filter(Boolean).map(decodeURIComponent);
     const [first, second] = parts;
@@ -335,8 +375,13 @@ export class ElasticsearchEmulator {
         denied: this.options.deniedPrivileges ?? [],
         disabled: this.options.securityDisabled ?? false,
       });
+    if (first === "_ingest") return this.ingestApi(r, parts);
     if (r.method === "POST" && (first === "_bulk" || second === "_bulk"))
       return bulk(r.body, second === "_bulk" ? first : undefined, {
+        ...(r.query.pipeline !== undefined &&
+          r.query.pipeline !== "_none" && {
+            pipeline: (doc: Record<string, unknown>) => this.ingest.run(r.query.pipeline as string, doc),
+          }),
         streams: this.dataStreams,
         itemFault: () =>
           this.faults.take("/_bulk", ["item-429", "item-503", "item-403"]) as ItemFault | undefined,
