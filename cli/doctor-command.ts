@@ -36,7 +36,7 @@ import { type LoadedSettings, type ParsedSettings, parseSettings } from "../lib/
 import type { SettingName, Settings } from "../lib/settings/schema.ts";
 import { cliLogger, emit } from "./output.ts";
 import { jumpcloudHttp } from "./proxy.ts";
-import type { CliSeams } from "./settings.ts";
+import { type CliSeams, SETTING_GROUPS } from "./settings.ts";
 
 /** How a check came out: `warn` is worth reading but does not fail the doctor. */
 export type CheckStatus = "pass" | "fail" | "skip" | "warn";
@@ -96,38 +96,10 @@ function groupDigits(n: number): string {
 // Settings each group needs. A problem names the variable (or flag) to fix, so a group whose
 // variables a problem names cannot be checked meaningfully: it is skipped, not failed twice.
 const GROUPS = {
-  jumpcloud: [
-    "jumpcloudApiUrl",
-    "jumpcloudTokenUrl",
-    "jumpcloudApiKey",
-    "jumpcloudClientId",
-    "jumpcloudClientSecret",
-    "jumpcloudSecretArn",
-    "jumpcloudOrgIds",
-    "jumpcloudServices",
-    "jumpcloudTimeout",
-    "orgConcurrency",
-    "httpsProxy",
-    "httpProxy",
-    "noProxy",
-  ],
-  elasticsearch: [
-    "elasticsearchUrl",
-    "elasticsearchCloudId",
-    "elasticsearchApiKey",
-    "elasticsearchUsername",
-    "elasticsearchPassword",
-    "elasticsearchSecretArn",
-    "elasticsearchCaCert",
-    "elasticsearchRequestTimeout",
-    "elasticsearchCompression",
-    "namespace",
-    "httpsProxy",
-    "httpProxy",
-    "noProxy",
-  ],
+  jumpcloud: [...SETTING_GROUPS.jumpcloud, "orgConcurrency"],
+  elasticsearch: SETTING_GROUPS.elasticsearch,
   geoip: ["geoIpCityDb", "geoIpAsnDb"],
-  checkpoints: ["checkpointTable", "checkpointFile"],
+  checkpoints: SETTING_GROUPS.checkpoints,
 } as const satisfies Record<string, readonly SettingName[]>;
 
 type Group = keyof typeof GROUPS;

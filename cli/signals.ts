@@ -25,11 +25,13 @@ function procStat(pid: number): { comm: string; ppid: number } | undefined {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` runs on this host (signal 0 tests without signalling). */
+export function processRuns(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
+    // EPERM: it runs, as another user.
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
@@ -54,7 +56,7 @@ export function watchLaunchers(pids: readonly number[], gone: () => void, everyM
   if (pids.length === 0) return () => undefined;
   const parent = process.ppid;
   const timer = setInterval(() => {
-    if (process.ppid === parent && pids.every(alive)) return;
+    if (process.ppid === parent && pids.every(processRuns)) return;
     clearInterval(timer);
     gone();
   }, everyMs);

@@ -5,19 +5,9 @@ import { LockedError } from "../lib/errors.ts";
 import { parseCliOwner } from "./local-collection.ts";
 import { emit } from "./output.ts";
 import type { CliSeams } from "./settings.ts";
+import { processRuns } from "./signals.ts";
 import { SIMULATED_DIR } from "./simulated.ts";
 import { type CheckpointSource, checkpointsOf, leaseState } from "./status-command.ts";
-
-/** Whether process `pid` runs on this host (signal 0 tests without signalling). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Why a lease may be cleared without --force, or undefined when its run may still be working. A
@@ -32,7 +22,7 @@ export function whyClearable(
   if (leaseState(c, now) === "expired") return "its lease had expired";
   if (!local) return undefined;
   const owner = parseCliOwner(c.leaseOwner ?? "");
-  if (owner && owner.host === host && owner.pid !== process.pid && !running(owner.pid))
+  if (owner && owner.host === host && owner.pid !== process.pid && !processRuns(owner.pid))
     return `its owner, process ${owner.pid} on this host, no longer runs`;
   return undefined;
 }
