@@ -98,7 +98,7 @@ function groupDigits(n: number): string {
 const GROUPS = {
   jumpcloud: [...SETTING_GROUPS.jumpcloud, "orgConcurrency"],
   elasticsearch: SETTING_GROUPS.elasticsearch,
-  geoip: ["geoIpCityDb", "geoIpAsnDb"],
+  geoip: SETTING_GROUPS.geoip,
   checkpoints: SETTING_GROUPS.checkpoints,
 } as const satisfies Record<string, readonly SettingName[]>;
 

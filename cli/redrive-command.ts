@@ -58,7 +58,10 @@ async function redrivePlan(flags: RedriveFlags, seams: CliSeams) {
           `DEAD_LETTER_DIR ${dir} is not a folder: set it to the folder the run wrote dead letters to`,
         );
     },
-    { names: [...SETTING_GROUPS.elasticsearch, ...SETTING_GROUPS.deadLetters], by: "redrive" },
+    {
+      names: [...SETTING_GROUPS.elasticsearch, ...SETTING_GROUPS.deadLetters, ...SETTING_GROUPS.geoip],
+      by: "redrive",
+    },
   );
   return { settings, range };
 }

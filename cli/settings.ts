@@ -118,4 +118,5 @@ export const SETTING_GROUPS = {
     "noProxy",
   ],
   deadLetters: ["deadLetterBucket", "deadLetterPrefix", "deadLetterDir", "awsRegion"],
+  geoip: ["geoIp", "geoIpCityDb", "geoIpAsnDb", "awsRegion"],
 } as const satisfies Record<string, readonly SettingName[]>;

@@ -1,8 +1,10 @@
 import { Command } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
-import { setupIndexTemplate } from "../lib/elasticsearch/template.ts";
+import { type ClusterGeoIp, clusterGeoIp } from "../lib/elasticsearch/ingest-pipeline.ts";
+import { setupCluster } from "../lib/elasticsearch/setup.ts";
 import { ConfigurationError, JumpcloudElasticError } from "../lib/errors.ts";
+import { type GeoIpMode, geoIpMode } from "../lib/settings/geoip-mode.ts";
 import type { LoadedSettings } from "../lib/settings/load.ts";
 import type { Settings } from "../lib/settings/schema.ts";
 import { emit } from "./output.ts";
@@ -13,8 +15,46 @@ const OUTCOMES = {
   updated: "updated the index template",
   unchanged: "the index template is up to date",
   "left-integration-alone":
-    "Elastic's JumpCloud integration is installed: its template is left alone (documents are sent with pipeline=_none)",
+    "Elastic's JumpCloud integration is installed: its template is left alone (documents name this project's pipeline, so the integration's does not run on them again)",
 } as const;
+
+const PIPELINE_OUTCOMES = {
+  installed: "installed the ingest pipeline",
+  updated: "updated the ingest pipeline",
+  unchanged: "the ingest pipeline is up to date",
+} as const;
+
+const MODES: Record<GeoIpMode, string> = {
+  cluster: "GEOIP=cluster: the cluster's geoip processor adds source/client geo and as",
+  files:
+    "GEOIP=files: the mapper adds geo and as from MaxMind files; the pipeline runs your @custom pipelines",
+  off: "GEOIP=off: no geo; the pipeline runs your @custom pipelines",
+};
+
+/** One line on the cluster's GeoIP databases, from `_ingest/geoip/stats`. */
+export function clusterGeoIpText(state: ClusterGeoIp): string {
+  const downloads = `${state.successfulDownloads} download(s), ${state.failedDownloads} failed`;
+  if (state.state === "ready")
+    return `the cluster's GeoIP databases are ready: ${state.databases.join(", ")} (${downloads}${state.expiredDatabases > 0 ? `; ${state.expiredDatabases} expired: not updated for 30 days, check the cluster's access to storage.googleapis.com` : ""})`;
+  return `the cluster has not downloaded ${state.missing.join(", ")} yet (${downloads}): it does once a pipeline uses geoip, usually within minutes; until then documents are stored without geo and tagged _geoip_database_unavailable_<file>`;
+}
+
+type GeoIpReport = { state: ClusterGeoIp } | { unreadable: string };
+
+// Reading the state is informative: a key without `monitor` still installs everything.
+async function readClusterGeoIp(client: Parameters<typeof clusterGeoIp>[0]): Promise<GeoIpReport> {
+  try {
+    return { state: await clusterGeoIp(client) };
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    return {
+      unreadable:
+        status === 403
+          ? "the cluster's GeoIP state cannot be read: _ingest/geoip/stats needs the monitor cluster privilege"
+          : `the cluster's GeoIP state cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+}
 
 function clusterSource(settings: Settings, sourceOf: LoadedSettings["sourceOf"]): string {
   if (settings.elasticsearchUrl !== undefined)
@@ -23,28 +63,39 @@ function clusterSource(settings: Settings, sourceOf: LoadedSettings["sourceOf"])
   return `the url in ${sourceOf("elasticsearchSecretArn")}`;
 }
 
-/** `setup`: installs the index template for logs-jumpcloud.events-* (idempotent). */
+/** `setup`: installs the index template for logs-jumpcloud.events-* and the ingest pipeline (idempotent). */
 export function setupCommand(seams: CliSeams): Command {
   return new Command("setup")
-    .description("install the index template for logs-jumpcloud.events-* (safe to run again)")
+    .description(
+      "install the index template for logs-jumpcloud.events-* and this project's ingest pipeline (safe to run again)",
+    )
     .action(async (flags: { json?: boolean }) => {
       const { settings, sourceOf } = await commandSettings(seams, {}, ["cluster"], undefined, {
-        names: SETTING_GROUPS.elasticsearch,
+        names: [...SETTING_GROUPS.elasticsearch, ...SETTING_GROUPS.geoip],
         by: "setup",
       });
+      const mode = geoIpMode(settings, true, sourceOf);
       const client = await createElasticsearchClient(settings, seams.aws ?? awsClients());
-      const result = await setupIndexTemplate(client).catch((error: unknown) => {
+      const { template, pipeline } = await setupCluster(client, mode).catch((error: unknown) => {
         // Which cluster, as the user named it: "request timed out" alone says nothing to fix.
         if (error instanceof JumpcloudElasticError && !(error instanceof ConfigurationError))
           error.message = `${error.message} (the cluster of ${clusterSource(settings, sourceOf)})`;
         throw error;
       });
-      await emit(
-        seams,
-        flags.json,
-        result,
-        () =>
-          `${OUTCOMES[result.action]}: ${result.template}${result.withEcsMappings ? " (composed with ecs@mappings)" : ""}`,
+      const geo = mode === "cluster" ? await readClusterGeoIp(client) : undefined;
+      const result = {
+        ...template,
+        pipeline: pipeline.pipeline,
+        pipelineAction: pipeline.action,
+        geoIp: mode,
+        ...(geo && { clusterGeoIp: "state" in geo ? geo.state : { unreadable: geo.unreadable } }),
+      };
+      await emit(seams, flags.json, result, () =>
+        [
+          `${OUTCOMES[template.action]}: ${template.template}${template.withEcsMappings ? " (composed with ecs@mappings)" : ""}`,
+          `${PIPELINE_OUTCOMES[pipeline.action]}: ${pipeline.pipeline} (${MODES[mode]})`,
+          ...(geo ? ["state" in geo ? clusterGeoIpText(geo.state) : geo.unreadable] : []),
+        ].join("\n"),
       );
     });
 }

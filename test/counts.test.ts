@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { addCounts, checkCounts, NO_COUNTS } from "../lib/counts.ts";
 import { MapperInvocationError } from "../lib/errors.ts";
 
-const counts = { received: 5, indexed: 3, duplicates: 1, deadLettered: 1, pipelineErrors: 2 };
+const counts = {
+  received: 5,
+  indexed: 3,
+  duplicates: 1,
+  deadLettered: 1,
+  pipelineErrors: 2,
+  withoutGeo: 0,
+  withoutPipeline: 0,
+};
 
 describe("counts", () => {
   it("add up field by field, from nothing", () => {
@@ -13,6 +21,8 @@ describe("counts", () => {
       duplicates: 2,
       deadLettered: 2,
       pipelineErrors: 4,
+      withoutGeo: 0,
+      withoutPipeline: 0,
     });
   });
 

@@ -9,10 +9,11 @@ import { type AwsClients, awsClients } from "../../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
 import { createPipeline } from "../../lib/compose/pipeline.ts";
 import type { Counts } from "../../lib/counts.ts";
-import { setupIndexTemplate } from "../../lib/elasticsearch/template.ts";
+import { ensureCluster, setupCluster } from "../../lib/elasticsearch/setup.ts";
 import { ElasticsearchRequestError, InputError } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { type BatchContext, type IndexEventsDeps, indexEvents } from "../../lib/pipeline/index-events.ts";
+import { type GeoIpMode, geoIpMode } from "../../lib/settings/geoip-mode.ts";
 import { type Environment, loadSettings } from "../../lib/settings/load.ts";
 
 /**
@@ -42,24 +43,32 @@ export function isSetupRequest(request: unknown): request is SetupRequest {
 }
 
 /**
- * Installs the index template at deploy. An unfilled secret or an unreachable cluster skips it
- * with the reason recorded (the mapper installs the template on first use); Delete leaves it.
+ * Installs the index template and the ingest pipeline at deploy. An unfilled secret or an
+ * unreachable cluster skips them with the reason recorded (the mapper installs them on first
+ * use); Delete leaves them.
  */
 export async function handleSetup(
   request: SetupRequest,
-  client: () => Promise<Client>,
+  cluster: () => Promise<{ client: Client; mode: GeoIpMode }>,
   logger: Logger,
 ): Promise<SetupResponse> {
   const answer = (Action: string, Reason: string) => ({
     PhysicalResourceId: "jumpcloud-elastic-index-template",
     Data: { Action, Reason },
   });
-  if (request.RequestType === "Delete") return answer("left", "the template stays with the data it maps");
+  if (request.RequestType === "Delete")
+    return answer("left", "the template and the pipeline stay with the data they map");
   try {
-    const result = await setupIndexTemplate(await client());
-    return answer(result.action, `template ${result.template}`);
+    const { client, mode } = await cluster();
+    const { template, pipeline } = await setupCluster(client, mode);
+    return answer(
+      `${template.action}/${pipeline.action}`,
+      `template ${template.template}, pipeline ${pipeline.pipeline}`,
+    );
   } catch (error) {
-    logger.warn("index template not installed at deploy; the mapper installs it on first use", { error });
+    logger.warn("index template or pipeline not installed at deploy; the mapper installs them on first use", {
+      error,
+    });
     return answer("skipped", error instanceof Error ? error.message : String(error));
   }
 }
@@ -178,7 +187,7 @@ export async function buildMapperDependencies(
   const { settings, warnings, sourceOf } = loadSettings(env, { require: ["cluster", "deadLetterBucket"] });
   for (const warning of warnings) logger.warn(warning);
   const client = await createElasticsearchClient(settings, aws, { fresh: options.fresh === true });
-  await ensureIndexTemplate(client, logger);
+  await ensureCluster(client, geoIpMode(settings, true, sourceOf), logger);
   const pipeline = await createPipeline(settings, {
     aws,
     sourceOf,
@@ -186,18 +195,6 @@ export async function buildMapperDependencies(
     ...(options.tmpDir !== undefined && { tmpDir: options.tmpDir }),
   });
   return { ...pipeline, logger, claimChecks: new S3ClaimChecks(aws.s3(), settings.deadLetterBucket ?? "") };
-}
-
-// The deploy cannot install the template (the cluster may not be filled in yet): the first
-// invocation that reaches the cluster does, once per cold start. A failure is logged, never fatal:
-// the batch then says for itself whether the cluster can be written.
-async function ensureIndexTemplate(client: Client, logger: Logger): Promise<void> {
-  try {
-    const result = await setupIndexTemplate(client);
-    if (result.action !== "unchanged") logger.info("index template", { ...result });
-  } catch (error) {
-    logger.warn("index template not installed; run `setup` with manage_index_templates", { error });
-  }
 }
 
 /** How long built dependencies serve before the next invocation builds them again. */
@@ -264,9 +261,10 @@ export const handler = async (
     return handleSetup(
       request,
       async () => {
-        const { settings } = loadSettings(process.env, { require: ["cluster"] });
+        const { settings, sourceOf } = loadSettings(process.env, { require: ["cluster"] });
         // A deploy is rare and may follow a put-secret-value: never the cached value.
-        return createElasticsearchClient(settings, aws, { fresh: true });
+        const client = await createElasticsearchClient(settings, aws, { fresh: true });
+        return { client, mode: geoIpMode(settings, true, sourceOf) };
       },
       logger,
     );

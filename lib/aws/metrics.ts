@@ -19,6 +19,8 @@ export const METRIC = {
   duplicates: "Duplicates",
   deadLettered: "DeadLettered",
   pipelineErrors: "PipelineErrors",
+  withoutGeo: "StoredWithoutGeo",
+  withoutPipeline: "StoredWithoutPipeline",
   windows: "Windows",
   lateEvents: "LateEvents",
   lag: "CollectionLagSeconds",
@@ -32,6 +34,8 @@ function addCountMetrics(metrics: Metrics, counts: Counts): void {
   metrics.addMetric(METRIC.duplicates, MetricUnit.Count, counts.duplicates);
   metrics.addMetric(METRIC.deadLettered, MetricUnit.Count, counts.deadLettered);
   metrics.addMetric(METRIC.pipelineErrors, MetricUnit.Count, counts.pipelineErrors);
+  metrics.addMetric(METRIC.withoutGeo, MetricUnit.Count, counts.withoutGeo);
+  metrics.addMetric(METRIC.withoutPipeline, MetricUnit.Count, counts.withoutPipeline);
 }
 
 /** One collection run as EMF metrics (a log line; no CloudWatch API call), with the API retries it made. */

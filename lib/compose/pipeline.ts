@@ -5,10 +5,12 @@ import { type GeoIpLookup, MaxmindGeoIpLookup, openGeoIpReader } from "../ecs/ge
 import { EcsMapper } from "../ecs/mapper.ts";
 import { type DeadLetterSink, FileDeadLetterSink, S3DeadLetterSink } from "../elasticsearch/dead-letters.ts";
 import { FileDocumentSink } from "../elasticsearch/file-sink.ts";
+import { ClusterGeoIpWatch, pipelineName } from "../elasticsearch/ingest-pipeline.ts";
 import { type DocumentSink, ElasticsearchDocumentSink } from "../elasticsearch/sink.ts";
 import { ConfigurationError, GeoIpDatabaseError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { IndexEventsDeps } from "../pipeline/index-events.ts";
+import { type GeoIpMode, geoIpMode } from "../settings/geoip-mode.ts";
 import type { SettingName, Settings } from "../settings/schema.ts";
 import type { AwsClients } from "./aws.ts";
 
@@ -63,14 +65,18 @@ export async function openGeoIp(settings: Settings, deps: GeoIpDeps): Promise<Ge
   );
 }
 
-/** The ECS mapper for the settings, GeoIP opened. */
-export async function createMapper(settings: Settings, deps: GeoIpDeps): Promise<EcsMapper> {
+/** The ECS mapper for the settings, GeoIP databases opened in `files` mode (the default without a cluster). */
+export async function createMapper(
+  settings: Settings,
+  deps: GeoIpDeps,
+  mode: GeoIpMode = geoIpMode(settings, false, deps.sourceOf),
+): Promise<EcsMapper> {
   return new EcsMapper({
     namespace: settings.namespace,
     tags: settings.tags,
     preserveOriginalEvent: settings.preserveOriginalEvent,
     preserveDuplicateCustomFields: settings.preserveDuplicateCustomFields,
-    geoIp: await openGeoIp(settings, deps),
+    geoIp: mode === "files" ? await openGeoIp(settings, deps) : undefined,
   });
 }
 
@@ -81,22 +87,37 @@ export function createDeadLetterSink(settings: Settings, aws: AwsClients): DeadL
     : new FileDeadLetterSink(settings.deadLetterDir);
 }
 
-/** Where documents go: the cluster when there is a client, else NDJSON files under `outDir`. */
+/**
+ * Where documents go: NDJSON files under `outDir`, or the cluster through this project's ingest
+ * pipeline for the GeoIP mode (in `cluster` mode watching the cluster's databases).
+ */
 export function createDocumentSink(
   settings: Settings,
   dataStream: string,
   target: { client: Client; logger: Logger } | { outDir: string },
+  mode: GeoIpMode = geoIpMode(settings, !("outDir" in target)),
 ): DocumentSink {
   if ("outDir" in target) return new FileDocumentSink(target.outDir, dataStream);
-  return new ElasticsearchDocumentSink(target.client, {
+  const { client, logger } = target;
+  return new ElasticsearchDocumentSink(client, {
     dataStream,
     maxBatchBytes: Math.floor(settings.elasticsearchBulkMaxMb * 1_000_000),
     lookUpExisting: settings.lookUpExisting,
-    logger: target.logger,
+    logger,
+    pipeline: pipelineName(mode),
+    ...(mode === "cluster" && {
+      clusterGeoIp: new ClusterGeoIpWatch(client, {
+        onUnknown: (error) =>
+          logger.warn(
+            "the cluster's GeoIP databases cannot be read (_ingest/geoip/stats needs the monitor privilege): documents stored before its download finishes are not counted",
+            { error },
+          ),
+      }),
+    }),
   });
 }
 
-/** The mapping pipeline: mapper → sink → dead letters, as the mapper Lambda and local runs use it. */
+/** The mapping pipeline: mapper → sink → dead letters, as the mapper Lambda and local runs use it (GEOIP resolved once). */
 export async function createPipeline(
   settings: Settings,
   deps: {
@@ -106,10 +127,11 @@ export async function createPipeline(
     tmpDir?: string;
   },
 ): Promise<IndexEventsDeps & { mapper: EcsMapper }> {
-  const mapper = await createMapper(settings, deps);
+  const mode = geoIpMode(settings, !("outDir" in deps.target), deps.sourceOf);
+  const mapper = await createMapper(settings, deps, mode);
   return {
     mapper,
-    sink: createDocumentSink(settings, mapper.dataStream, deps.target),
+    sink: createDocumentSink(settings, mapper.dataStream, deps.target, mode),
     deadLetters: createDeadLetterSink(settings, deps.aws),
   };
 }

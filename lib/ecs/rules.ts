@@ -3,7 +3,9 @@
 
 /** ECS versions and names the documents carry. */
 export const ECS_VERSION = "8.11.0";
-export const DATASET = "jumpcloud.events";
+/** The integration package the dataset belongs to. */
+export const PACKAGE = "jumpcloud";
+export const DATASET = `${PACKAGE}.events`;
 export const DATA_STREAM_TYPE = "logs";
 
 /** `event_type` → `event.category` / `event.type` (the integration's two `append` pairs). */

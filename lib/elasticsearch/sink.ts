@@ -35,13 +35,17 @@ export interface IndexOutcome {
   indexed: number;
   /** Pipeline-error documents among the indexed. */
   pipelineErrors: number;
+  /** Indexed documents with an address that the cluster stored without geo (see Counts). */
+  withoutGeo: number;
+  /** Indexed documents stored without the ingest pipeline (it was missing). */
+  withoutPipeline: number;
   duplicates: number;
   rejected: Rejection[];
 }
 
 /** An outcome with nothing counted yet. */
 export function emptyOutcome(): IndexOutcome {
-  return { indexed: 0, pipelineErrors: 0, duplicates: 0, rejected: [] };
+  return { indexed: 0, pipelineErrors: 0, withoutGeo: 0, withoutPipeline: 0, duplicates: 0, rejected: [] };
 }
 
 /** Counts an item as indexed, and as a pipeline error when it is one. */
@@ -79,6 +83,23 @@ export interface ElasticsearchSinkOptions extends Partial<RetrySeams> {
   lookUpExisting?: "all" | "rereads" | "off";
   /** `_bulk` (and lookup) requests of one `index` call in flight at once (default 4). */
   concurrency?: number;
+  /**
+   * The ingest pipeline `_bulk` names (this project's; it also overrides a Fleet template's default
+   * pipeline). Default `_none`: no pipeline at all.
+   */
+  pipeline?: string;
+  /** GEOIP=cluster: what the cluster says of its GeoIP databases, to count documents stored without geo. */
+  clusterGeoIp?: { databasesMissing(): Promise<boolean> };
+}
+
+/** How long documents go without the pipeline after it was found missing, before it is tried again. */
+const PIPELINE_RETRY_MS = 5 * 60_000;
+
+/** What one `_bulk` request was sent with: what its indexed documents are counted as. */
+interface Sent {
+  pipeline: string;
+  withoutPipeline: boolean;
+  withoutGeo: boolean;
 }
 
 /** `_id`s per lookup request: well under `index.max_result_window` (10 000). */
@@ -118,13 +139,17 @@ function retryable(status: number): boolean {
 /**
  * `_bulk` `create` into a data stream, classified per item the way Elastic's serverless forwarder
  * does: 201 indexed, 409 duplicate (already stored: success), 429/5xx retried with backoff (only
- * the failed items), anything else rejected for a dead letter. Requests go with `pipeline=_none`,
- * so documents already in ECS are not processed again by an installed integration's pipeline.
+ * the failed items), anything else rejected for a dead letter. Requests name this project's ingest
+ * pipeline (or `_none`), so documents already in ECS are not processed again by an installed
+ * integration's default pipeline; a missing pipeline costs the documents their geo, never their storage.
  */
 export class ElasticsearchDocumentSink implements DocumentSink {
   private readonly maxBatchBytes: number;
   private readonly seams: RetrySeams;
   private lookupRefused = false;
+  /** Epoch ms until which documents go without the pipeline (found missing). */
+  private pipelineMissingUntil = 0;
+  private pipelineMissingTold = false;
 
   constructor(
     private readonly client: Client,
@@ -254,7 +279,9 @@ export class ElasticsearchDocumentSink implements DocumentSink {
   // Each attempt sends what is still pending: the whole batch, or the items refused with 429/5xx.
   private async send(batch: Prepared[], call: Call): Promise<void> {
     const { signal } = call;
+    const sent = await this.sendingWith();
     let pending = batch;
+    let unpiped: Prepared[] = [];
     let cause: unknown;
     await withRetries(
       async (): Promise<Attempt<void>> => {
@@ -264,7 +291,7 @@ export class ElasticsearchDocumentSink implements DocumentSink {
           response = await this.client.bulk(
             {
               operations: pending.map((p) => p.lines).join("") as never,
-              pipeline: "_none",
+              pipeline: sent.pipeline,
               // Only what classify reads (as Beats asks): a tenth of the answer to transfer and parse.
               filter_path: BULK_FILTER,
             },
@@ -282,7 +309,8 @@ export class ElasticsearchDocumentSink implements DocumentSink {
             fields: { pending: pending.length },
           };
         }
-        const { retry, statuses } = classify(response, pending, call.outcome);
+        const { retry, statuses, missingPipeline } = classify(response, pending, call.outcome, sent);
+        unpiped = unpiped.concat(missingPipeline);
         if (retry.length === 0) return DONE;
         pending = retry;
         const failure = `${retry.length} item(s) refused with ${[...statuses].join("/")}`;
@@ -299,6 +327,29 @@ export class ElasticsearchDocumentSink implements DocumentSink {
             { cause },
           ),
       },
+    );
+    if (unpiped.length > 0) {
+      this.pipelineMissing();
+      await this.send(unpiped, call);
+    }
+  }
+
+  // The pipeline, unless it was found missing a short while ago; and what that makes the documents.
+  private async sendingWith(): Promise<Sent> {
+    const wanted = this.options.pipeline;
+    const skip = wanted === undefined || this.seams.now() < this.pipelineMissingUntil;
+    const geo = this.options.clusterGeoIp;
+    const withoutGeo = geo !== undefined && (skip || (await geo.databasesMissing()));
+    return { pipeline: skip ? "_none" : wanted, withoutPipeline: skip && wanted !== undefined, withoutGeo };
+  }
+
+  // Deleted, or never installed (no manage_pipeline): the documents are stored without it, never lost.
+  private pipelineMissing(): void {
+    this.pipelineMissingUntil = this.seams.now() + PIPELINE_RETRY_MS;
+    if (this.pipelineMissingTold) return;
+    this.pipelineMissingTold = true;
+    this.seams.logger.warn(
+      `the ingest pipeline ${this.options.pipeline} does not exist: documents are stored without it (no cluster GeoIP, no @custom pipelines) and it is tried again every ${PIPELINE_RETRY_MS / 60_000} minutes; run \`setup\` with a key that has manage_pipeline`,
     );
   }
 
@@ -358,13 +409,15 @@ function classify(
   response: estypes.BulkResponse,
   pending: Prepared[],
   outcome: IndexOutcome,
-): { retry: Prepared[]; statuses: Set<number> } {
+  sent: Sent,
+): { retry: Prepared[]; statuses: Set<number>; missingPipeline: Prepared[] } {
   if (!Array.isArray(response.items) || response.items.length !== pending.length) {
     throw new ElasticsearchResponseError(
       `_bulk answered ${Array.isArray(response.items) ? response.items.length : "no"} items for ${pending.length} documents`,
     );
   }
   const retry: Prepared[] = [];
+  const missingPipeline: Prepared[] = [];
   const statuses = new Set<number>();
   const local = emptyOutcome();
   for (const [i, entry] of response.items.entries()) {
@@ -374,8 +427,10 @@ function classify(
     const type = result?.error?.type ?? "unknown";
     const reason = result?.error?.reason ?? "no reason given";
     if (typeof status !== "number") throw new ElasticsearchResponseError(`_bulk item ${i} has no status`);
-    if (status >= 200 && status < 300) countIndexed(local, prepared.item);
+    if (status >= 200 && status < 300) countStored(local, prepared.item, sent);
     else if (status === 409) local.duplicates++;
+    else if (status === 400 && sent.pipeline !== "_none" && MISSING_PIPELINE.test(reason))
+      missingPipeline.push(prepared);
     else if (retryable(status)) {
       retry.push(prepared);
       statuses.add(status);
@@ -391,7 +446,22 @@ function classify(
   }
   outcome.indexed += local.indexed;
   outcome.pipelineErrors += local.pipelineErrors;
+  outcome.withoutGeo += local.withoutGeo;
+  outcome.withoutPipeline += local.withoutPipeline;
   outcome.duplicates += local.duplicates;
   outcome.rejected.push(...local.rejected);
-  return { retry, statuses };
+  return { retry, statuses, missingPipeline };
 }
+
+/** How Elasticsearch refuses a `_bulk` item whose `pipeline` does not exist. */
+const MISSING_PIPELINE = /^pipeline with id \[[^\]]*\] does not exist/;
+
+function countStored(outcome: IndexOutcome, item: IndexItem, sent: Sent): void {
+  countIndexed(outcome, item);
+  if (sent.withoutPipeline) outcome.withoutPipeline++;
+  if (sent.withoutGeo && hasAddress(item.document)) outcome.withoutGeo++;
+}
+
+const hasAddress = (document: JsonObject) =>
+  (document.source as JsonObject | undefined)?.ip !== undefined ||
+  (document.client as JsonObject | undefined)?.ip !== undefined;

@@ -60,6 +60,8 @@ export async function indexEvents(
     duplicates: outcome.duplicates,
     deadLettered: letters.length,
     pipelineErrors: outcome.pipelineErrors,
+    withoutGeo: outcome.withoutGeo,
+    withoutPipeline: outcome.withoutPipeline,
   };
   return checkCounts(counts, events.length);
 }

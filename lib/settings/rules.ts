@@ -137,6 +137,21 @@ const RULES: readonly Rule[] = [
     },
   },
   {
+    uses: ["geoIp"],
+    check(input, out) {
+      const mode = input.values.geoIp;
+      const files = givenOf(input, ["geoIpCityDb", "geoIpAsnDb"]);
+      if (mode === "files" && files.length === 0)
+        out.problems.push(
+          `${input.sourceOf("geoIp")} is files but no database is named: set GEOIP_CITY_DB and/or GEOIP_ASN_DB to MaxMind .mmdb files (or GEOIP=cluster to let the cluster enrich)`,
+        );
+      if ((mode === "cluster" || mode === "off") && files.length > 0)
+        out.warnings.push(
+          `${sources(input, files)} ignored: ${input.sourceOf("geoIp")} is ${mode} (set GEOIP=files to enrich from ${files.length > 1 ? "them" : "it"})`,
+        );
+    },
+  },
+  {
     uses: [],
     check(input, out) {
       const url = input.isSet("elasticsearchUrl");

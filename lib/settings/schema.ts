@@ -333,11 +333,20 @@ const mapping = {
     flag: "--preserve-duplicate-custom-fields",
     usedBy: MAPPER,
   }),
+  geoIp: spec({
+    env: "GEOIP",
+    description:
+      "where `source`/`client` addresses get `geo` and `as`: `cluster` (the cluster's `geoip` processor, in this project's ingest pipeline), `files` (the mapper, on GEOIP_CITY_DB / GEOIP_ASN_DB), or `off`",
+    kind: oneOf(["cluster", "files", "off"]),
+    defaultText:
+      "`files` when GEOIP_CITY_DB or GEOIP_ASN_DB is set, else `cluster` when sending to a cluster (NDJSON files: `files`)",
+    usedBy: MAPPER,
+  }),
   geoIpCityDb: spec({
     env: "GEOIP_CITY_DB",
     description: "GeoIP2/GeoLite2 City `.mmdb`: a path, or `s3://bucket/key` (copied to /tmp in Lambda)",
     kind: textValue("a path or s3:// URL"),
-    defaultText: "none: no enrichment",
+    defaultText: "none",
     flag: "--geoip-city",
     usedBy: MAPPER,
   }),
@@ -345,7 +354,7 @@ const mapping = {
     env: "GEOIP_ASN_DB",
     description: "GeoLite2 ASN `.mmdb`: a path, or `s3://bucket/key`",
     kind: textValue("a path or s3:// URL"),
-    defaultText: "none: no enrichment",
+    defaultText: "none",
     flag: "--geoip-asn",
     usedBy: MAPPER,
   }),

@@ -329,7 +329,25 @@ export class ElasticsearchEmulator {
   // PUT/GET/DELETE _ingest/pipeline/<id>, GET _ingest/geoip/stats.
   private ingestApi(r: EsRecordedRequest, parts: string[]): Answer {
     const [, kind, id] = parts;
-    if (kind === "geoip" && id === "stats" && r.method === "GET") return [200, this.ingest.stats()];
+    // Denied privileges are enforced here as the cluster does: 403 naming the action.
+    const denied = (privilege: string, action: string): Answer | undefined =>
+      this.options.deniedPrivileges?.includes(privilege)
+        ? [
+            403,
+            {
+              error: {
+                type: "security_exception",
+                reason: `action [${action}] is unauthorized for API key, this action is granted by the cluster privileges [${privilege},manage,all]`,
+              },
+              status: 403,
+            },
+          ]
+        : undefined;
+    if (kind === "geoip" && id === "stats" && r.method === "GET")
+      return denied("monitor", "cluster:monitor/ingest/geoip/stats") ?? [200, this.ingest.stats()];
+    const write = r.method === "PUT" || r.method === "DELETE";
+    const refused = write ? denied("manage_pipeline", "cluster:admin/ingest/pipeline/put") : undefined;
+    if (refused) return refused;
     if (kind !== "pipeline" || id === undefined)
       return [
         404,

@@ -178,6 +178,8 @@ describe("path 2: the mapper Lambda handler against the emulated cluster", () =>
       indexed: 0,
       duplicates: first.indexed + first.duplicates,
       pipelineErrors: 0,
+      withoutGeo: 0,
+      withoutPipeline: 0,
     });
   });
 });

@@ -114,5 +114,7 @@ export function expectedCounts(expected: readonly EventExpectation[], cluster: b
     duplicates: expected.length - stored - refused,
     deadLettered: refused,
     pipelineErrors: errors,
+    withoutGeo: 0,
+    withoutPipeline: 0,
   };
 }

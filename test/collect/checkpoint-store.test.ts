@@ -168,7 +168,15 @@ function describeStore(
         windows: 1,
         pages: 2,
         fetched: 3,
-        counts: { received: 3, indexed: 2, duplicates: 1, deadLettered: 0, pipelineErrors: 1 },
+        counts: {
+          received: 3,
+          indexed: 2,
+          duplicates: 1,
+          deadLettered: 0,
+          pipelineErrors: 1,
+          withoutGeo: 0,
+          withoutPipeline: 0,
+        },
       };
       await store.save(taken, { stats, done: true, registered: true });
       expect(await store.get(k)).toMatchObject({ stats, done: true, registered: true });

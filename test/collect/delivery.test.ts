@@ -44,6 +44,8 @@ const ack = (p: { events: unknown[] }) => ({
     duplicates: 0,
     deadLettered: 0,
     pipelineErrors: 0,
+    withoutGeo: 0,
+    withoutPipeline: 0,
   },
 });
 
@@ -60,6 +62,8 @@ describe("LambdaDelivery", () => {
       duplicates: 0,
       deadLettered: 0,
       pipelineErrors: 0,
+      withoutGeo: 0,
+      withoutPipeline: 0,
     });
     expect(lambda.calls.length).toBeGreaterThan(5);
     for (const call of lambda.calls)
@@ -83,7 +87,15 @@ describe("LambdaDelivery", () => {
 
   it("does not acknowledge counts that do not add up", async () => {
     const lambda = fakeLambda((p) => ({
-      Payload: { received: p.events.length, indexed: 0, duplicates: 0, deadLettered: 0, pipelineErrors: 0 },
+      Payload: {
+        received: p.events.length,
+        indexed: 0,
+        duplicates: 0,
+        deadLettered: 0,
+        pipelineErrors: 0,
+        withoutGeo: 0,
+        withoutPipeline: 0,
+      },
     }));
     await expect(
       new LambdaDelivery(lambda.client, "mapper").deliver(events.slice(0, 2), {}),

@@ -150,7 +150,15 @@ export class MapperFunction {
     if (record.fault === "crash-before") return functionError(record, "Runtime.ExitError", "exited");
     if (record.fault === "lie") {
       const received = record.events.length;
-      record.result = { received, indexed: received, duplicates: 0, deadLettered: 0, pipelineErrors: 0 };
+      record.result = {
+        received,
+        indexed: received,
+        duplicates: 0,
+        deadLettered: 0,
+        pipelineErrors: 0,
+        withoutGeo: 0,
+        withoutPipeline: 0,
+      };
       return { StatusCode: 200, Payload: encode(record.result), $metadata: {} } as InvokeCommandOutput;
     }
     try {

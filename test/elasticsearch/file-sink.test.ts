@@ -44,7 +44,15 @@ async function deliver(
     ...(rereadBefore !== undefined && { rereadBefore: iso(rereadBefore) }),
   };
   const events = eventsOf(from, to);
-  const total = { received: 0, indexed: 0, duplicates: 0, deadLettered: 0, pipelineErrors: 0 };
+  const total = {
+    received: 0,
+    indexed: 0,
+    duplicates: 0,
+    deadLettered: 0,
+    pipelineErrors: 0,
+    withoutGeo: 0,
+    withoutPipeline: 0,
+  };
   for (let i = 0; i < events.length; i += 50) {
     const counts = await indexEvents(
       events.slice(i, i + 50),

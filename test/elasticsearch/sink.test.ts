@@ -128,11 +128,15 @@ describe("ElasticsearchDocumentSink against the emulation, with the real client"
     expect(await testSink(client).index(mixed)).toMatchObject({
       indexed: 3,
       pipelineErrors: 2,
+      withoutGeo: 0,
+      withoutPipeline: 0,
       duplicates: 0,
     });
     expect(await testSink(client).index(mixed)).toMatchObject({
       indexed: 0,
       pipelineErrors: 0,
+      withoutGeo: 0,
+      withoutPipeline: 0,
       duplicates: 3,
     });
   });
@@ -255,12 +259,16 @@ describe("FileDocumentSink", () => {
     expect(await sink.index(mixed)).toStrictEqual({
       indexed: 3,
       pipelineErrors: 2,
+      withoutGeo: 0,
+      withoutPipeline: 0,
       duplicates: 1,
       rejected: [],
     });
     expect(await sink.index(mixed)).toStrictEqual({
       indexed: 0,
       pipelineErrors: 0,
+      withoutGeo: 0,
+      withoutPipeline: 0,
       duplicates: 4,
       rejected: [],
     });

@@ -44,6 +44,8 @@ describe("mapper Lambda handler (emulated Elasticsearch, local dead letters)", (
       duplicates: 0,
       deadLettered: 1,
       pipelineErrors: 0,
+      withoutGeo: 0,
+      withoutPipeline: 0,
     });
     const again = await handler({ events: raw, context: { orgId: "org-a" } });
     expect(again).toStrictEqual({
@@ -52,6 +54,8 @@ describe("mapper Lambda handler (emulated Elasticsearch, local dead letters)", (
       duplicates: 39,
       deadLettered: 1,
       pipelineErrors: 0,
+      withoutGeo: 0,
+      withoutPipeline: 0,
     });
     expect(es.documents("logs-jumpcloud.events-default")).toHaveLength(39);
   });
@@ -82,6 +86,8 @@ describe("mapper Lambda handler (emulated Elasticsearch, local dead letters)", (
       duplicates: 0,
       deadLettered: 0,
       pipelineErrors: 2,
+      withoutGeo: 0,
+      withoutPipeline: 0,
     });
   });
 

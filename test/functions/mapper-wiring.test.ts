@@ -58,6 +58,8 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
       duplicates: 0,
       deadLettered: 1,
       pipelineErrors: 0,
+      withoutGeo: 0,
+      withoutPipeline: 0,
     });
     expect(secrets.reads).toStrictEqual([env.ELASTICSEARCH_SECRET_ARN]);
     expect(s3.gets).toStrictEqual(["geo-bucket/layers/GeoLite2-City-Test.mmdb"]);
@@ -145,19 +147,27 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
     ]);
   });
 
-  it("installs the index template for the stack's custom resource, and never fails a deploy", async () => {
+  it("installs the index template and the ingest pipeline for the stack's custom resource, and never fails a deploy", async () => {
     const fresh = new ElasticsearchEmulator();
     const url = await fresh.start();
     try {
       const { settings } = loadSettings({ ELASTICSEARCH_URL: url });
-      const client = () => createElasticsearchClient(settings, fakeAws({}));
+      const client = async () => ({
+        client: await createElasticsearchClient(settings, fakeAws({})),
+        mode: "cluster" as const,
+      });
       const created = await handleSetup({ RequestType: "Create" }, client, silentLogger);
       expect(created).toStrictEqual({
         PhysicalResourceId: "jumpcloud-elastic-index-template",
-        Data: { Action: "installed", Reason: "template jumpcloud-elastic-logs-jumpcloud.events" },
+        Data: {
+          Action: "installed/installed",
+          Reason:
+            "template jumpcloud-elastic-logs-jumpcloud.events, pipeline jumpcloud-elastic-logs-jumpcloud.events-geoip",
+        },
       });
+      expect(fresh.ingest.get("jumpcloud-elastic-logs-jumpcloud.events-geoip")?.processors).toHaveLength(12);
       expect((await handleSetup({ RequestType: "Update" }, client, silentLogger)).Data.Action).toBe(
-        "unchanged",
+        "unchanged/unchanged",
       );
       expect((await handleSetup({ RequestType: "Delete" }, client, silentLogger)).Data.Action).toBe("left");
       const unfilled = async () => {

@@ -117,6 +117,12 @@ const CASES: Record<
     bad: "some",
     message: /must be `all`, `rereads` or `off`, not "some"/,
   },
+  geoIp: {
+    good: "Cluster",
+    value: "cluster",
+    bad: "maxmind",
+    message: /must be `cluster`, `files` or `off`, not "maxmind"/,
+  },
   geoIpCityDb: { good: "/opt/City.mmdb", value: "/opt/City.mmdb" },
   geoIpAsnDb: { good: "s3://b/ASN.mmdb", value: "s3://b/ASN.mmdb" },
   elasticsearchUrl: {
