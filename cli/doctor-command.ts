@@ -11,8 +11,10 @@ import { createElasticsearchClient, hasCluster } from "../lib/compose/elasticsea
 import { createEventSource } from "../lib/compose/jumpcloud.ts";
 import { openGeoIp } from "../lib/compose/pipeline.ts";
 import { formatDuration } from "../lib/duration.ts";
+import { describeDatabase, STALE_DATABASE_DAYS } from "../lib/ecs/geo.ts";
 import { DATA_STREAM_TYPE, DATASET } from "../lib/ecs/rules.ts";
 import { describeElasticsearchError } from "../lib/elasticsearch/client.ts";
+import { clusterGeoIp, clusterGeoIpText, pipelineStatus } from "../lib/elasticsearch/ingest-pipeline.ts";
 import {
   INTEGRATION_TEMPLATE_NAME,
   integrationInstalled,
@@ -32,6 +34,7 @@ import {
 import { proxyFor, shownProxy } from "../lib/http/proxy.ts";
 import { raceAbort } from "../lib/jumpcloud/http.ts";
 import type { Logger } from "../lib/logger.ts";
+import { type GeoIpMode, geoIpMode } from "../lib/settings/geoip-mode.ts";
 import { type LoadedSettings, type ParsedSettings, parseSettings } from "../lib/settings/load.ts";
 import type { SettingName, Settings } from "../lib/settings/schema.ts";
 import { cliLogger, emit } from "./output.ts";
@@ -294,11 +297,12 @@ const ES = {
   cluster: "Elasticsearch",
   privileges: "Elasticsearch privileges",
   template: "Index template",
+  pipeline: "Ingest pipeline",
 } as const;
 const INDEX_PRIVILEGES = ["create_doc", "auto_configure"] as const;
 // Looking re-read events up across backing indices (LOOKUP_EXISTING) needs it; without it, only duplicates.
 const LOOKUP_PRIVILEGE = "read";
-const CLUSTER_PRIVILEGES = ["monitor", "manage_index_templates"] as const;
+const CLUSTER_PRIVILEGES = ["monitor", "manage_index_templates", "manage_pipeline"] as const;
 
 interface EsContext extends Context {
   client: Client;
@@ -417,12 +421,12 @@ async function privilegesCheck(ctx: EsContext, dataStream: string): Promise<Chec
       "grant read on the data stream: without it, events read again (overlap, replay) are not looked up, and after a rollover they may be stored twice",
     );
   }
-  // Only installing the template needs these: a least-privileged mapper key may lack them.
+  // Only installing the template and pipeline needs these: a least-privileged mapper key may lack them.
   if (missingCluster.length > 0) {
     return warn(
       ES.privileges,
       `${INDEX_PRIVILEGES.join(", ")}, read on ${dataStream}; missing ${missingCluster.join(", ")} (cluster)`,
-      "only `setup` (and the mapper's own template install) needs manage_index_templates: run `setup` once with a key that has it",
+      "only `setup` (and the mapper's own install) needs manage_index_templates and manage_pipeline, and monitor reads the cluster's GeoIP state: run `setup` once with a key that has them",
     );
   }
   return pass(
@@ -438,7 +442,7 @@ async function templateCheck(ctx: EsContext): Promise<Check> {
     if (await integrationInstalled(ctx.client, ctx.options)) {
       return pass(
         ES.template,
-        `Elastic's JumpCloud integration template ${INTEGRATION_TEMPLATE_NAME} serves these documents (sent with pipeline=_none)`,
+        `Elastic's JumpCloud integration template ${INTEGRATION_TEMPLATE_NAME} serves these documents (sent through this project's pipeline, so the integration's does not run on them again)`,
       );
     }
     const status = await templateStatus(ctx.client, ctx.options);
@@ -476,14 +480,18 @@ async function templateCheck(ctx: EsContext): Promise<Check> {
 
 async function elasticsearchChecks(ctx: Context): Promise<Check[]> {
   const { settings } = ctx.loaded;
+  const mode = modeOf(ctx);
+  const geoSkipped = (why: string) => (mode === "cluster" ? [skip(GEOIP, why)] : []);
   if (!hasCluster(settings)) {
     const why = "no ELASTICSEARCH_URL: `run` writes documents to NDJSON files";
-    return [skip(ES.cluster, why), skip(ES.privileges, why), skip(ES.template, why)];
+    return [skip(ES.cluster, why), skip(ES.privileges, why), skip(ES.template, why), skip(ES.pipeline, why)];
   }
   const after = (first: Check) => [
     first,
     skip(ES.privileges, "fix the connection first"),
     skip(ES.template, "fix the connection first"),
+    skip(ES.pipeline, "fix the connection first"),
+    ...geoSkipped("fix the connection first"),
   ];
   let client: Client;
   try {
@@ -502,7 +510,13 @@ async function elasticsearchChecks(ctx: Context): Promise<Check[]> {
     const version = await versionCheck(es);
     if (version.status === "fail") return after(version);
     const dataStream = `${DATA_STREAM_TYPE}-${DATASET}-${settings.namespace}`;
-    return [version, await privilegesCheck(es, dataStream), await templateCheck(es)];
+    return [
+      version,
+      await privilegesCheck(es, dataStream),
+      await templateCheck(es),
+      await pipelineCheck(es, mode ?? "off"),
+      ...(mode === "cluster" ? [await clusterGeoIpCheck(es)] : []),
+    ];
   } finally {
     await client.close();
   }
@@ -511,14 +525,95 @@ async function elasticsearchChecks(ctx: Context): Promise<Check[]> {
 // ---------------------------------------------------------------------------------------------
 // GeoIP and checkpoints
 
-async function geoIpCheck(ctx: Context): Promise<Check> {
+const GEOIP = "GeoIP";
+
+// The GeoIP mode as a run with these settings would use it; undefined when it cannot (said by the GeoIP check).
+function modeOf(ctx: Context): GeoIpMode | undefined {
+  try {
+    return geoIpMode(ctx.loaded.settings, hasCluster(ctx.loaded.settings), ctx.loaded.sourceOf);
+  } catch {
+    return undefined;
+  }
+}
+
+const RUN_SETUP_PIPELINE = "run `setup` (npm run cli -- setup) with a key that has manage_pipeline";
+
+async function pipelineCheck(ctx: EsContext, mode: GeoIpMode): Promise<Check> {
+  const loses =
+    mode === "cluster"
+      ? "documents are stored without geo and without your @custom pipelines"
+      : "your @custom pipelines are not run";
+  try {
+    const status = await pipelineStatus(ctx.client, mode, ctx.options);
+    if (!status.exists)
+      return fail(ES.pipeline, `${status.name} is not installed: ${loses}`, RUN_SETUP_PIPELINE);
+    if (!status.current)
+      return fail(
+        ES.pipeline,
+        `${status.name} is out of date or changed by hand`,
+        `${RUN_SETUP_PIPELINE} (it replaces it)`,
+      );
+    return pass(
+      ES.pipeline,
+      `${status.name} is current (GEOIP=${mode}; then global@custom, logs@custom, logs-jumpcloud.integration@custom, logs-jumpcloud.events@custom where they exist)`,
+    );
+  } catch (error) {
+    if (error instanceof errors.ResponseError && error.statusCode === 403)
+      return warn(
+        ES.pipeline,
+        `the credentials may not read ingest pipelines (${describeElasticsearchError(error)})`,
+        `${RUN_SETUP_PIPELINE}: it installs or updates the pipeline as needed`,
+      );
+    return elasticsearchFailure(ctx, ES.pipeline, ctx.host, error);
+  }
+}
+
+async function clusterGeoIpCheck(ctx: EsContext): Promise<Check> {
+  try {
+    const state = await clusterGeoIp(ctx.client, ctx.options);
+    const text = `GEOIP=cluster: ${clusterGeoIpText(state)}`;
+    if (state.state !== "ready")
+      return warn(
+        GEOIP,
+        text,
+        "wait for the download (GET _ingest/geoip/stats), or check the cluster may reach MaxMind's mirror at storage.googleapis.com (ingest.geoip.downloader.enabled)",
+      );
+    return state.expiredDatabases > 0 ? warn(GEOIP, text) : pass(GEOIP, text);
+  } catch (error) {
+    if (error instanceof errors.ResponseError && error.statusCode === 403)
+      return warn(
+        GEOIP,
+        "GEOIP=cluster: the cluster's GeoIP state cannot be read (_ingest/geoip/stats needs monitor)",
+        "grant monitor to see whether the databases are downloaded",
+      );
+    return elasticsearchFailure(ctx, GEOIP, ctx.host, error);
+  }
+}
+
+async function geoIpCheck(ctx: Context): Promise<Check[]> {
+  const { settings, sourceOf } = ctx.loaded;
+  let mode: GeoIpMode;
+  try {
+    mode = geoIpMode(settings, hasCluster(settings), sourceOf);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    return [fail(GEOIP, error.problems.join("; "))];
+  }
+  // Cluster mode is checked with the cluster (the Elasticsearch group).
+  if (mode === "cluster") return [];
+  if (mode === "off") return [skip(GEOIP, `${sourceOf("geoIp")} is off: no geo`)];
+  return [await geoIpFilesCheck(ctx)];
+}
+
+async function geoIpFilesCheck(ctx: Context): Promise<Check> {
   const { settings, sourceOf } = ctx.loaded;
   const city = settings.geoIpCityDb;
   const asn = settings.geoIpAsnDb;
   if (city === undefined && asn === undefined)
-    return skip("GeoIP", `${sourceOf("geoIpCityDb")} and ${sourceOf("geoIpAsnDb")} not set: no enrichment`);
+    return skip(GEOIP, `${sourceOf("geoIpCityDb")} and ${sourceOf("geoIpAsnDb")} not set: no enrichment`);
+  let lookup: Awaited<ReturnType<typeof openGeoIp>>;
   try {
-    await raceAbort(openGeoIp(settings, { aws: ctx.aws, sourceOf }), ctx.signal);
+    lookup = await raceAbort(openGeoIp(settings, { aws: ctx.aws, sourceOf }), ctx.signal);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     return fail(
@@ -527,14 +622,25 @@ async function geoIpCheck(ctx: Context): Promise<Check> {
       "point it at a MaxMind GeoIP2/GeoLite2 .mmdb file (a City database for GEOIP_CITY_DB, an ASN one for GEOIP_ASN_DB), or unset it",
     );
   }
-  const opened = [city && `City ${city}`, asn && `ASN ${asn}`].filter(Boolean).join(", ");
+  const described = (lookup?.databases() ?? []).map((d) => describeDatabase(d));
+  const paths = { City: city, ASN: asn } as Record<string, string | undefined>;
+  const opened = (lookup?.databases() ?? [])
+    .map((d, i) => `${(described[i] as { text: string }).text}: ${paths[d.kind]}`)
+    .join(", ");
   const missing =
     city === undefined
       ? `; ${sourceOf("geoIpCityDb")} not set`
       : asn === undefined
         ? `; ${sourceOf("geoIpAsnDb")} not set`
         : "";
-  return pass("GeoIP", `${opened}${missing}`);
+  const text = `GEOIP=files: ${opened}${missing}`;
+  if (described.some((d) => d.stale))
+    return warn(
+      GEOIP,
+      text,
+      `older than ${STALE_DATABASE_DAYS} days: update them (\`npm run cli -- geoip update --dir <folder>\`, or the stack's MaxMind updater)`,
+    );
+  return pass(GEOIP, text);
 }
 
 /** Why a checkpoint file could not be written, or `undefined` when it can (its folder made if need be). */
@@ -649,8 +755,8 @@ async function checkpointCheck(ctx: Context): Promise<Check> {
 
 const SKIPPED_NAMES: Record<Group, readonly string[]> = {
   jumpcloud: ["JumpCloud"],
-  elasticsearch: [ES.cluster, ES.privileges, ES.template],
-  geoip: ["GeoIP"],
+  elasticsearch: [ES.cluster, ES.privileges, ES.template, ES.pipeline],
+  geoip: [GEOIP],
   checkpoints: ["Checkpoints"],
 };
 
@@ -676,7 +782,7 @@ export async function runChecks(seams: CliSeams, logger: Logger): Promise<Check[
   const groups = await Promise.all([
     group(ctx, "jumpcloud", () => jumpcloudChecks(ctx)),
     group(ctx, "elasticsearch", () => elasticsearchChecks(ctx)),
-    group(ctx, "geoip", async () => [await geoIpCheck(ctx)]),
+    group(ctx, "geoip", () => geoIpCheck(ctx)),
     group(ctx, "checkpoints", async () => [await checkpointCheck(ctx)]),
   ]);
   return [...configurationChecks(loaded), ...groups.flat()];
@@ -701,7 +807,7 @@ export function checklist(checks: readonly Check[]): string {
 export function doctorCommand(seams: CliSeams): Command {
   return new Command("doctor")
     .description(
-      "check the configuration, JumpCloud access per org, Elasticsearch (version, privileges, template), GeoIP files and checkpoints",
+      "check the configuration, JumpCloud access per org, Elasticsearch (version, privileges, template, pipeline), GeoIP and checkpoints",
     )
     .action(async (flags: { json?: boolean }) => {
       const checks = await runChecks(seams, cliLogger(seams, flags.json));

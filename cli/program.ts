@@ -52,13 +52,14 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "setup",
-    description: "install the index template for logs-jumpcloud.events-* (safe to run again)",
+    description:
+      "install the index template for logs-jumpcloud.events-* and this project's ingest pipeline (safe to run again)",
     load: async () => (await import("./setup-command.ts")).setupCommand,
   },
   {
     name: "doctor",
     description:
-      "check the configuration, JumpCloud access per org, Elasticsearch (version, privileges, template), GeoIP files and checkpoints",
+      "check the configuration, JumpCloud access per org, Elasticsearch (version, privileges, template, pipeline), GeoIP and checkpoints",
     load: async () => (await import("./doctor-command.ts")).doctorCommand,
   },
   {

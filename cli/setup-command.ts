@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
-import { type ClusterGeoIp, clusterGeoIp } from "../lib/elasticsearch/ingest-pipeline.ts";
+import { type ClusterGeoIp, clusterGeoIp, clusterGeoIpText } from "../lib/elasticsearch/ingest-pipeline.ts";
 import { setupCluster } from "../lib/elasticsearch/setup.ts";
 import { ConfigurationError, JumpcloudElasticError } from "../lib/errors.ts";
 import { type GeoIpMode, geoIpMode } from "../lib/settings/geoip-mode.ts";
@@ -30,14 +30,6 @@ const MODES: Record<GeoIpMode, string> = {
     "GEOIP=files: the mapper adds geo and as from MaxMind files; the pipeline runs your @custom pipelines",
   off: "GEOIP=off: no geo; the pipeline runs your @custom pipelines",
 };
-
-/** One line on the cluster's GeoIP databases, from `_ingest/geoip/stats`. */
-export function clusterGeoIpText(state: ClusterGeoIp): string {
-  const downloads = `${state.successfulDownloads} download(s), ${state.failedDownloads} failed`;
-  if (state.state === "ready")
-    return `the cluster's GeoIP databases are ready: ${state.databases.join(", ")} (${downloads}${state.expiredDatabases > 0 ? `; ${state.expiredDatabases} expired: not updated for 30 days, check the cluster's access to storage.googleapis.com` : ""})`;
-  return `the cluster has not downloaded ${state.missing.join(", ")} yet (${downloads}): it does once a pipeline uses geoip, usually within minutes; until then documents are stored without geo and tagged _geoip_database_unavailable_<file>`;
-}
 
 type GeoIpReport = { state: ClusterGeoIp } | { unreadable: string };
 

@@ -4,7 +4,11 @@ import type { Checkpoint, CheckpointStore } from "../lib/collect/checkpoint.ts";
 import { parseCheckpointKey } from "../lib/collect/collector.ts";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createCheckpointStore } from "../lib/compose/collect.ts";
-import type { Overrides } from "../lib/settings/load.ts";
+import { hasCluster } from "../lib/compose/elasticsearch.ts";
+import { describeDatabase, MaxmindGeoIpLookup } from "../lib/ecs/geo.ts";
+import { JumpcloudElasticError } from "../lib/errors.ts";
+import { geoIpMode } from "../lib/settings/geoip-mode.ts";
+import type { LoadedSettings, Overrides } from "../lib/settings/load.ts";
 import { emit, lagText, table } from "./output.ts";
 import { type CliSeams, commandSettings, SETTING_GROUPS } from "./settings.ts";
 import { SIMULATED_CHECKPOINT_FILES, SIMULATED_DIR } from "./simulated.ts";
@@ -18,6 +22,7 @@ export interface CheckpointSource {
   /** The local file store: only this machine uses it. */
   local: boolean;
   checkpoints: Checkpoint[];
+  loaded: LoadedSettings;
 }
 
 async function source(
@@ -26,10 +31,11 @@ async function source(
   org: string | undefined,
   command: string,
 ): Promise<CheckpointSource> {
-  const { settings } = await commandSettings(seams, overrides, [], undefined, {
-    names: SETTING_GROUPS.checkpoints,
+  const loaded = await commandSettings(seams, overrides, [], undefined, {
+    names: [...SETTING_GROUPS.checkpoints, ...SETTING_GROUPS.geoip],
     by: command,
   });
+  const { settings } = loaded;
   const store = createCheckpointStore(settings, seams.aws ?? awsClients());
   const table = settings.checkpointTable;
   const checkpoints = (await store.list()).filter(
@@ -40,7 +46,46 @@ async function source(
     where: table ? `DynamoDB table ${table}` : settings.checkpointFile,
     local: !table,
     checkpoints,
+    loaded,
   };
+}
+
+/** The GeoIP mode runs with these settings use, and for local files each database's build date and age. */
+export async function geoIpStatus({ settings, sourceOf }: LoadedSettings) {
+  let mode: ReturnType<typeof geoIpMode>;
+  try {
+    mode = geoIpMode(settings, hasCluster(settings), sourceOf);
+  } catch (error) {
+    if (error instanceof JumpcloudElasticError) return { problem: error.message };
+    throw error;
+  }
+  if (mode !== "files") return { mode };
+  const local = (path: string | undefined) => (path?.startsWith("s3://") ? undefined : path);
+  const city = local(settings.geoIpCityDb);
+  const asn = local(settings.geoIpAsnDb);
+  try {
+    const lookup = await MaxmindGeoIpLookup.open({ ...(city && { city }), ...(asn && { asn }) });
+    return {
+      mode,
+      databases: lookup.databases().map((d) => ({
+        ...describeDatabase(d),
+        path: d.kind === "City" ? city : asn,
+        builtAt: d.builtAt.toISOString(),
+      })),
+    };
+  } catch (error) {
+    if (error instanceof JumpcloudElasticError) return { mode, problem: error.message };
+    throw error;
+  }
+}
+
+function geoIpText(geo: Awaited<ReturnType<typeof geoIpStatus>>): string {
+  if ("problem" in geo && !("mode" in geo)) return `GeoIP: ${geo.problem}`;
+  const files = ("databases" in geo ? (geo.databases ?? []) : []).map(
+    (d) => `${d.text}${d.stale ? " — stale: update it (`geoip update`)" : ""}`,
+  );
+  const problem = "problem" in geo && geo.problem ? [geo.problem] : [];
+  return `GeoIP: ${geo.mode}${[...files, ...problem].map((line) => `; ${line}`).join("")}`;
 }
 
 /** The checkpoints a status or unlock looks at: the configured store, or the simulation's files. */
@@ -129,7 +174,7 @@ function humanStatus(where: string, rows: ReturnType<typeof describe>[], org: st
       ? "free"
       : `${r.lease.state}: ${r.lease.owner} until ${r.lease.expiresAt}${r.lease.ownerGone ? " (its process is gone: the next run or `unlock` clears it)" : ""}`,
     r.lastRun
-      ? `${r.lastRun.at}: ${r.lastRun.fetched} fetched, ${r.lastRun.counts.indexed} indexed, ${r.lastRun.counts.duplicates} dup, ${r.lastRun.counts.deadLettered} dead`
+      ? `${r.lastRun.at}: ${r.lastRun.fetched} fetched, ${r.lastRun.counts.indexed} indexed, ${r.lastRun.counts.duplicates} dup, ${r.lastRun.counts.deadLettered} dead${r.lastRun.counts.withoutGeo ? `, ${r.lastRun.counts.withoutGeo} without geo` : ""}`
       : "—",
   ]);
   const keys = rows.map((r) => `  ${r.key}`).join("\n");
@@ -151,10 +196,15 @@ export function statusCommand(seams: CliSeams): Command {
         store: where,
         checkpoints: checkpoints.map((c) => describe(c, now, local)),
       }));
+      const geoIp = await geoIpStatus((sources[0] as CheckpointSource).loaded);
       // One store, as almost always: the document stays flat.
-      const value = stores.length === 1 ? stores[0] : { stores };
-      await emit(seams, flags.json, value, () =>
-        stores.map((s) => humanStatus(s.store, s.checkpoints, flags.org)).join("\n"),
+      const value = stores.length === 1 ? { ...stores[0], geoIp } : { stores, geoIp };
+      await emit(
+        seams,
+        flags.json,
+        value,
+        () =>
+          `${stores.map((s) => humanStatus(s.store, s.checkpoints, flags.org)).join("\n")}${geoIpText(geoIp)}\n`,
       );
     });
 }

@@ -47,7 +47,10 @@ async function openDatabase<T extends CityResponse | AsnResponse>(
  * Opens the GeoIP databases the settings name (none → no enrichment), copying `s3://` ones to
  * `tmpDir` first; every unusable database is reported at once, named by its setting.
  */
-export async function openGeoIp(settings: Settings, deps: GeoIpDeps): Promise<GeoIpLookup | undefined> {
+export async function openGeoIp(
+  settings: Settings,
+  deps: GeoIpDeps,
+): Promise<MaxmindGeoIpLookup | undefined> {
   if (settings.geoIpCityDb === undefined && settings.geoIpAsnDb === undefined) return undefined;
   const [city, asn] = await Promise.allSettled([
     openDatabase<CityResponse>("geoIpCityDb", "City", settings, deps),

@@ -52,6 +52,13 @@ export class MaxmindGeoIpLookup implements GeoIpLookup {
     this.cache = new LRUCache({ max: cacheSize });
   }
 
+  /** Each open database: its kind, MaxMind's type name and when it was built (for age checks). */
+  databases(): { kind: "City" | "ASN"; type: string; builtAt: Date }[] {
+    const info = (kind: "City" | "ASN", reader: Reader<CityResponse> | Reader<AsnResponse> | undefined) =>
+      reader ? [{ kind, type: reader.metadata.databaseType, builtAt: reader.metadata.buildEpoch }] : [];
+    return [...info("City", this.cityReader), ...info("ASN", this.asnReader)];
+  }
+
   /** Opens the databases at the given paths (either may be omitted) and checks their type. */
   static async open(paths: { city?: string; asn?: string }): Promise<MaxmindGeoIpLookup> {
     const city = paths.city ? await openGeoIpReader<CityResponse>(paths.city, "City") : undefined;
@@ -95,6 +102,21 @@ export class MaxmindGeoIpLookup implements GeoIpLookup {
     }
     return Object.keys(out).length > 0 ? Object.freeze(out) : undefined;
   }
+}
+
+/** MaxMind publishes GeoLite2 twice a week; its licence asks that copies be kept up to date. */
+export const STALE_DATABASE_DAYS = 30;
+
+/** "City GeoLite2-City built 2026-11-30 (7 days ago)", and whether it is past STALE_DATABASE_DAYS. */
+export function describeDatabase(
+  database: { kind: string; type: string; builtAt: Date },
+  now = Date.now(),
+): { text: string; stale: boolean } {
+  const days = Math.floor((now - database.builtAt.getTime()) / 86_400_000);
+  return {
+    text: `${database.kind} ${database.type} built ${database.builtAt.toISOString().slice(0, 10)} (${days} day(s) ago)`,
+    stale: days > STALE_DATABASE_DAYS,
+  };
 }
 
 /** Opens one `.mmdb` file and checks it is the kind of database expected. */

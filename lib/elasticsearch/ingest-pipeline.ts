@@ -171,6 +171,14 @@ interface GeoIpStatsBody {
   nodes?: Record<string, { databases?: { name: string }[]; config_databases?: string[] }>;
 }
 
+/** One line on the cluster's GeoIP databases, from `_ingest/geoip/stats`. */
+export function clusterGeoIpText(state: ClusterGeoIp): string {
+  const downloads = `${state.successfulDownloads} download(s), ${state.failedDownloads} failed`;
+  if (state.state === "ready")
+    return `the cluster's GeoIP databases are ready: ${state.databases.join(", ")} (${downloads}${state.expiredDatabases > 0 ? `; ${state.expiredDatabases} expired: not updated for 30 days, check the cluster's access to storage.googleapis.com` : ""})`;
+  return `the cluster has not downloaded ${state.missing.join(", ")} yet (${downloads}): it does once a pipeline uses geoip, usually within minutes; until then documents are stored without geo and tagged _geoip_database_unavailable_<file>`;
+}
+
 /** Reads the cluster's GeoIP state (needs the `monitor` cluster privilege). */
 export async function clusterGeoIp(
   client: Client,

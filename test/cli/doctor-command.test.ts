@@ -39,13 +39,19 @@ function tenant(orgId: string, count: number, seed: number) {
   return { orgId, events };
 }
 
+const GEOIP_FILES = {
+  GEOIP_CITY_DB: fixturePath("geoip/GeoLite2-City-Test.mmdb"),
+  GEOIP_ASN_DB: fixturePath("geoip/GeoLite2-ASN-Test.mmdb"),
+};
+
 async function emulator(options: EsEmulatorOptions = {}, setup = true): Promise<ElasticsearchEmulator> {
   const started = new ElasticsearchEmulator(options);
   const url = await started.start();
   if (setup) {
     const key = options.authorizations?.[0]?.replace(/^ApiKey /, "");
+    // With the GeoIP settings the checks use: setup installs the pipeline of that mode.
     const done = await inProcess(["setup"], {
-      env: { ELASTICSEARCH_URL: url, ...(key && { ELASTICSEARCH_API_KEY: key }) },
+      env: { ELASTICSEARCH_URL: url, ...GEOIP_FILES, ...(key && { ELASTICSEARCH_API_KEY: key }) },
     });
     expect(done.code).toBe(0);
   }
@@ -77,8 +83,7 @@ beforeAll(async () => {
     JUMPCLOUD_API_URL: await jumpcloud.start(),
     JUMPCLOUD_API_KEY: KEY,
     ELASTICSEARCH_URL: es.url,
-    GEOIP_CITY_DB: fixturePath("geoip/GeoLite2-City-Test.mmdb"),
-    GEOIP_ASN_DB: fixturePath("geoip/GeoLite2-ASN-Test.mmdb"),
+    ...GEOIP_FILES,
     CHECKPOINT_FILE: join(scratch, "state", "checkpoints.json"),
   };
 });
@@ -97,16 +102,20 @@ describe("cli doctor", () => {
     expect(line("JumpCloud")).toBe(`✓ JumpCloud: ${EVENTS.A} events in the last hour (the key's own org)`);
     expect(line("Elasticsearch")).toMatch(/^✓ Elasticsearch: 8\.15\.0 at 127\.0\.0\.1:\d+$/);
     expect(line("Elasticsearch privileges")).toBe(
-      "✓ Elasticsearch privileges: create_doc, auto_configure, read on logs-jumpcloud.events-default; monitor, manage_index_templates",
+      "✓ Elasticsearch privileges: create_doc, auto_configure, read on logs-jumpcloud.events-default; monitor, manage_index_templates, manage_pipeline",
     );
     expect(line("Index template")).toBe(`✓ Index template: ${TEMPLATE_NAME} is current`);
+    expect(line("Ingest pipeline")).toMatch(
+      /^✓ Ingest pipeline: jumpcloud-elastic-logs-jumpcloud\.events is current \(GEOIP=files; then global@custom, /,
+    );
+    // MaxMind's test databases were built in February 2026: old enough to be told to update.
     expect(line("GeoIP")).toMatch(
-      /^✓ GeoIP: City .*GeoLite2-City-Test\.mmdb, ASN .*GeoLite2-ASN-Test\.mmdb$/,
+      /^! GeoIP: GEOIP=files: City GeoLite2-City built 2026-02-04 \(\d+ day\(s\) ago\): .*GeoLite2-City-Test\.mmdb, ASN GeoLite2-ASN built 2026-02-04 \(\d+ day\(s\) ago\): .*GeoLite2-ASN-Test\.mmdb — older than 30 days: update them \(`npm run cli -- geoip update --dir <folder>`/,
     );
     expect(line("Checkpoints")).toBe(
       `✓ Checkpoints: no checkpoint yet: the first run creates ${base.CHECKPOINT_FILE}`,
     );
-    expect(stdout).toMatch(/\n\n7 checks: 7 passed\n$/);
+    expect(stdout).toMatch(/\n\n8 checks: 7 passed, 1 warning\(s\)\n$/);
   });
 
   it("prints a JSON document with --json, and the error on stderr after it", async () => {
@@ -120,7 +129,8 @@ describe("cli doctor", () => {
       ["Elasticsearch", "pass"],
       ["Elasticsearch privileges", "pass"],
       ["Index template", "pass"],
-      ["GeoIP", "pass"],
+      ["Ingest pipeline", "pass"],
+      ["GeoIP", "warn"],
       ["Checkpoints", "pass"],
     ]);
 
@@ -144,7 +154,7 @@ describe("cli doctor", () => {
     expect(line("JumpCloud")).toBe(
       "✗ JumpCloud: the credentials were refused (status 401: Unauthorized) — check JUMPCLOUD_API_KEY",
     );
-    expect(stderr).toBe("error: 1 of 7 checks failed (JumpCloud): fix what the ✗ lines say\n");
+    expect(stderr).toBe("error: 1 of 8 checks failed (JumpCloud): fix what the ✗ lines say\n");
     expect(line("Elasticsearch")).toMatch(/^✓/);
   });
 
@@ -243,6 +253,7 @@ describe("cli doctor", () => {
     expect(stdout).toContain(`- Elasticsearch: ${why}\n`);
     expect(stdout).toContain(`- Elasticsearch privileges: ${why}\n`);
     expect(stdout).toContain(`- Index template: ${why}\n`);
+    expect(stdout).toContain(`- Ingest pipeline: ${why}\n`);
   });
 
   it("names a missing index privilege and fails; a missing cluster privilege only warns", async () => {
@@ -256,7 +267,7 @@ describe("cli doctor", () => {
       );
       const body = JSON.parse(denied.requests.find((r) => r.path.endsWith("/_has_privileges"))?.body ?? "{}");
       expect(body).toStrictEqual({
-        cluster: ["monitor", "manage_index_templates"],
+        cluster: ["monitor", "manage_index_templates", "manage_pipeline"],
         index: [
           { names: ["logs-jumpcloud.events-prod"], privileges: ["create_doc", "auto_configure", "read"] },
         ],
@@ -311,11 +322,12 @@ describe("cli doctor", () => {
   it("accepts Elastic's integration template in place of its own", async () => {
     const fleet = await emulator(
       { indexTemplates: { "logs-jumpcloud.events": { _meta: { package: { name: "jumpcloud" } } } } },
-      false,
+      true,
     );
     try {
       const { code, line } = await doctor({ ...base, ELASTICSEARCH_URL: fleet.url });
       expect(code).toBe(0);
+      expect(fleet.indexTemplates.has(TEMPLATE_NAME)).toBe(false);
       expect(line("Index template")).toMatch(/^✓ Index template: Elastic's JumpCloud integration template/);
     } finally {
       await fleet.stop();
@@ -391,10 +403,21 @@ describe("cli doctor", () => {
         `^✗ GeoIP: GEOIP_CITY_DB: ${garbage.replace(/[.\\]/g, "\\$&")} is not a MaxMind database — point it at`,
       ),
     );
-    const none = await doctor({ ...base, GEOIP_CITY_DB: undefined, GEOIP_ASN_DB: undefined });
+    const none = await doctor({
+      ...base,
+      ELASTICSEARCH_URL: undefined,
+      GEOIP_CITY_DB: undefined,
+      GEOIP_ASN_DB: undefined,
+    });
     expect(none.code).toBe(0);
     expect(none.line("GeoIP")).toBe(
       "- GeoIP: skipped (GEOIP_CITY_DB and GEOIP_ASN_DB not set: no enrichment)",
+    );
+    const off = await doctor({ ...base, GEOIP: "off", GEOIP_CITY_DB: undefined, GEOIP_ASN_DB: undefined });
+    expect(off.line("GeoIP")).toBe("- GeoIP: skipped (GEOIP is off: no geo)");
+    // The same pipeline as files mode (neither has geoip steps): installed by the setup above.
+    expect(off.line("Ingest pipeline")).toMatch(
+      /^✓ Ingest pipeline: jumpcloud-elastic-logs-jumpcloud\.events is current \(GEOIP=off;/,
     );
   });
 
@@ -413,7 +436,7 @@ describe("cli doctor", () => {
     expect(configuration[1]).toMatch(/^✗ Configuration: PAGE_LIMIT must be .*, not "abc"$/);
     expect(line("JumpCloud")).toBe("- JumpCloud: skipped (fix configuration first)");
     expect(line("Elasticsearch")).toMatch(/^✓/);
-    expect(stderr).toMatch(/^error: 2 of 8 checks failed \(Configuration\)/);
+    expect(stderr).toMatch(/^error: 2 of 9 checks failed \(Configuration\)/);
   });
 
   it("reports checkpoints and a held lease, and a file that cannot be written", async () => {
@@ -489,6 +512,6 @@ describe("cli doctor", () => {
     expect(code).toBe(1);
     expect(stdout).toContain("✗ JumpCloud: the credentials were refused");
     expect(stdout).toContain("- Elasticsearch: skipped (no ELASTICSEARCH_URL");
-    expect(stderr).toMatch(/^error: 1 of 7 checks failed \(JumpCloud\)/m);
+    expect(stderr).toMatch(/^error: 1 of 8 checks failed \(JumpCloud\)/m);
   });
 });

@@ -7,6 +7,7 @@ import {
   FileDeadLetterSink,
   S3DeadLetterSink,
 } from "../../lib/elasticsearch/dead-letters.ts";
+import { ingestPipeline, pipelineName } from "../../lib/elasticsearch/ingest-pipeline.ts";
 import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
 import { fakeAws, memoryS3 } from "../helpers/aws.ts";
 import { cli, cliProcess } from "../helpers/cli.ts";
@@ -43,6 +44,8 @@ describe("cli redrive", () => {
 
   beforeAll(async () => {
     url = await es.start();
+    // As `setup` leaves the cluster (without it, documents go without the pipeline, with a warning).
+    es.ingest.put(pipelineName("cluster"), ingestPipeline("cluster"));
   });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "redrive-cli-"));
