@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import type { Node } from "constructs";
 import { formatDuration } from "../lib/duration.ts";
 import { ConfigurationError } from "../lib/errors.ts";
+import type { GeoIpMode } from "../lib/settings/geoip-mode.ts";
 import { parseSettings } from "../lib/settings/load.ts";
 import type { Requirement } from "../lib/settings/rules.ts";
 import {
@@ -9,6 +10,7 @@ import {
   durationValue,
   integerValue,
   listValue,
+  oneOf,
   type ValueKind,
 } from "../lib/settings/values.ts";
 
@@ -29,7 +31,9 @@ export interface DeployConfig {
   readonly namespace: string;
   readonly preserveOriginalEvent: boolean;
   readonly preserveDuplicateCustomFields: boolean;
-  /** `s3://bucket/key` of GeoIP City / ASN databases (none: no enrichment). */
+  /** Where addresses get geo: the cluster's pipeline (default without databases), the mapper's files, or off. */
+  readonly geoIp: GeoIpMode;
+  /** `s3://bucket/key` of GeoIP City / ASN databases (GEOIP=files). */
   readonly geoIpCityS3?: string;
   readonly geoIpAsnS3?: string;
   /** A local folder of `.mmdb` files shipped as a Lambda layer, and the files found in it. */
@@ -154,6 +158,16 @@ function readContext(node: Node, problems: string[]): DeployConfig {
     namespace: get("namespace") ?? DEFAULTS.namespace,
     preserveOriginalEvent: bool("preserveOriginalEvent"),
     preserveDuplicateCustomFields: bool("preserveDuplicateCustomFields"),
+    // Written into the template either way, so a reviewer sees where geo comes from.
+    geoIp: read<GeoIpMode>(
+      node,
+      "geoIp",
+      oneOf(["cluster", "files", "off"]),
+      ["geoIpCityS3", "geoIpAsnS3", "geoIpFolder"].some((key) => get(key) !== undefined)
+        ? "files"
+        : "cluster",
+      problems,
+    ),
     ...(s3Url(node, "geoIpCityS3", problems) && { geoIpCityS3: get("geoIpCityS3") }),
     ...(get("geoIpFolder") !== undefined && { geoIpFolder: geoIpFolder(node, problems) }),
     ...(s3Url(node, "geoIpAsnS3", problems) && { geoIpAsnS3: get("geoIpAsnS3") }),
@@ -214,8 +228,15 @@ function contextOverrides(config: DeployConfig, timing: Timing) {
         value: config.preserveDuplicateCustomFields,
         source: from("preserveDuplicateCustomFields"),
       },
-      geoIpCityDb: optional(config.geoIpCityS3, "geoIpCityS3"),
-      geoIpAsnDb: optional(config.geoIpAsnS3, "geoIpAsnS3"),
+      geoIp: { value: config.geoIp, source: from("geoIp") },
+      geoIpCityDb: optional(
+        config.geoIpCityS3 ?? config.geoIpFolder?.city,
+        config.geoIpFolder ? "geoIpFolder" : "geoIpCityS3",
+      ),
+      geoIpAsnDb: optional(
+        config.geoIpAsnS3 ?? config.geoIpFolder?.asn,
+        config.geoIpFolder ? "geoIpFolder" : "geoIpAsnS3",
+      ),
       leaseDuration: { value: timing.leaseMs, source: from("scheduleMinutes") },
       safetyMargin: { value: timing.safetyMarginMs, source: from("scheduleMinutes") },
     }).filter(([, override]) => override !== undefined),
@@ -276,6 +297,7 @@ export const CONTEXT_KEYS = [
   "namespace",
   "preserveOriginalEvent",
   "preserveDuplicateCustomFields",
+  "geoIp",
   "geoIpCityS3",
   "geoIpAsnS3",
   "geoIpFolder",

@@ -31,6 +31,9 @@ export class InputError extends JumpcloudElasticError {}
 /** A GeoIP database that cannot be opened or is not of the expected type. */
 export class GeoIpDatabaseError extends JumpcloudElasticError {}
 
+/** A GeoIP database update that did not happen (download, checksum, archive); the current files are kept. */
+export class GeoIpUpdateError extends JumpcloudElasticError {}
+
 /** What the Directory Insights API answered, for errors: never a credential. */
 export interface ApiErrorDetails {
   status?: number;

@@ -54,6 +54,7 @@ export class Functions extends Construct {
         DATA_STREAM_NAMESPACE: config.namespace,
         PRESERVE_ORIGINAL_EVENT: String(config.preserveOriginalEvent),
         PRESERVE_DUPLICATE_CUSTOM_FIELDS: String(config.preserveDuplicateCustomFields),
+        GEOIP: config.geoIp,
         GEOIP_CITY_DB: config.geoIpCityS3 ?? layerPath(config.geoIpFolder?.city),
         GEOIP_ASN_DB: config.geoIpAsnS3 ?? layerPath(config.geoIpFolder?.asn),
         DEAD_LETTER_BUCKET: props.deadLetters.bucketName,

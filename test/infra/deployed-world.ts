@@ -1,12 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { EcsMapper } from "../../lib/ecs/mapper.ts";
 import { ElasticsearchEmulator } from "../../simulators/elasticsearch/server.ts";
 import { JumpcloudSimulator } from "../../simulators/jumpcloud/server.ts";
 import { type GeneratedEvent, generateTenantEvents } from "../../simulators/jumpcloud/tenant.ts";
+import { fixturePath, openTestGeoIp } from "../helpers/fixtures.ts";
 import { Callers } from "./emulators/access.ts";
 import { LocalDeployment } from "./emulators/deployment.ts";
 import type { Invocation } from "./emulators/runtime.ts";
@@ -42,6 +44,13 @@ export class DeployedWorld {
   readonly refused = new Set<string>();
   readonly es = new ElasticsearchEmulator({
     authorizations: [`ApiKey ${ES_API_KEY}`],
+    // MaxMind's test databases stand in for the ones a cluster downloads (GEOIP=cluster).
+    geoip: {
+      files: {
+        "GeoLite2-City.mmdb": fixturePath("geoip/GeoLite2-City-Test.mmdb"),
+        "GeoLite2-ASN.mmdb": fixturePath("geoip/GeoLite2-ASN-Test.mmdb"),
+      },
+    },
     rejectDocument: (doc) =>
       this.refused.has(eventId(doc)) ? "failed to parse field [jumpcloud]" : undefined,
   });
@@ -131,6 +140,36 @@ export class DeployedWorld {
 
   stored() {
     return this.es.documents(STREAM);
+  }
+
+  /**
+   * Stored documents whose `source`/`client` geo or as differ from what the mapper's own lookup on
+   * the test databases gives for the same event (GEOIP=files: the integration's output, field for field).
+   */
+  async geoProblems(): Promise<{ problems: string[]; withGeo: number }> {
+    const mapper = new EcsMapper({ geoIp: await openTestGeoIp() });
+    const want = new Map<string, Record<string, unknown>>();
+    for (const org of this.orgs)
+      for (const event of this.simulator.allEvents(org.id)) {
+        const mapped = mapper.mapValue(event);
+        want.set(mapped.id, mapped.document);
+      }
+    const problems: string[] = [];
+    let withGeo = 0;
+    for (const doc of this.stored()) {
+      const source = doc._source as Record<string, Record<string, unknown> | undefined>;
+      const expected = want.get(doc._id) as Record<string, Record<string, unknown> | undefined>;
+      for (const field of ["source", "client"] as const)
+        for (const part of ["geo", "as"] as const) {
+          const got = JSON.stringify(source[field]?.[part]);
+          if (got !== JSON.stringify(expected?.[field]?.[part]) && problems.length < 5)
+            problems.push(
+              `${doc._id} ${field}.${part}: ${got}, expected ${JSON.stringify(expected?.[field]?.[part])}`,
+            );
+        }
+      if (source.source?.geo && source.source?.as) withGeo++;
+    }
+    return { problems, withGeo };
   }
 
   /** What is wrong with what the cluster holds: every org's events, each once, nothing else. */

@@ -182,6 +182,12 @@ describe("the deployed stack, run as deployed: two orgs, each function's role en
     await world.scheduledRun();
     expect(world.storageProblems()).toStrictEqual([]);
     expect(world.stored()).toHaveLength(EVENTS + EVENTS / 2);
+    // Default context: GEOIP=cluster. The stack's pipeline gave each address the geo and as the
+    // integration's pipeline gives (the mapper's own lookup on the same databases is the yardstick).
+    expect(world.variable("mapper", "GEOIP")).toBe("cluster");
+    const located = await world.geoProblems();
+    expect(located.problems).toStrictEqual([]);
+    expect(located.withGeo).toBeGreaterThan(EVENTS / 10);
     // Environments that answered "not filled yet" a moment ago store batches now, without a cold start.
     const recovered = mapperCalls(world)
       .slice(before)
