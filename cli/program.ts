@@ -28,6 +28,8 @@ export interface CommandEntry {
   description: string;
   /** Its arguments as the help shows them, e.g. `[file]`. */
   arguments?: string;
+  /** Its own commands (`geoip update`), listed by name so the help reads the same before loading. */
+  subcommands?: readonly string[];
   load(): Promise<CommandFactory>;
 }
 
@@ -102,6 +104,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./invoke-replay-command.ts")).invokeReplayCommand,
   },
   {
+    name: "geoip",
+    description: "keep MaxMind GeoLite2 databases current for GEOIP=files (`geoip update --dir <folder>`)",
+    subcommands: ["update"],
+    load: async () => (await import("./geoip-command.ts")).geoipCommand,
+  },
+  {
     name: "redrive",
     description:
       "re-send dead-lettered documents (DEAD_LETTER_BUCKET, else DEAD_LETTER_DIR) to the cluster once the cause is fixed; removes those that landed, keeps those still refused",
@@ -125,6 +133,7 @@ export function commandsToLoad(args: readonly string[]): string[] {
 function listed(entry: CommandEntry): Command {
   const command = new Command(entry.name).description(entry.description);
   if (entry.arguments !== undefined) command.arguments(entry.arguments);
+  for (const name of entry.subcommands ?? []) command.command(name);
   return command;
 }
 
@@ -153,6 +162,8 @@ export async function createProgram(seams: CliSeams, options: ProgramOptions = {
   for (const command of program.commands) {
     command.configureOutput(program.configureOutput()).exitOverride().addOption(jsonOption());
     command.showSuggestionAfterError();
+    // Nested commands (`geoip update`) were made before this: they get the same streams and exits.
+    for (const sub of command.commands) sub.configureOutput(program.configureOutput()).exitOverride();
   }
   return program;
 }

@@ -10,6 +10,7 @@ export const METRICS_NAMESPACE = "JumpcloudElastic";
 export const SERVICES = {
   collector: "jumpcloud-elastic-collector",
   mapper: "jumpcloud-elastic-mapper",
+  updater: "jumpcloud-elastic-geoip-updater",
 } as const;
 
 /** Metric names, shared with the alarms in infra/. */

@@ -14,7 +14,7 @@ import {
 } from "./values.ts";
 
 /** Which Lambda function reads a setting (the CDK stack sets exactly these). */
-export type FunctionRole = "collector" | "mapper";
+export type FunctionRole = "collector" | "mapper" | "updater";
 
 /** One setting: its variable, value kind, default, and who reads it. */
 export interface SettingSpec<T> {
@@ -45,6 +45,7 @@ const DAY = 24 * HOUR;
 const BOTH: readonly FunctionRole[] = ["collector", "mapper"];
 const COLLECTOR: readonly FunctionRole[] = ["collector"];
 const MAPPER: readonly FunctionRole[] = ["mapper"];
+const UPDATER: readonly FunctionRole[] = ["updater"];
 const LOCAL: readonly FunctionRole[] = [];
 
 // Elasticsearch's rules for the namespace part of a data stream name.
@@ -517,7 +518,56 @@ const lambda = {
     kind: textValue("a region"),
     defaultText: "set by Lambda; locally the AWS SDK's",
     providedByLambda: true,
-    usedBy: BOTH,
+    usedBy: ["collector", "mapper", "updater"],
+  }),
+};
+
+const geoIpUpdate = {
+  geoIpUpdater: spec({
+    env: "GEOIP_UPDATER",
+    description:
+      "the stack's MaxMind updater function: until its first run, a missing GEOIP_*_DB object in S3 means documents without geo (a warning), not a stopped mapper",
+    kind: textValue("a function name"),
+    defaultText: "— (set by the stack)",
+    usedBy: MAPPER,
+  }),
+  maxmindAccountId: spec({
+    env: "MAXMIND_ACCOUNT_ID",
+    description:
+      "MaxMind account id, with MAXMIND_LICENSE_KEY, for `geoip update` (Lambda: MAXMIND_SECRET_ARN)",
+    kind: credentialValue("an account id"),
+    usedBy: LOCAL,
+  }),
+  maxmindLicenseKey: spec({
+    env: "MAXMIND_LICENSE_KEY",
+    description: "MaxMind licence key, with MAXMIND_ACCOUNT_ID",
+    kind: credentialValue("a licence key"),
+    secret: true,
+    usedBy: LOCAL,
+  }),
+  maxmindSecretArn: spec({
+    env: "MAXMIND_SECRET_ARN",
+    description: 'Secrets Manager secret holding JSON `{"account_id", "license_key"}` (the stack\'s updater)',
+    kind: secretArnValue(),
+    usedBy: UPDATER,
+  }),
+  maxmindDownloadUrl: spec({
+    env: "MAXMIND_DOWNLOAD_URL",
+    description: "MaxMind's download service (a mirror, or the emulator in tests)",
+    kind: urlValue(),
+    default: "https://download.maxmind.com",
+    usedBy: UPDATER,
+  }),
+  geoIpUpdateTarget: spec({
+    env: "GEOIP_UPDATE_TARGET",
+    description: "where the updater keeps the databases: `s3://bucket/prefix/` (the CLI: `--dir`)",
+    kind: mappedText(
+      "s3://bucket/prefix/",
+      (v) => (/^s3:\/\/[^/]+\/(.*\/)?$/.test(v) ? undefined : "must be s3://bucket/prefix/ (ending in /)"),
+      (v) => v,
+    ),
+    defaultText: "— (set by the stack)",
+    usedBy: UPDATER,
   }),
 };
 
@@ -528,6 +578,7 @@ export const SETTINGS = {
   ...mapping,
   ...elasticsearch,
   ...deadLetters,
+  ...geoIpUpdate,
   ...network,
   ...lambda,
 };
