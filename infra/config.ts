@@ -36,6 +36,9 @@ export interface DeployConfig {
   /** `s3://bucket/key` of GeoIP City / ASN databases (GEOIP=files). */
   readonly geoIpCityS3?: string;
   readonly geoIpAsnS3?: string;
+  /** The weekly MaxMind updater: on with `geoIpUpdater` or `maxmindSecretArn` (an existing secret). */
+  readonly geoIpUpdater: boolean;
+  readonly maxmindSecretArn?: string;
   /** A local folder of `.mmdb` files shipped as a Lambda layer, and the files found in it. */
   readonly geoIpFolder?: { path: string; city?: string; asn?: string };
   /** Subnets and security groups for the mapper, for a cluster in a VPC (the collector stays out). */
@@ -150,6 +153,8 @@ function readContext(node: Node, problems: string[]): DeployConfig {
     ...optional("elasticsearchCloudId"),
     ...optional("elasticsearchSecretArn"),
     ...optional("alarmEmail"),
+    ...optional("maxmindSecretArn"),
+    geoIpUpdater: bool("geoIpUpdater") || get("maxmindSecretArn") !== undefined,
     ...optional("alarmTopicArn"),
     jumpcloudApiUrl: get("jumpcloudApiUrl") ?? DEFAULTS.jumpcloudApiUrl,
     jumpcloudOrgIds: read(node, "jumpcloudOrgIds", listValue(), [], problems),
@@ -163,7 +168,9 @@ function readContext(node: Node, problems: string[]): DeployConfig {
       node,
       "geoIp",
       oneOf(["cluster", "files", "off"]),
-      ["geoIpCityS3", "geoIpAsnS3", "geoIpFolder"].some((key) => get(key) !== undefined)
+      ["geoIpCityS3", "geoIpAsnS3", "geoIpFolder", "maxmindSecretArn"].some(
+        (key) => get(key) !== undefined,
+      ) || bool("geoIpUpdater")
         ? "files"
         : "cluster",
       problems,
@@ -208,6 +215,15 @@ export function timingFor(scheduleMinutes: number): Timing {
   };
 }
 
+// With the updater, the mapper reads the objects it writes (the bucket's name is known at deploy).
+const updaterObject = (config: DeployConfig, edition: string) =>
+  config.geoIpUpdater ? `s3://bucket/${GEOIP_PREFIX}${edition}.mmdb` : undefined;
+const geoIpSource = (config: DeployConfig, key: string) =>
+  config.geoIpFolder ? "geoIpFolder" : config.geoIpUpdater ? "geoIpUpdater" : key;
+
+/** Where the stack's updater keeps the GeoLite2 databases in its bucket. */
+export const GEOIP_PREFIX = "geoip/";
+
 /** Settings given by context, named by their context key in every message. */
 function contextOverrides(config: DeployConfig, timing: Timing) {
   const from = (key: string) => `context ${key}`;
@@ -230,12 +246,12 @@ function contextOverrides(config: DeployConfig, timing: Timing) {
       },
       geoIp: { value: config.geoIp, source: from("geoIp") },
       geoIpCityDb: optional(
-        config.geoIpCityS3 ?? config.geoIpFolder?.city,
-        config.geoIpFolder ? "geoIpFolder" : "geoIpCityS3",
+        config.geoIpCityS3 ?? config.geoIpFolder?.city ?? updaterObject(config, "GeoLite2-City"),
+        geoIpSource(config, "geoIpCityS3"),
       ),
       geoIpAsnDb: optional(
-        config.geoIpAsnS3 ?? config.geoIpFolder?.asn,
-        config.geoIpFolder ? "geoIpFolder" : "geoIpAsnS3",
+        config.geoIpAsnS3 ?? config.geoIpFolder?.asn ?? updaterObject(config, "GeoLite2-ASN"),
+        geoIpSource(config, "geoIpAsnS3"),
       ),
       leaseDuration: { value: timing.leaseMs, source: from("scheduleMinutes") },
       safetyMargin: { value: timing.safetyMarginMs, source: from("scheduleMinutes") },
@@ -275,6 +291,14 @@ function deploymentProblems(config: DeployConfig, timing: Timing): string[] {
   }
   if (config.geoIpFolder && (config.geoIpCityS3 || config.geoIpAsnS3))
     problems.push("set context geoIpFolder or geoIpCityS3 / geoIpAsnS3, not both");
+  if (config.geoIpUpdater && (config.geoIpFolder || config.geoIpCityS3 || config.geoIpAsnS3))
+    problems.push(
+      "context geoIpUpdater keeps its own databases in the stack's bucket: drop geoIpFolder / geoIpCityS3 / geoIpAsnS3",
+    );
+  if (config.geoIpUpdater && config.geoIp !== "files")
+    problems.push(
+      `context geoIpUpdater feeds GEOIP=files: it is of no use with context geoIp=${config.geoIp}`,
+    );
   if (config.alarmEmail !== undefined && config.alarmTopicArn !== undefined)
     problems.push("set context alarmEmail or alarmTopicArn, not both");
   if (config.alarmEmail !== undefined && !/^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/.test(config.alarmEmail))
@@ -301,6 +325,8 @@ export const CONTEXT_KEYS = [
   "geoIpCityS3",
   "geoIpAsnS3",
   "geoIpFolder",
+  "geoIpUpdater",
+  "maxmindSecretArn",
   "vpcSubnetIds",
   "vpcSecurityGroupIds",
   "reservedConcurrency",

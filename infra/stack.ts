@@ -4,7 +4,7 @@ import type { DeployConfig, Timing } from "./config.ts";
 import { DeadLetters } from "./constructs/dead-letters.ts";
 import { Functions } from "./constructs/functions.ts";
 import { Observability } from "./constructs/observability.ts";
-import { CollectionSchedule } from "./constructs/schedule.ts";
+import { CollectionSchedule, GeoIpUpdateSchedule } from "./constructs/schedule.ts";
 import { Secrets } from "./constructs/secrets.ts";
 import { IndexTemplateSetup } from "./constructs/setup.ts";
 import { State } from "./constructs/state.ts";
@@ -32,7 +32,10 @@ export class JumpcloudElasticStack extends Stack {
       jumpcloudSecret: secrets.jumpcloud,
       elasticsearchSecret: secrets.elasticsearch,
       deadLetters: deadLetters.bucket,
+      maxmindSecret: secrets.maxmind,
     });
+    const updater = this.functions.geoIpUpdater;
+    if (updater) new GeoIpUpdateSchedule(this, "GeoIpUpdateSchedule", { updater });
     const schedule = new CollectionSchedule(this, "Schedule", {
       collector: this.functions.collector,
       intervalMs: timing.intervalMs,
@@ -46,6 +49,7 @@ export class JumpcloudElasticStack extends Stack {
       lagAlarmMs: config.lagAlarm,
       ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
       ...(config.alarmTopicArn !== undefined && { alarmTopicArn: config.alarmTopicArn }),
+      ...(updater && { geoIpUpdater: updater }),
     });
     new IndexTemplateSetup(this, "Setup", {
       mapper: this.functions.mapper,
@@ -62,6 +66,10 @@ export class JumpcloudElasticStack extends Stack {
     new CfnOutput(this, "JumpcloudSecretArn", { value: secrets.jumpcloud.secretArn });
     new CfnOutput(this, "ElasticsearchSecretArn", { value: secrets.elasticsearch.secretArn });
     new CfnOutput(this, "DeadLetterBucket", { value: deadLetters.bucket.bucketName });
+    if (this.functions.geoIpUpdater && secrets.maxmind) {
+      new CfnOutput(this, "GeoIpUpdaterFunction", { value: this.functions.geoIpUpdater.functionName });
+      new CfnOutput(this, "MaxmindSecretArn", { value: secrets.maxmind.secretArn });
+    }
     // Without --cli-read-timeout 0 the AWS CLI gives up on a long run and invokes it again.
     new CfnOutput(this, "ReplayCommand", {
       value: `aws lambda invoke --function-name ${collector.functionName} --cli-binary-format raw-in-base64-out --cli-read-timeout 0 --payload '{"replay":{"start":"2026-01-01T00:00:00Z","end":"2026-01-02T00:00:00Z"}}' replay.json`,

@@ -11,7 +11,7 @@ import { Construct } from "constructs";
 import { CLAIM_CHECK_PREFIX } from "../../lib/aws/claim-checks.ts";
 import { formatDuration } from "../../lib/duration.ts";
 import { cdkBundling } from "../bundling.ts";
-import type { DeployConfig, Timing } from "../config.ts";
+import { type DeployConfig, GEOIP_PREFIX, type Timing } from "../config.ts";
 import { DEAD_LETTER_PREFIXES } from "./dead-letters.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -27,6 +27,8 @@ export interface FunctionsProps {
   readonly jumpcloudSecret: ISecret;
   readonly elasticsearchSecret: ISecret;
   readonly deadLetters: IBucket;
+  /** The MaxMind account: with it, a GeoIP updater function. */
+  readonly maxmindSecret?: ISecret | undefined;
 }
 
 /** Where a layer's file is in the function (layers unpack under /opt). */
@@ -40,10 +42,15 @@ const defined = (env: Record<string, string | undefined>) =>
 export class Functions extends Construct {
   readonly collector: NodejsFunction;
   readonly mapper: NodejsFunction;
+  /** Weekly MaxMind download into the bucket's `geoip/` (with context geoIpUpdater). */
+  readonly geoIpUpdater: NodejsFunction | undefined;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
     const { config, timing } = props;
+    const updaterName = `${Stack.of(this).stackName}-geoip-updater`;
+    const updated = (edition: string) =>
+      props.maxmindSecret ? `s3://${props.deadLetters.bucketName}/${GEOIP_PREFIX}${edition}.mmdb` : undefined;
     this.mapper = this.lambda("Mapper", "functions/mapper/handler.ts", props, {
       memoryMb: config.mapperMemoryMb,
       timeoutMs: timing.mapperTimeoutMs,
@@ -55,8 +62,9 @@ export class Functions extends Construct {
         PRESERVE_ORIGINAL_EVENT: String(config.preserveOriginalEvent),
         PRESERVE_DUPLICATE_CUSTOM_FIELDS: String(config.preserveDuplicateCustomFields),
         GEOIP: config.geoIp,
-        GEOIP_CITY_DB: config.geoIpCityS3 ?? layerPath(config.geoIpFolder?.city),
-        GEOIP_ASN_DB: config.geoIpAsnS3 ?? layerPath(config.geoIpFolder?.asn),
+        GEOIP_CITY_DB: config.geoIpCityS3 ?? layerPath(config.geoIpFolder?.city) ?? updated("GeoLite2-City"),
+        GEOIP_ASN_DB: config.geoIpAsnS3 ?? layerPath(config.geoIpFolder?.asn) ?? updated("GeoLite2-ASN"),
+        GEOIP_UPDATER: props.maxmindSecret ? updaterName : undefined,
         DEAD_LETTER_BUCKET: props.deadLetters.bucketName,
         DEAD_LETTER_PREFIX: DEAD_LETTER_PREFIXES.mapper,
       }),
@@ -96,6 +104,41 @@ export class Functions extends Construct {
       ).reservedConcurrentExecutions = config.reservedConcurrency;
     }
     this.grant(props, collectorName);
+    this.geoIpUpdater = props.maxmindSecret
+      ? this.updater(props, props.maxmindSecret, updaterName)
+      : undefined;
+  }
+
+  // Downloads into the bucket's geoip/ prefix (whole objects: the mapper re-reads by ETag); reads
+  // what is there to compare. The mapper may read those objects, nothing else of the prefix.
+  private updater(props: FunctionsProps, secret: ISecret, functionName: string): NodejsFunction {
+    const fn = this.lambda("GeoIpUpdater", "functions/geoip-updater/handler.ts", props, {
+      memoryMb: 1024,
+      timeoutMs: 5 * 60_000,
+      functionName,
+      environment: {
+        MAXMIND_SECRET_ARN: secret.secretArn,
+        GEOIP_UPDATE_TARGET: `s3://${props.deadLetters.bucketName}/${GEOIP_PREFIX}`,
+      },
+    });
+    const role = fn.role as Role;
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secret.secretArn] }),
+    );
+    const objects = props.deadLetters.arnForObjects(`${GEOIP_PREFIX}*`);
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: [objects] }),
+    );
+    (this.mapper.role as Role).addToPrincipalPolicy(
+      new PolicyStatement({ actions: ["s3:GetObject"], resources: [objects] }),
+    );
+    const bucketId = Stack.of(this).resolve((props.deadLetters.node.defaultChild as CfnBucket).logicalId);
+    const id = `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${GEOIP_PREFIX}*]`;
+    const reason =
+      "The GeoLite2 databases live under the bucket's geoip/ prefix: the updater may read and replace them there, the mapper only read them.";
+    Validations.of(role).acknowledge({ id, reason });
+    Validations.of(this.mapper.role as Role).acknowledge({ id, reason });
+    return fn;
   }
 
   // Only the mapper talks to the cluster: it alone goes in the VPC. Set on the CloudFormation

@@ -29,6 +29,8 @@ export interface ObservabilityProps {
   readonly lagAlarmMs: number;
   readonly alarmEmail?: string;
   readonly alarmTopicArn?: string;
+  /** The MaxMind updater, when the stack has one. */
+  readonly geoIpUpdater?: IFunction;
 }
 
 /** Alarms on everything that means events are not flowing, all to one SNS topic. */
@@ -98,13 +100,20 @@ export class Observability extends Construct {
       metric(METRIC.deadLettered, SERVICES.mapper, "Sum"),
       "documents were dead-lettered",
     );
-    for (const [role, service] of Object.entries(SERVICES)) {
+    for (const role of ["collector", "mapper"] as const) {
       this.alarm(
         `${role === "collector" ? "Collector" : "Mapper"}Configuration`,
-        metric(METRIC.configurationErrors, service, "Sum"),
+        metric(METRIC.configurationErrors, SERVICES[role], "Sum"),
         `the ${role} cannot start: its settings or a secret (e.g. not filled yet) need fixing, see its log`,
       );
     }
+    // A week between runs: one failed update is worth a look (the databases in S3 stay as they were).
+    if (props.geoIpUpdater)
+      this.alarm(
+        "GeoIpUpdaterErrors",
+        props.geoIpUpdater.metricErrors({ period: Duration.days(1), statistic: "Sum" }),
+        "the MaxMind GeoIP update failed (the current databases are kept; see its log: licence key, download, checksum)",
+      );
   }
 
   private alarm(

@@ -71,3 +71,30 @@ export class CollectionSchedule extends Construct {
     );
   }
 }
+
+/** Readonly props: the updater the weekly schedule runs. */
+export interface GeoIpUpdateScheduleProps {
+  readonly updater: IFunction;
+}
+
+/**
+ * Runs the MaxMind updater weekly (GeoLite2 is published twice a week). A missed run is retried
+ * by the scheduler, then dead-lettered; the next week's run catches up either way.
+ */
+export class GeoIpUpdateSchedule extends Construct {
+  constructor(scope: Construct, id: string, props: GeoIpUpdateScheduleProps) {
+    super(scope, id);
+    const deadLetters = deadLetterQueue(this, "DeadLetters", "the GeoIP update schedule");
+    new Schedule(this, "Schedule", {
+      description: "jumpcloud-elastic: update the GeoLite2 databases from MaxMind",
+      schedule: ScheduleExpression.rate(Duration.days(7)),
+      target: new LambdaInvoke(props.updater, { deadLetterQueue: deadLetters, retryAttempts: 2 }),
+    });
+    const functionId = Stack.of(this).resolve((props.updater.node.defaultChild as CfnFunction).logicalId);
+    Validations.of(Stack.of(this)).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
+      reason:
+        "The scheduler's role may invoke the GeoIP updater and its versions (the ':*' qualifier CDK's grantInvoke adds), nothing else.",
+    });
+  }
+}

@@ -7,6 +7,9 @@ import { SECRET_PLACEHOLDER } from "../../lib/aws/secrets.ts";
 export interface SecretsProps {
   readonly jumpcloudSecretArn?: string;
   readonly elasticsearchSecretArn?: string;
+  /** The MaxMind account of the GeoIP updater (only with one). */
+  readonly geoIpUpdater?: boolean;
+  readonly maxmindSecretArn?: string;
 }
 
 /**
@@ -16,6 +19,7 @@ export interface SecretsProps {
 export class Secrets extends Construct {
   readonly jumpcloud: ISecret;
   readonly elasticsearch: ISecret;
+  readonly maxmind: ISecret | undefined;
 
   constructor(scope: Construct, id: string, props: SecretsProps) {
     super(scope, id);
@@ -29,6 +33,9 @@ export class Secrets extends Construct {
       props.elasticsearchSecretArn,
       "Elasticsearch url and API key",
     );
+    this.maxmind = props.geoIpUpdater
+      ? this.secret("Maxmind", props.maxmindSecretArn, "MaxMind account id and licence key")
+      : undefined;
   }
 
   private secret(id: string, arn: string | undefined, what: string): ISecret {
@@ -39,7 +46,7 @@ export class Secrets extends Construct {
     });
     Validations.of(secret).acknowledge({
       id: "AwsSolutions-SMG4",
-      reason: `The ${what} is issued outside AWS (JumpCloud console, Elasticsearch API); Secrets Manager cannot rotate it. The functions re-read it after a refusal, so a manual rotation needs no redeploy.`,
+      reason: `The ${what} is issued outside AWS (JumpCloud console, Elasticsearch API, MaxMind account); Secrets Manager cannot rotate it. The functions re-read it after a refusal, so a manual rotation needs no redeploy.`,
     });
     return secret;
   }

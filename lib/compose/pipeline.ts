@@ -17,7 +17,10 @@ import type { AwsClients } from "./aws.ts";
 /** Names a setting for the user: the flag they used, or the variable (see LoadedSettings). */
 export type SourceOf = (name: SettingName) => string;
 
-type GeoIpDeps = { aws: AwsClients; sourceOf: SourceOf; tmpDir?: string };
+type GeoIpDeps = { aws: AwsClients; sourceOf: SourceOf; tmpDir?: string; logger?: Logger };
+
+// S3 answers a missing key 404, or 403 to a role without s3:ListBucket (the stack grants none).
+const MISSING_OBJECT = new Set(["NotFound", "NoSuchKey", "Forbidden", "AccessDenied"]);
 
 async function openDatabase<T extends CityResponse | AsnResponse>(
   name: "geoIpCityDb" | "geoIpAsnDb",
@@ -33,6 +36,15 @@ async function openDatabase<T extends CityResponse | AsnResponse>(
       : value;
     return await openGeoIpReader<T>(path, kind);
   } catch (error) {
+    const updater = settings.geoIpUpdater;
+    const missing = MISSING_OBJECT.has((error as { cause?: { name?: string } }).cause?.name ?? "");
+    if (updater !== undefined && value.startsWith("s3://") && missing) {
+      // Before the updater's first run (its secret filled after the deploy): no geo yet, not a stop.
+      deps.logger?.warn(
+        `${value} is not there yet: the GeoIP updater ${updater} has not run; fill its MaxMind secret, then \`aws lambda invoke --function-name ${updater} out.json\`. Documents are stored without geo until then.`,
+      );
+      return undefined;
+    }
     if (error instanceof ConfigurationError)
       throw new ConfigurationError([`${deps.sourceOf(name)}: ${error.problems.join("; ")}`], {
         cause: error,
@@ -131,7 +143,8 @@ export async function createPipeline(
   },
 ): Promise<IndexEventsDeps & { mapper: EcsMapper }> {
   const mode = geoIpMode(settings, !("outDir" in deps.target), deps.sourceOf);
-  const mapper = await createMapper(settings, deps, mode);
+  const logger = "logger" in deps.target ? deps.target.logger : undefined;
+  const mapper = await createMapper(settings, { ...deps, ...(logger && { logger }) }, mode);
   return {
     mapper,
     sink: createDocumentSink(settings, mapper.dataStream, deps.target, mode),

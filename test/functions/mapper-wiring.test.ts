@@ -183,6 +183,41 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
     }
   });
 
+  it("waits for the stack's GeoIP updater without stopping: a missing database object is a warning, documents go without geo", async () => {
+    const missing = {
+      send: async () => {
+        throw Object.assign(new Error("Forbidden"), { name: "Forbidden" });
+      },
+    };
+    const secrets = () => fakeSecrets(['{"api_key":"right-key"}']).client;
+    const updaterEnv = {
+      ...env,
+      GEOIP_CITY_DB: "s3://bucket/geoip/GeoLite2-City.mmdb",
+      GEOIP_ASN_DB: "s3://bucket/geoip/GeoLite2-ASN.mmdb",
+    };
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+    const deps = await buildMapperDependencies(
+      { ...updaterEnv, GEOIP_UPDATER: "stack-geoip-updater" },
+      logger,
+      fakeAws({ s3: missing as never, secrets: secrets() }),
+    );
+    const counts = await makeMapperHandler(async () => deps)({ events: raw.slice(0, 2) });
+    expect(counts.indexed + counts.duplicates).toBe(2);
+    expect(warnings.filter((w) => w.includes("is not there yet"))).toHaveLength(2);
+    expect(warnings[0]).toMatch(
+      /^s3:\/\/bucket\/geoip\/GeoLite2-City\.mmdb is not there yet: the GeoIP updater stack-geoip-updater has not run; fill its MaxMind secret, then `aws lambda invoke --function-name stack-geoip-updater out\.json`/,
+    );
+    // Without the updater, a database that cannot be read stops the mapper, named by its setting.
+    await expect(
+      buildMapperDependencies(
+        updaterEnv,
+        silentLogger,
+        fakeAws({ s3: missing as never, secrets: secrets() }),
+      ),
+    ).rejects.toThrow(/GEOIP_CITY_DB: cannot download s3:\/\/bucket\/geoip\/GeoLite2-City\.mmdb/);
+  });
+
   it("takes the cluster from the secret when no URL is configured (one secret to fill after deploying)", async () => {
     const secrets = fakeSecrets([JSON.stringify({ url: env.ELASTICSEARCH_URL, api_key: "right-key" })]);
     const { ELASTICSEARCH_URL: _, ...withoutUrl } = env;

@@ -305,6 +305,43 @@ describe("context", () => {
     expect(fn(template, "Collector").Layers).toBeUndefined();
   });
 
+  it("runs a weekly MaxMind updater with context geoIpUpdater: placeholder secret, S3 objects the mapper reads, alarm, cdk-nag clean", () => {
+    const { template, stack } = synth({ geoIpUpdater: "true" });
+    const updater = Object.entries(template.findResources("AWS::Lambda::Function")).find(([id]) =>
+      id.startsWith("FunctionsGeoIpUpdater"),
+    )?.[1] as Resource;
+    const resolved = (value: unknown) => JSON.stringify(stack.resolve(value));
+    expect(resolved(variables(updater.Properties))).toMatch(
+      /"GEOIP_UPDATE_TARGET":\{"Fn::Join":\["",\["s3:\/\/",\{"Ref":"DeadLetters\w+"\},"\/geoip\/"\]\]\}/,
+    );
+    const mapperEnv = variables(fn(template, "Mapper"));
+    expect(mapperEnv.GEOIP).toBe("files");
+    expect(mapperEnv.GEOIP_UPDATER).toBe("JumpcloudElastic-geoip-updater");
+    expect(resolved(mapperEnv.GEOIP_CITY_DB)).toMatch(/"\/geoip\/GeoLite2-City\.mmdb"/);
+    template.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(7 days)" });
+    template.hasResourceProperties("AWS::SecretsManager::Secret", {
+      SecretString: JSON.stringify({ placeholder: SECRET_PLACEHOLDER }),
+      Description: Match.stringLikeRegexp("MaxMind account id and licence key"),
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmDescription: Match.stringLikeRegexp("MaxMind GeoIP update failed"),
+    });
+    const policies = JSON.stringify(resources(template, "AWS::IAM::Policy"));
+    expect(policies).toContain('"/geoip/*"');
+    expect(() => buildApp(newApp({ geoIpUpdater: "true" })).app.synth()).not.toThrow();
+  });
+
+  it.each([
+    [{ geoIpUpdater: "true", geoIpCityS3: "s3://b/City.mmdb" }, /geoIpUpdater keeps its own databases/],
+    [
+      { geoIpUpdater: "true", geoIp: "cluster" },
+      /geoIpUpdater feeds GEOIP=files: it is of no use with context geoIp=cluster/,
+    ],
+    [{ geoIp: "maxmind" }, /context geoIp must be `cluster`, `files` or `off`, not "maxmind"/],
+  ])("refuses a GeoIP context that cannot work: %j", (context, message) => {
+    expect(() => synth(context)).toThrow(message);
+  });
+
   it.each([
     [{ geoIpFolder: "/nope/geoip" }, /context geoIpFolder: cannot read the folder \/nope\/geoip/],
     [{ geoIpFolder: fixturePath("geoip") }, /context geoIpFolder: several City databases .*keep one/],
