@@ -96,8 +96,12 @@ describe("the commands the docs show", () => {
       const args = rest[0] === "--" ? rest.slice(1) : rest;
       const name = script === "start" ? "start" : args.shift();
       if (name === undefined || name.startsWith("<")) continue;
-      const command = commands.get(name);
-      expect(command, `${where}: no command ${name}`).toBeDefined();
+      const top = commands.get(name);
+      expect(top, `${where}: no command ${name}`).toBeDefined();
+      // A command with its own commands (`geoip update`): the flags are the subcommand's.
+      const sub = top?.commands.length ? top.commands.find((c) => c.name() === args[0]) : undefined;
+      if (top?.commands.length) expect(sub, `${where}: ${name} has no command ${args[0]}`).toBeDefined();
+      const command = sub ?? top;
       const takes = new Set([...(command?.options ?? []).map((o) => o.long), "--help"]);
       for (const flag of args.filter((a) => a.startsWith("--")).map((a) => a.split("=")[0] as string))
         expect(takes, `${where}: ${name} does not take ${flag}`).toContain(flag);
