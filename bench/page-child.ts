@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
 import { createPipeline } from "../lib/compose/pipeline.ts";
+import { setupCluster } from "../lib/elasticsearch/setup.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { indexEvents } from "../lib/pipeline/index-events.ts";
 import { loadSettings } from "../lib/settings/load.ts";
@@ -25,6 +26,8 @@ const { settings, sourceOf } = loadSettings({
 });
 const aws = awsClients();
 const client = await createElasticsearchClient(settings, aws);
+// The cluster as `setup` leaves it: the pipeline each _bulk names is there (files mode: no geoip step).
+await setupCluster(client, "files");
 const deps = await createPipeline(settings, {
   aws,
   sourceOf,

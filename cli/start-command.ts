@@ -1,7 +1,8 @@
 import { Command } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
-import { setupIndexTemplate } from "../lib/elasticsearch/template.ts";
+import { setupCluster } from "../lib/elasticsearch/setup.ts";
+import { geoIpMode } from "../lib/settings/geoip-mode.ts";
 import { type CollectionReport, collect, finish, humanReport, stopOnSignals } from "./collection-run.ts";
 import { refuseIgnoredFlags } from "./flag-checks.ts";
 import { cliLogger } from "./output.ts";
@@ -81,10 +82,12 @@ export function startCommand(seams: CliSeams): Command {
           flags.toElasticsearch ? ["cluster"] : [],
         );
         if (flags.toElasticsearch) {
-          const result = await setupIndexTemplate(
+          const { template, pipeline } = await setupCluster(
             await createElasticsearchClient(loaded.settings, seams.aws ?? awsClients()),
+            geoIpMode(loaded.settings, true, loaded.sourceOf),
           );
-          logger.info(`index template: ${result.action}`, { template: result.template });
+          logger.info(`index template: ${template.action}`, { template: template.template });
+          logger.info(`ingest pipeline: ${pipeline.action}`, { pipeline: pipeline.pipeline });
         }
         const report = await collect(seams, loaded, { targets: [{}], outDir: flags.out, logger, stop });
         await finish(seams, report, flags.json, () => closing(report));

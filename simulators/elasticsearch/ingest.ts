@@ -169,13 +169,16 @@ export class IngestPipelines {
     };
   }
 
-  /** Runs pipeline `id` on a copy of `doc`: the document to store, or the failure a bulk item reports. */
-  run(id: string, doc: Doc): { doc: Doc } | { error: { type: string; reason: string } } {
+  /**
+   * Runs pipeline `id` on a copy of `doc` (on `doc` itself with `inPlace`: a document parsed for
+   * this run alone): the document to store, or the failure a bulk item reports.
+   */
+  run(id: string, doc: Doc, inPlace = false): { doc: Doc } | { error: { type: string; reason: string } } {
     if (!this.pipelines.has(id))
       return {
         error: { type: "illegal_argument_exception", reason: `pipeline with id [${id}] does not exist` },
       };
-    const copy = structuredClone(doc);
+    const copy = inPlace ? doc : structuredClone(doc);
     try {
       this.execute(id, copy, 0);
       return { doc: copy };

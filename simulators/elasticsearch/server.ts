@@ -398,7 +398,8 @@ export class ElasticsearchEmulator {
       return bulk(r.body, second === "_bulk" ? first : undefined, {
         ...(r.query.pipeline !== undefined &&
           r.query.pipeline !== "_none" && {
-            pipeline: (doc: Record<string, unknown>) => this.ingest.run(r.query.pipeline as string, doc),
+            pipeline: (doc: Record<string, unknown>) =>
+              this.ingest.run(r.query.pipeline as string, doc, true),
           }),
         streams: this.dataStreams,
         itemFault: () =>

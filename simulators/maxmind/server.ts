@@ -106,16 +106,28 @@ export class MaxmindEmulator {
     if (permalink) {
       const edition = permalink[1] as string;
       const suffix = url.searchParams.get("suffix");
-      if (!authorized) return this.text(res, 401, "Invalid license key\n");
-      if (!this.archives.has(edition)) return this.text(res, 404, "Database edition not found\n");
-      if (suffix !== "tar.gz" && suffix !== "tar.gz.sha256") return this.text(res, 400, "Invalid suffix\n");
+      if (!authorized) {
+        this.text(res, 401, "Invalid license key\n");
+        return;
+      }
+      if (!this.archives.has(edition)) {
+        this.text(res, 404, "Database edition not found\n");
+        return;
+      }
+      if (suffix !== "tar.gz" && suffix !== "tar.gz.sha256") {
+        this.text(res, 400, "Invalid suffix\n");
+        return;
+      }
       res.writeHead(302, { location: `/storage/${edition}.${suffix}` }).end();
       return;
     }
     const stored = /^\/storage\/([\w-]+)\.(tar\.gz(?:\.sha256)?)$/.exec(url.pathname);
     const edition = stored?.[1] as string;
     const archive = stored && this.archives.get(edition);
-    if (!stored || !archive) return this.text(res, 404, "Not found\n");
+    if (!stored || !archive) {
+      this.text(res, 404, "Not found\n");
+      return;
+    }
     if (stored[2] === "tar.gz.sha256") {
       // A release is a pair: the fault (if any) decides both what the checksum says and what is served.
       const fault = this.faults.shift();
@@ -125,7 +137,8 @@ export class MaxmindEmulator {
       const sha = createHash("sha256")
         .update(fault === "wrong-checksum" ? Buffer.from("another release") : (served as Buffer))
         .digest("hex");
-      return this.text(res, 200, `${sha}  ${archive.name}\n`);
+      this.text(res, 200, `${sha}  ${archive.name}\n`);
+      return;
     }
     const bytes = this.served.get(edition) ?? archive.bytes;
     res.writeHead(200, { "content-type": "application/gzip", "content-length": bytes.length });

@@ -8,6 +8,10 @@ import type { CliIo } from "../../cli/io.ts";
 import { cliLogger } from "../../cli/output.ts";
 import { type CliSeams, commandSettings } from "../../cli/settings.ts";
 import type { SignalSource } from "../../cli/signals.ts";
+import { awsClients } from "../../lib/compose/aws.ts";
+import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
+import { setupCluster } from "../../lib/elasticsearch/setup.ts";
+import { geoIpMode } from "../../lib/settings/geoip-mode.ts";
 import { Child, cpuMs, maxRssBytes } from "./children.ts";
 import { type LoadTenant, loadTenant } from "./load-tenant.ts";
 import { RssSampler } from "./rss-sampler.ts";
@@ -170,6 +174,10 @@ async function collectOnce(tenant: LoadTenant, hours: number, urls: Urls, dir: s
   const env = { ...environment(tenant, hours, urls, dir), ...options.env };
   const seams = seamsFor(env, log, options.signals);
   const loaded = await commandSettings(seams, {}, ["jumpcloudCredentials", "cluster"]);
+  // As `setup` leaves the cluster: the template, and the pipeline every _bulk names.
+  const client = await createElasticsearchClient(loaded.settings, awsClients());
+  await setupCluster(client, geoIpMode(loaded.settings, true));
+  await client.close();
   const stop = stopOnSignals(seams);
   try {
     return await measuredRun(() =>
