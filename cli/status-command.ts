@@ -8,7 +8,7 @@ import { hasCluster } from "../lib/compose/elasticsearch.ts";
 import { describeDatabase, MaxmindGeoIpLookup } from "../lib/ecs/geo.ts";
 import { JumpcloudElasticError } from "../lib/errors.ts";
 import { geoIpMode } from "../lib/settings/geoip-mode.ts";
-import type { LoadedSettings, Overrides } from "../lib/settings/load.ts";
+import { type Overrides, parseSettings } from "../lib/settings/load.ts";
 import { emit, lagText, table } from "./output.ts";
 import { type CliSeams, commandSettings, SETTING_GROUPS } from "./settings.ts";
 import { SIMULATED_CHECKPOINT_FILES, SIMULATED_DIR } from "./simulated.ts";
@@ -22,7 +22,6 @@ export interface CheckpointSource {
   /** The local file store: only this machine uses it. */
   local: boolean;
   checkpoints: Checkpoint[];
-  loaded: LoadedSettings;
 }
 
 async function source(
@@ -32,7 +31,7 @@ async function source(
   command: string,
 ): Promise<CheckpointSource> {
   const loaded = await commandSettings(seams, overrides, [], undefined, {
-    names: [...SETTING_GROUPS.checkpoints, ...SETTING_GROUPS.geoip],
+    names: SETTING_GROUPS.checkpoints,
     by: command,
   });
   const { settings } = loaded;
@@ -46,12 +45,21 @@ async function source(
     where: table ? `DynamoDB table ${table}` : settings.checkpointFile,
     local: !table,
     checkpoints,
-    loaded,
   };
 }
 
-/** The GeoIP mode runs with these settings use, and for local files each database's build date and age. */
-export async function geoIpStatus({ settings, sourceOf }: LoadedSettings) {
+/**
+ * The GeoIP mode runs with these settings use, and for local files each database's build date and
+ * age. Read apart from the checkpoints: a wrong GeoIP setting is shown here, never a failed status.
+ */
+export async function geoIpStatus(env: CliSeams["env"]) {
+  const { settings, sourceOf, problems } = parseSettings(env, {
+    uses: {
+      names: [...SETTING_GROUPS.geoip, "elasticsearchUrl", "elasticsearchCloudId", "elasticsearchSecretArn"],
+      by: "status",
+    },
+  });
+  if (problems.length > 0) return { problem: problems.join("; ") };
   let mode: ReturnType<typeof geoIpMode>;
   try {
     mode = geoIpMode(settings, hasCluster(settings), sourceOf);
@@ -196,7 +204,7 @@ export function statusCommand(seams: CliSeams): Command {
         store: where,
         checkpoints: checkpoints.map((c) => describe(c, now, local)),
       }));
-      const geoIp = await geoIpStatus((sources[0] as CheckpointSource).loaded);
+      const geoIp = await geoIpStatus(seams.env);
       // One store, as almost always: the document stays flat.
       const value = stores.length === 1 ? { ...stores[0], geoIp } : { stores, geoIp };
       await emit(

@@ -146,7 +146,7 @@ export class DeployedWorld {
    * Stored documents whose `source`/`client` geo or as differ from what the mapper's own lookup on
    * the test databases gives for the same event (GEOIP=files: the integration's output, field for field).
    */
-  async geoProblems(): Promise<{ problems: string[]; withGeo: number }> {
+  async geoProblems(): Promise<{ problems: string[]; withGeo: number; withAs: number; withBoth: number }> {
     const mapper = new EcsMapper({ geoIp: await openTestGeoIp() });
     const want = new Map<string, Record<string, unknown>>();
     for (const org of this.orgs)
@@ -156,20 +156,26 @@ export class DeployedWorld {
       }
     const problems: string[] = [];
     let withGeo = 0;
+    let withAs = 0;
+    let withBoth = 0;
     for (const doc of this.stored()) {
       const source = doc._source as Record<string, Record<string, unknown> | undefined>;
       const expected = want.get(doc._id) as Record<string, Record<string, unknown> | undefined>;
       for (const field of ["source", "client"] as const)
         for (const part of ["geo", "as"] as const) {
-          const got = JSON.stringify(source[field]?.[part]);
-          if (got !== JSON.stringify(expected?.[field]?.[part]) && problems.length < 5)
+          const got = source[field]?.[part];
+          const want = expected?.[field]?.[part];
+          // Key order aside (the cluster writes its own): the same fields and values.
+          if (!isDeepStrictEqual(got, want) && problems.length < 5)
             problems.push(
-              `${doc._id} ${field}.${part}: ${got}, expected ${JSON.stringify(expected?.[field]?.[part])}`,
+              `${doc._id} ${field}.${part}: ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`,
             );
         }
-      if (source.source?.geo && source.source?.as) withGeo++;
+      if (source.source?.geo || source.client?.geo) withGeo++;
+      if (source.source?.as || source.client?.as) withAs++;
+      if (source.source?.geo && source.source?.as) withBoth++;
     }
-    return { problems, withGeo };
+    return { problems, withGeo, withAs, withBoth };
   }
 
   /** What is wrong with what the cluster holds: every org's events, each once, nothing else. */

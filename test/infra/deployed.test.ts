@@ -77,7 +77,7 @@ describe("the deployed stack, run as deployed: two orgs, each function's role en
 }, () => {
   const t0 = Date.now();
   const world = new DeployedWorld([
-    orgEvents(ORG_A, 7, t0 - 3 * HOUR, t0 - 2 * MINUTE, EVENTS),
+    orgEvents(ORG_A, 10, t0 - 3 * HOUR, t0 - 2 * MINUTE, EVENTS),
     orgEvents(ORG_B, 8, t0 - 3 * HOUR, t0 - 2 * MINUTE, EVENTS / 2),
   ]);
   const collector = () => world.stack.functionIds.collector;
@@ -187,7 +187,12 @@ describe("the deployed stack, run as deployed: two orgs, each function's role en
     expect(world.variable("mapper", "GEOIP")).toBe("cluster");
     const located = await world.geoProblems();
     expect(located.problems).toStrictEqual([]);
+    console.log(
+      `cluster GeoIP: ${JSON.stringify({ ...located, problems: undefined })} of ${world.stored().length}`,
+    );
     expect(located.withGeo).toBeGreaterThan(EVENTS / 10);
+    expect(located.withAs).toBeGreaterThan(EVENTS / 10);
+    expect(located.withBoth).toBeGreaterThan(0);
     // Environments that answered "not filled yet" a moment ago store batches now, without a cold start.
     const recovered = mapperCalls(world)
       .slice(before)
