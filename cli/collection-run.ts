@@ -152,6 +152,14 @@ export function humanReport(report: CollectionReport): string {
     lines.push(
       `${t.lateEvents} event(s) arrived later than OVERLAP: the trailing re-read (RECHECK_AFTER) stored them.`,
     );
+  if (t.withoutPipeline > 0)
+    lines.push(
+      `${t.withoutPipeline} document(s) stored without this project's ingest pipeline (it is missing): run \`setup\` with manage_pipeline.`,
+    );
+  if (t.withoutGeo > 0)
+    lines.push(
+      `${t.withoutGeo} document(s) with an address stored without geo: the cluster had not downloaded its GeoIP databases yet (tag _geoip_database_unavailable_<file>), or the pipeline was missing.`,
+    );
   if (t.fetched > 0 && t.indexed === 0 && report.outcome === "ok")
     lines.push("nothing new: every event read was already stored.");
   if (t.fetched === 0 && report.outcome === "ok") lines.push("nothing new: no events since the last run.");

@@ -65,7 +65,7 @@ export function geoipCommand(seams: CliSeams): Command {
       "where the .mmdb files are kept (GEOIP_CITY_DB / GEOIP_ASN_DB point into it)",
     )
     .addOption(jsonOption())
-    .action(async (options: { dir: string }, command: Command) => {
+    .action(async (_options: { dir: string }, command: Command) => {
       // `--json` may be read by `geoip` (every command has it) or by `update`: either way.
       const flags = command.optsWithGlobals<{ dir: string; json?: boolean }>();
       const { settings, sourceOf } = await commandSettings(seams, {}, [], undefined, {

@@ -325,7 +325,7 @@ function humanTotal(plan: ReplayPlan, total: ReplayTotal): string {
   const c = total.counts;
   return [
     `replay ${plan.replay.start} to ${plan.replay.end}: ${total.status} after ${total.invocations} invocation(s) of ${plan.functionName}`,
-    `fetched ${total.fetched} event(s) in ${total.windows} window(s), ${total.pages} page(s): ${c.indexed} indexed, ${c.duplicates} duplicate(s), ${c.deadLettered} dead-lettered, ${c.pipelineErrors} pipeline error(s)`,
+    `fetched ${total.fetched} event(s) in ${total.windows} window(s), ${total.pages} page(s): ${c.indexed} indexed, ${c.duplicates} duplicate(s), ${c.deadLettered} dead-lettered, ${c.pipelineErrors} pipeline error(s)${c.withoutGeo ? `, ${c.withoutGeo} without geo (the cluster's GeoIP databases were not there yet)` : ""}`,
   ].join("\n");
 }
 

@@ -77,7 +77,7 @@ function oneLine(report: CollectionReport): string {
   const failed = report.orgs.filter((s) => s.status === "failed").length;
   return (
     `${new Date().toISOString()} ${report.outcome}: ${t.fetched} fetched, ${t.indexed} indexed, ` +
-    `${t.duplicates} duplicates, ${t.deadLettered} dead letters${failed ? `, ${failed} org(s) failed` : ""}`
+    `${t.duplicates} duplicates, ${t.deadLettered} dead letters${t.withoutGeo ? `, ${t.withoutGeo} without geo` : ""}${failed ? `, ${failed} org(s) failed` : ""}`
   );
 }
 

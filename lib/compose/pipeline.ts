@@ -1,7 +1,7 @@
 import type { Client } from "@elastic/elasticsearch";
 import type { AsnResponse, CityResponse, Reader } from "maxmind";
 import { localCopy } from "../aws/s3-files.ts";
-import { type GeoIpLookup, MaxmindGeoIpLookup, openGeoIpReader } from "../ecs/geo.ts";
+import { MaxmindGeoIpLookup, openGeoIpReader } from "../ecs/geo.ts";
 import { EcsMapper } from "../ecs/mapper.ts";
 import { type DeadLetterSink, FileDeadLetterSink, S3DeadLetterSink } from "../elasticsearch/dead-letters.ts";
 import { FileDocumentSink } from "../elasticsearch/file-sink.ts";

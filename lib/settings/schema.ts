@@ -42,7 +42,6 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-const BOTH: readonly FunctionRole[] = ["collector", "mapper"];
 const COLLECTOR: readonly FunctionRole[] = ["collector"];
 const MAPPER: readonly FunctionRole[] = ["mapper"];
 const UPDATER: readonly FunctionRole[] = ["updater"];
