@@ -40,3 +40,22 @@ describe("status: the GeoIP line", () => {
     });
   });
 });
+
+describe("a run's summary", () => {
+  it("says how many documents went without geo or without the pipeline, and why", async () => {
+    const { humanReport } = await import("../../cli/collection-run.ts");
+    const { NO_COUNTS } = await import("../../lib/counts.ts");
+    const total = { ...NO_COUNTS, received: 10, indexed: 10, withoutGeo: 4, withoutPipeline: 0 };
+    const text = humanReport({
+      outcome: "ok",
+      orgs: [],
+      total: { ...total, fetched: 10, windows: 1, pages: 1, lateEvents: 0 },
+      elapsedMs: 1000,
+      destination: "logs-jumpcloud.events-default",
+    });
+    expect(text).toContain(
+      "4 document(s) with an address stored without geo: the cluster had not downloaded its GeoIP databases yet (tag _geoip_database_unavailable_<file>), or the pipeline was missing.",
+    );
+    expect(text).not.toContain("without this project's ingest pipeline");
+  });
+});
