@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import type { Node } from "constructs";
 import { formatDuration } from "../lib/duration.ts";
 import { ConfigurationError } from "../lib/errors.ts";
+import { MAXMIND_DOWNLOAD_URL } from "../lib/geoip/update.ts";
 import type { GeoIpMode } from "../lib/settings/geoip-mode.ts";
 import { parseSettings } from "../lib/settings/load.ts";
 import type { Requirement } from "../lib/settings/rules.ts";
@@ -39,6 +40,8 @@ export interface DeployConfig {
   /** The weekly MaxMind updater: on with `geoIpUpdater` or `maxmindSecretArn` (an existing secret). */
   readonly geoIpUpdater: boolean;
   readonly maxmindSecretArn?: string;
+  /** MaxMind's download service, or a mirror of it (default MaxMind's own). */
+  readonly maxmindDownloadUrl: string;
   /** A local folder of `.mmdb` files shipped as a Lambda layer, and the files found in it. */
   readonly geoIpFolder?: { path: string; city?: string; asn?: string };
   /** Subnets and security groups for the mapper, for a cluster in a VPC (the collector stays out). */
@@ -154,6 +157,7 @@ function readContext(node: Node, problems: string[]): DeployConfig {
     ...optional("elasticsearchSecretArn"),
     ...optional("alarmEmail"),
     ...optional("maxmindSecretArn"),
+    maxmindDownloadUrl: get("maxmindDownloadUrl") ?? MAXMIND_DOWNLOAD_URL,
     geoIpUpdater: bool("geoIpUpdater") || get("maxmindSecretArn") !== undefined,
     ...optional("alarmTopicArn"),
     jumpcloudApiUrl: get("jumpcloudApiUrl") ?? DEFAULTS.jumpcloudApiUrl,
@@ -245,6 +249,7 @@ function contextOverrides(config: DeployConfig, timing: Timing) {
         source: from("preserveDuplicateCustomFields"),
       },
       geoIp: { value: config.geoIp, source: from("geoIp") },
+      maxmindDownloadUrl: { value: config.maxmindDownloadUrl, source: from("maxmindDownloadUrl") },
       geoIpCityDb: optional(
         config.geoIpCityS3 ?? config.geoIpFolder?.city ?? updaterObject(config, "GeoLite2-City"),
         geoIpSource(config, "geoIpCityS3"),
@@ -327,6 +332,7 @@ export const CONTEXT_KEYS = [
   "geoIpFolder",
   "geoIpUpdater",
   "maxmindSecretArn",
+  "maxmindDownloadUrl",
   "vpcSubnetIds",
   "vpcSecurityGroupIds",
   "reservedConcurrency",

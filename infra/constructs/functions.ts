@@ -118,6 +118,7 @@ export class Functions extends Construct {
       functionName,
       environment: {
         MAXMIND_SECRET_ARN: secret.secretArn,
+        MAXMIND_DOWNLOAD_URL: props.config.maxmindDownloadUrl,
         GEOIP_UPDATE_TARGET: `s3://${props.deadLetters.bucketName}/${GEOIP_PREFIX}`,
       },
     });

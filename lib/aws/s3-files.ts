@@ -3,6 +3,17 @@ import { basename, join } from "node:path";
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ConfigurationError } from "../errors.ts";
 
+/**
+ * True when S3 answered that an object is not there: 404, or 403 to a caller without
+ * `s3:ListBucket`. Read from the status: a HEAD answer has no body, so the SDK names a 403 "Unknown".
+ */
+export function missingObject(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
+    ?.httpStatusCode;
+  const name = (error as { name?: string } | undefined)?.name;
+  return status === 404 || status === 403 || name === "NotFound" || name === "NoSuchKey";
+}
+
 /** Splits `s3://bucket/key`; `undefined` for anything else (a local path). */
 export function parseS3Url(value: string): { bucket: string; key: string } | undefined {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(value.trim());

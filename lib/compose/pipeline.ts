@@ -1,6 +1,6 @@
 import type { Client } from "@elastic/elasticsearch";
 import type { AsnResponse, CityResponse, Reader } from "maxmind";
-import { localCopy } from "../aws/s3-files.ts";
+import { localCopy, missingObject } from "../aws/s3-files.ts";
 import { MaxmindGeoIpLookup, openGeoIpReader } from "../ecs/geo.ts";
 import { EcsMapper } from "../ecs/mapper.ts";
 import { type DeadLetterSink, FileDeadLetterSink, S3DeadLetterSink } from "../elasticsearch/dead-letters.ts";
@@ -19,9 +19,6 @@ export type SourceOf = (name: SettingName) => string;
 
 type GeoIpDeps = { aws: AwsClients; sourceOf: SourceOf; tmpDir?: string; logger?: Logger };
 
-// S3 answers a missing key 404, or 403 to a role without s3:ListBucket (the stack grants none).
-const MISSING_OBJECT = new Set(["NotFound", "NoSuchKey", "Forbidden", "AccessDenied"]);
-
 async function openDatabase<T extends CityResponse | AsnResponse>(
   name: "geoIpCityDb" | "geoIpAsnDb",
   kind: "City" | "ASN",
@@ -37,7 +34,7 @@ async function openDatabase<T extends CityResponse | AsnResponse>(
     return await openGeoIpReader<T>(path, kind);
   } catch (error) {
     const updater = settings.geoIpUpdater;
-    const missing = MISSING_OBJECT.has((error as { cause?: { name?: string } }).cause?.name ?? "");
+    const missing = missingObject((error as { cause?: unknown }).cause);
     if (updater !== undefined && value.startsWith("s3://") && missing) {
       // Before the updater's first run (its secret filled after the deploy): no geo yet, not a stop.
       deps.logger?.warn(

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { missingObject } from "../aws/s3-files.ts";
 import type { DatabaseStore, Edition } from "./update.ts";
 
 /** Databases as `<dir>/<edition>.mmdb` files, each replaced by a rename (never half-written). */
@@ -65,10 +66,8 @@ export class S3DatabaseStore implements DatabaseStore {
       const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(edition) }));
       return head.Metadata?.sha256;
     } catch (error) {
-      // Without s3:ListBucket, S3 answers a missing key 403 rather than 404.
-      const name = (error as { name?: string }).name;
-      if (name === "NotFound" || name === "NoSuchKey" || name === "Forbidden" || name === "AccessDenied")
-        return undefined;
+      // Without s3:ListBucket, S3 answers a missing key 403 rather than 404: written again then.
+      if (missingObject(error)) return undefined;
       throw error;
     }
   }

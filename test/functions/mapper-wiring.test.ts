@@ -186,7 +186,11 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
   it("waits for the stack's GeoIP updater without stopping: a missing database object is a warning, documents go without geo", async () => {
     const missing = {
       send: async () => {
-        throw Object.assign(new Error("Forbidden"), { name: "Forbidden" });
+        throw Object.assign(new Error("UnknownError"), {
+          // As the SDK reports S3's bodiless 403 to a HEAD (seen in the deployed-stack test).
+          name: "Unknown",
+          $metadata: { httpStatusCode: 403 },
+        });
       },
     };
     const secrets = () => fakeSecrets(['{"api_key":"right-key"}']).client;

@@ -60,8 +60,12 @@ export class DeployedWorld {
 
   constructor(readonly orgs: Org[]) {}
 
-  /** Synthesizes with `context` (unless `stack` is given), starts the services and deploys. */
-  async start(context: Record<string, string>, stack?: SynthesizedStack): Promise<this> {
+  /** Synthesizes with `context` (unless `stack` is given), starts the services and deploys (variables of a function overridden by its logical id). */
+  async start(
+    context: Record<string, string>,
+    stack?: SynthesizedStack,
+    overrides: Record<string, Record<string, string>> = {},
+  ): Promise<this> {
     this.stack =
       stack ??
       synthesize(join(this.root, "cdk.out"), {
@@ -77,6 +81,7 @@ export class DeployedWorld {
     await this.es.start();
     // The one variable this test changes: the real API ("us") becomes the simulator.
     this.deployment = await LocalDeployment.deploy(this.stack, this.root, {
+      ...overrides,
       [this.stack.functionIds.collector]: { JUMPCLOUD_API_URL: apiUrl },
     });
     return this;

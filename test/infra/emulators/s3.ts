@@ -39,7 +39,7 @@ function fail(status: number, code: string, message: string): Reply {
 export class S3Emulator {
   readonly puts: PutRecord[] = [];
   readonly deletes: { bucket: string; key: string }[] = [];
-  private readonly objects = new Map<string, Buffer>();
+  private readonly objects = new Map<string, { body: Buffer; headers: Record<string, string> }>();
   private readonly server = new LoopbackServer((req, body) => this.handle(req, body));
 
   constructor(
@@ -90,16 +90,25 @@ export class S3Emulator {
     }
     const object = this.objects.get(`${bucket}/${key}`);
     if (!object) return this.missing(caller, bucket);
-    return { status: 200, body: object, headers: { "content-type": "application/octet-stream" } };
+    return {
+      status: 200,
+      body: object.body,
+      headers: { "content-type": "application/octet-stream", ...object.headers },
+    };
   }
 
   private put(req: IncomingMessage, raw: Buffer, bucket: string, key: string): Reply {
     const chunked = String(req.headers["content-encoding"] ?? "").includes("aws-chunked");
     const body = chunked ? decodeAwsChunked(raw) : raw;
-    this.objects.set(`${bucket}/${key}`, body);
+    const etag = `"${randomUUID().replaceAll("-", "")}"`;
+    // User metadata (x-amz-meta-*) and the ETag come back on GET and HEAD, as S3 returns them.
+    const meta = Object.fromEntries(
+      Object.entries(req.headers).filter(([name]) => name.startsWith("x-amz-meta-")) as [string, string][],
+    );
+    this.objects.set(`${bucket}/${key}`, { body, headers: { ...meta, etag } });
     const contentType = req.headers["content-type"];
     this.puts.push({ bucket, key, body: body.toString("utf8"), contentType });
-    return { status: 200, headers: { etag: `"${randomUUID().replaceAll("-", "")}"` } };
+    return { status: 200, headers: { etag } };
   }
 
   private missing(caller: Caller, bucket: string): Reply {

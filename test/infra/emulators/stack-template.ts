@@ -130,9 +130,18 @@ export function localNames(stack: SynthesizedStack): Map<string, string> {
 
 function resolveValue(value: unknown, names: ReadonlyMap<string, string>): string | undefined {
   if (typeof value === "string") return value;
-  const { Ref: ref, "Fn::GetAtt": att } = (value ?? {}) as { Ref?: unknown; "Fn::GetAtt"?: unknown };
+  const {
+    Ref: ref,
+    "Fn::GetAtt": att,
+    "Fn::Join": join,
+  } = (value ?? {}) as { Ref?: unknown; "Fn::GetAtt"?: unknown; "Fn::Join"?: unknown };
   if (typeof ref === "string") return names.get(`Ref:${ref}`);
   if (Array.isArray(att) && att.length === 2) return names.get(`${att[0]}.${att[1]}`);
+  // `s3://${bucket}/geoip/...`: a join of literals and references, each resolved (or nothing).
+  if (Array.isArray(join) && typeof join[0] === "string" && Array.isArray(join[1])) {
+    const parts = (join[1] as unknown[]).map((part) => resolveValue(part, names));
+    return parts.every((p) => p !== undefined) ? parts.join(join[0]) : undefined;
+  }
   return undefined;
 }
 
