@@ -44,7 +44,16 @@ const simulator = new JumpcloudSimulator({
   keys: [{ key: SIMULATED_KEY, orgs: [SIMULATED_ORG] }],
   ingestionDelay: ingestionDelays.realistic(),
 });
-const emulator = new ElasticsearchEmulator();
+// MaxMind's test databases stand in for those a cluster downloads: GEOIP=cluster works here too.
+const geoip = new URL("../test/fixtures/geoip/", import.meta.url).pathname;
+const emulator = new ElasticsearchEmulator({
+  geoip: {
+    files: {
+      "GeoLite2-City.mmdb": `${geoip}GeoLite2-City-Test.mmdb`,
+      "GeoLite2-ASN.mmdb": `${geoip}GeoLite2-ASN-Test.mmdb`,
+    },
+  },
+});
 
 async function listen<T>(what: string, port: number, start: () => Promise<T>): Promise<T> {
   try {
