@@ -54,6 +54,7 @@ export class JumpcloudElasticStack extends Stack {
     new IndexTemplateSetup(this, "Setup", {
       mapper: this.functions.mapper,
       logRetentionDays: config.logRetentionDays,
+      geoIp: config.geoIp,
     });
     this.outputs(state, secrets, deadLetters);
   }

@@ -3,17 +3,21 @@ import type { CfnFunction, IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Provider } from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
+import { ingestPipeline } from "../../lib/elasticsearch/ingest-pipeline.ts";
 import { indexTemplate } from "../../lib/elasticsearch/template.ts";
+import type { GeoIpMode } from "../../lib/settings/geoip-mode.ts";
 
-/** Readonly props: the mapper (which runs the setup) and the log retention. */
+/** Readonly props: the mapper (which runs the setup), the log retention and the GeoIP mode. */
 export interface IndexTemplateSetupProps {
   readonly mapper: IFunction;
   readonly logRetentionDays: number;
+  /** Decides which ingest pipeline the mapper installs. */
+  readonly geoIp: GeoIpMode;
 }
 
 /**
- * Installs the index template at deploy, through the mapper (which has the cluster's secret and
- * network). Re-run when the template changes; never fails the deploy (see handleSetup).
+ * Installs the index template and the ingest pipeline at deploy, through the mapper (which has the
+ * cluster's secret and network). Re-run when either changes; never fails the deploy (see handleSetup).
  */
 export class IndexTemplateSetup extends Construct {
   constructor(scope: Construct, id: string, props: IndexTemplateSetupProps) {
@@ -25,9 +29,10 @@ export class IndexTemplateSetup extends Construct {
     new CustomResource(this, "IndexTemplate", {
       serviceToken: provider.serviceToken,
       resourceType: "Custom::JumpcloudElasticIndexTemplate",
-      // A new template content is a new hash: CloudFormation updates the resource and setup runs.
+      // A new template or pipeline content is a new hash: CloudFormation updates the resource and setup runs.
       properties: {
         templateHash: (indexTemplate({ withEcsMappings: false })._meta as { hash: string }).hash,
+        pipelineHash: ingestPipeline(props.geoIp)._meta.hash,
       },
     });
     this.acknowledge(provider, props.mapper);

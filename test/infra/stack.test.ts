@@ -9,6 +9,7 @@ import { buildApp } from "../../infra/app.ts";
 import { CONTEXT_KEYS } from "../../infra/config.ts";
 import { RUNTIME_VARIABLES } from "../../infra/constructs/functions.ts";
 import { SECRET_PLACEHOLDER } from "../../lib/aws/secrets.ts";
+import { ingestPipeline } from "../../lib/elasticsearch/ingest-pipeline.ts";
 import { indexTemplate } from "../../lib/elasticsearch/template.ts";
 import { ConfigurationError } from "../../lib/errors.ts";
 import { loadSettings } from "../../lib/settings/load.ts";
@@ -153,10 +154,16 @@ describe("the stack", () => {
     }
   });
 
-  it("installs the index template at deploy through the mapper, again whenever the template changes", () => {
+  it("installs the index template and pipeline at deploy through the mapper, again whenever either changes", () => {
     template.hasResourceProperties("Custom::JumpcloudElasticIndexTemplate", {
       templateHash: (indexTemplate({ withEcsMappings: false })._meta as { hash: string }).hash,
+      pipelineHash: ingestPipeline("cluster")._meta.hash,
     });
+    // Another mode is another pipeline: the resource changes, and the deploy installs it.
+    synth({ geoIp: "off" }).template.hasResourceProperties("Custom::JumpcloudElasticIndexTemplate", {
+      pipelineHash: ingestPipeline("off")._meta.hash,
+    });
+    expect(ingestPipeline("off")._meta.hash).not.toBe(ingestPipeline("cluster")._meta.hash);
     const frameworks = resources(template, "AWS::Lambda::Function").filter((f) =>
       JSON.stringify(f.Properties.Environment ?? {}).includes("USER_ON_EVENT_FUNCTION_ARN"),
     );
