@@ -99,7 +99,16 @@ export class MaxmindDownloads {
           response = await this.fetch(url, { headers: { authorization: `Basic ${auth}` } });
         } catch (error) {
           cause = error;
-          return { done: false, failure: `cannot reach ${new URL(url).host}: ${(error as Error).message}` };
+          // fetch says only "fetch failed"; the reason is its cause's code (or that of the first
+          // address tried), or its message ("bad port": a port fetch refuses to use).
+          const inner = (error as Error).cause as
+            | { code?: string; message?: string; errors?: { code?: string }[] }
+            | undefined;
+          const why = inner?.code ?? inner?.errors?.[0]?.code ?? inner?.message ?? (error as Error).message;
+          return {
+            done: false,
+            failure: `cannot reach ${new URL(url).host} (${why}): check the network or HTTPS_PROXY`,
+          };
         }
         if (response.status === 401 || response.status === 403)
           throw new ConfigurationError([
