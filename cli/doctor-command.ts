@@ -514,7 +514,7 @@ async function elasticsearchChecks(ctx: Context): Promise<Check[]> {
       version,
       await privilegesCheck(es, dataStream),
       await templateCheck(es),
-      await pipelineCheck(es, mode ?? "off"),
+      mode === undefined ? skip(ES.pipeline, FIX_CONFIGURATION) : await pipelineCheck(es, mode),
       ...(mode === "cluster" ? [await clusterGeoIpCheck(es)] : []),
     ];
   } finally {
@@ -527,8 +527,10 @@ async function elasticsearchChecks(ctx: Context): Promise<Check[]> {
 
 const GEOIP = "GeoIP";
 
-// The GeoIP mode as a run with these settings would use it; undefined when it cannot (said by the GeoIP check).
+// The GeoIP mode as a run with these settings would use it; undefined when it cannot (a GeoIP
+// setting is wrong: the configuration lines say so, and what depends on the mode is skipped).
 function modeOf(ctx: Context): GeoIpMode | undefined {
+  if (blocked(ctx.loaded, "geoip")) return undefined;
   try {
     return geoIpMode(ctx.loaded.settings, hasCluster(ctx.loaded.settings), ctx.loaded.sourceOf);
   } catch {
@@ -576,7 +578,7 @@ async function clusterGeoIpCheck(ctx: EsContext): Promise<Check> {
       return warn(
         GEOIP,
         text,
-        "wait for the download (GET _ingest/geoip/stats), or check the cluster may reach MaxMind's mirror at storage.googleapis.com (ingest.geoip.downloader.enabled)",
+        "wait for the download (GET _ingest/geoip/stats), or check the cluster's ingest nodes may reach Elastic's GeoIP endpoint geoip.elastic.co and storage.googleapis.com, where it redirects (ingest.geoip.downloader.enabled)",
       );
     return state.expiredDatabases > 0 ? warn(GEOIP, text) : pass(GEOIP, text);
   } catch (error) {

@@ -152,7 +152,7 @@ export async function setupIngestPipeline(client: Client, mode: GeoIpMode): Prom
 /** The cluster's GeoIP databases, from `GET _ingest/geoip/stats`. */
 export interface ClusterGeoIp {
   /**
-   * `ready`: every ingest node has both databases; `pending`: some node lacks one (the download has
+   * `ready`: every node holding databases has both; `pending`: one of them lacks one (the download has
    * not finished; documents are tagged `_geoip_database_unavailable_<file>`); `none`: no node has any.
    */
   state: "ready" | "pending" | "none";
@@ -175,7 +175,7 @@ interface GeoIpStatsBody {
 export function clusterGeoIpText(state: ClusterGeoIp): string {
   const downloads = `${state.successfulDownloads} download(s), ${state.failedDownloads} failed`;
   if (state.state === "ready")
-    return `the cluster's GeoIP databases are ready: ${state.databases.join(", ")} (${downloads}${state.expiredDatabases > 0 ? `; ${state.expiredDatabases} expired: not updated for 30 days, check the cluster's access to storage.googleapis.com` : ""})`;
+    return `the cluster's GeoIP databases are ready: ${state.databases.join(", ")} (${downloads}${state.expiredDatabases > 0 ? `; ${state.expiredDatabases} expired: not updated for 30 days, check the cluster's access to geoip.elastic.co and storage.googleapis.com` : ""})`;
   return `the cluster has not downloaded ${state.missing.join(", ")} yet (${downloads}): it does once a pipeline uses geoip, usually within minutes; until then documents are stored without geo and tagged _geoip_database_unavailable_<file>`;
 }
 
@@ -190,11 +190,12 @@ export async function clusterGeoIp(
 
 /** The state a `_ingest/geoip/stats` answer describes. */
 export function readGeoIpStats(body: GeoIpStatsBody): ClusterGeoIp {
-  const nodes = Object.values(body.nodes ?? {});
-  // A node may use a database it downloaded or one placed in its config directory.
-  const onNode = nodes.map(
-    (node) => new Set([...(node.databases ?? []).map((d) => d.name), ...(node.config_databases ?? [])]),
-  );
+  // A node may use a database it downloaded or one placed in its config directory. Only ingest
+  // nodes load databases, and the stats do not say which nodes those are: the nodes that hold any
+  // database stand for them (a master or ML node, with none, must not read as "not downloaded").
+  const onNode = Object.values(body.nodes ?? {})
+    .map((node) => new Set([...(node.databases ?? []).map((d) => d.name), ...(node.config_databases ?? [])]))
+    .filter((held) => held.size > 0);
   const databases = CLUSTER_DATABASES.filter((file) => onNode.length > 0 && onNode.every((n) => n.has(file)));
   const missing = CLUSTER_DATABASES.filter((file) => !databases.includes(file));
   const any = onNode.some((n) => CLUSTER_DATABASES.some((file) => n.has(file)));

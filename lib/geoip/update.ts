@@ -56,15 +56,24 @@ export class MaxmindDownloads {
   private readonly fetch: typeof fetch;
   private readonly retry: RetryPolicy;
   private readonly logger: Logger;
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly account: MaxmindAccount,
-    options: { baseUrl?: string; fetch?: typeof fetch; retry?: RetryPolicy; logger?: Logger } = {},
+    options: {
+      baseUrl?: string;
+      fetch?: typeof fetch;
+      retry?: RetryPolicy;
+      logger?: Logger;
+      /** One request, answer and body included (default 2 minutes: a City archive is about 40 MB). */
+      timeoutMs?: number;
+    } = {},
   ) {
     this.baseUrl = (options.baseUrl ?? MAXMIND_DOWNLOAD_URL).replace(/\/+$/, "");
     this.fetch = options.fetch ?? fetch;
     this.retry = options.retry ?? { ...DEFAULT_RETRY_POLICY, maxAttempts: 4 };
     this.logger = options.logger ?? silentLogger;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
   }
 
   private readonly baseUrl: string;
@@ -94,11 +103,18 @@ export class MaxmindDownloads {
     return withRetries(
       async (): Promise<Attempt<Buffer>> => {
         let response: Response;
+        // A host that accepts and never answers (or stalls mid-body) must not hang a cron job.
+        const signal = AbortSignal.timeout(this.timeoutMs);
+        const stalled = () => ({
+          done: false as const,
+          failure: `no complete answer from ${new URL(url).host} within ${this.timeoutMs / 1000} s`,
+        });
         try {
           // Followed redirects (to MaxMind's storage) lose the Authorization header, as fetch does cross-origin.
-          response = await this.fetch(url, { headers: { authorization: `Basic ${auth}` } });
+          response = await this.fetch(url, { headers: { authorization: `Basic ${auth}` }, signal });
         } catch (error) {
           cause = error;
+          if (signal.aborted) return stalled();
           // fetch says only "fetch failed"; the reason is its cause's code (or that of the first
           // address tried), or its message ("bad port": a port fetch refuses to use).
           const inner = (error as Error).cause as
@@ -120,7 +136,17 @@ export class MaxmindDownloads {
           throw new GeoIpUpdateError(
             `${edition}: MaxMind answered ${response.status} for ${suffix} (${await snippet(response)})`,
           );
-        return { done: true, value: await readBody(response, (n, total) => onProgress?.(edition, n, total)) };
+        try {
+          return {
+            done: true,
+            value: await readBody(response, (n, total) => onProgress?.(edition, n, total)),
+          };
+        } catch (error) {
+          cause = error;
+          return signal.aborted
+            ? stalled()
+            : { done: false, failure: `the download was cut short (${(error as Error).message})` };
+        }
       },
       {
         retry: this.retry,

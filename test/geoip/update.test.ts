@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -104,6 +106,27 @@ describe("updating the GeoLite2 databases from MaxMind's download service (emula
     expect((failure as Error).message).toMatch(/\(GeoLite2-ASN updated\); the current databases are kept$/);
     expect(readFileSync(join(dir, "GeoLite2-City.mmdb"))).toStrictEqual(old);
     expect(writes).toStrictEqual(["GeoLite2-ASN"]);
+  });
+
+  it("gives up on a host that accepts and never answers, within the timeout, naming it", async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const slow = new MaxmindDownloads(ACCOUNT, {
+        baseUrl: `http://127.0.0.1:${port}`,
+        retry: FAST,
+        timeoutMs: 200,
+      });
+      const { store, writes } = counted(new DirectoryDatabaseStore(dir));
+      await expect(updateDatabases(slow, store, { editions: ["GeoLite2-City"] })).rejects.toThrow(
+        `GeoLite2-City: download failed after 2 attempt(s) (no complete answer from 127.0.0.1:${port} within 0.2 s); the current databases are kept`,
+      );
+      expect(writes).toStrictEqual([]);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it("keeps the databases in S3 as whole objects with their SHA-256, and rewrites none unchanged", async () => {
