@@ -1,9 +1,12 @@
+import { constants } from "node:fs";
+import { access, mkdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Presets, SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { databaseStore, maxmindAccount, maxmindDownloads } from "../lib/compose/geoip-update.ts";
 import { describeDatabase } from "../lib/ecs/geo.ts";
+import { ConfigurationError } from "../lib/errors.ts";
 import { type DownloadProgress, EDITIONS, updateDatabases } from "../lib/geoip/update.ts";
 import type { Logger } from "../lib/logger.ts";
 import { cliLogger, emit, jsonOption } from "./output.ts";
@@ -50,6 +53,25 @@ function downloadProgress(seams: CliSeams, logger: Logger): { onProgress: Downlo
   };
 }
 
+/** The folder `--dir` names, made if missing; a ConfigurationError saying what is wrong with it otherwise. */
+async function writableFolder(given: string): Promise<string> {
+  if (given.trim() === "")
+    throw new ConfigurationError(["--dir is empty: name the folder to keep the .mmdb files in"]);
+  const dir = resolve(given);
+  const found = await stat(dir).catch((error: NodeJS.ErrnoException) => error);
+  if (!(found instanceof Error) && !found.isDirectory())
+    throw new ConfigurationError([`--dir ${dir} is a file: name a folder (it is made if missing)`]);
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    throw new ConfigurationError([
+      `--dir ${dir} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): name a folder you may write to`,
+    ]);
+  }
+  return dir;
+}
+
 /** `geoip update --dir`: brings the GeoLite2 City and ASN databases in a folder up to date from MaxMind. */
 export function geoipCommand(seams: CliSeams): Command {
   const geoip = new Command("geoip").description(
@@ -80,8 +102,9 @@ export function geoipCommand(seams: CliSeams): Command {
         by: "geoip update",
       });
       const logger = cliLogger(seams, flags.json);
+      // Before any download (MaxMind counts them per day): a folder that can take the files.
+      const dir = await writableFolder(flags.dir);
       const account = await maxmindAccount(settings, seams.aws ?? awsClients(), sourceOf);
-      const dir = resolve(flags.dir);
       const store = databaseStore(settings, seams.aws ?? awsClients(), dir);
       const progress = downloadProgress(seams, logger);
       const fetch = await proxiedFetch(settings);

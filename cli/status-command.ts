@@ -6,6 +6,7 @@ import { awsClients } from "../lib/compose/aws.ts";
 import { createCheckpointStore } from "../lib/compose/collect.ts";
 import { hasCluster } from "../lib/compose/elasticsearch.ts";
 import { describeDatabase, MaxmindGeoIpLookup } from "../lib/ecs/geo.ts";
+import { pipelineName } from "../lib/elasticsearch/ingest-pipeline.ts";
 import { JumpcloudElasticError } from "../lib/errors.ts";
 import { geoIpMode } from "../lib/settings/geoip-mode.ts";
 import { type Overrides, parseSettings } from "../lib/settings/load.ts";
@@ -55,7 +56,13 @@ async function source(
 export async function geoIpStatus(env: CliSeams["env"]) {
   const { settings, sourceOf, problems } = parseSettings(env, {
     uses: {
-      names: [...SETTING_GROUPS.geoip, "elasticsearchUrl", "elasticsearchCloudId", "elasticsearchSecretArn"],
+      names: [
+        ...SETTING_GROUPS.geoip,
+        "elasticsearchUrl",
+        "elasticsearchCloudId",
+        "elasticsearchSecretArn",
+        "checkpointTable",
+      ],
       by: "status",
     },
   });
@@ -67,33 +74,45 @@ export async function geoIpStatus(env: CliSeams["env"]) {
     if (error instanceof JumpcloudElasticError) return { problem: error.message };
     throw error;
   }
-  if (mode !== "files") return { mode };
+  // The deployed mapper has its own GEOIP (the stack's context): this is the shell's.
+  const base = {
+    mode,
+    ...(hasCluster(settings) && { pipeline: pipelineName(mode) }),
+    ...(settings.checkpointTable !== undefined && { of: "this shell's settings, not the deployed mapper's" }),
+  };
+  if (mode !== "files") return base;
+  const inS3 = [settings.geoIpCityDb, settings.geoIpAsnDb].filter(
+    (p): p is string => !!p?.startsWith("s3://"),
+  );
   const local = (path: string | undefined) => (path?.startsWith("s3://") ? undefined : path);
   const city = local(settings.geoIpCityDb);
   const asn = local(settings.geoIpAsnDb);
   try {
     const lookup = await MaxmindGeoIpLookup.open({ ...(city && { city }), ...(asn && { asn }) });
     return {
-      mode,
+      ...base,
       databases: lookup.databases().map((d) => ({
         ...describeDatabase(d),
         path: d.kind === "City" ? city : asn,
         builtAt: d.builtAt.toISOString(),
       })),
+      ...(inS3.length > 0 && { inS3 }),
     };
   } catch (error) {
-    if (error instanceof JumpcloudElasticError) return { mode, problem: error.message };
+    if (error instanceof JumpcloudElasticError) return { ...base, problem: error.message };
     throw error;
   }
 }
 
 function geoIpText(geo: Awaited<ReturnType<typeof geoIpStatus>>): string {
-  if ("problem" in geo && !("mode" in geo)) return `GeoIP: ${geo.problem}`;
+  if (!("mode" in geo)) return `GeoIP: ${geo.problem}`;
   const files = ("databases" in geo ? (geo.databases ?? []) : []).map(
     (d) => `${d.text}${d.stale ? " — stale: update it (`geoip update`)" : ""}`,
   );
+  const s3 = ("inS3" in geo ? (geo.inS3 ?? []) : []).map((url) => `${url} (\`doctor\` reads its age)`);
   const problem = "problem" in geo && geo.problem ? [geo.problem] : [];
-  return `GeoIP: ${geo.mode}${[...files, ...problem].map((line) => `; ${line}`).join("")}`;
+  const head = `GeoIP: ${geo.mode}${"pipeline" in geo ? ` (pipeline ${geo.pipeline})` : ""}${"of" in geo ? `, from ${geo.of}` : ""}`;
+  return `${head}${[...files, ...s3, ...problem].map((line) => `; ${line}`).join("")}`;
 }
 
 /** The checkpoints a status or unlock looks at: the configured store, or the simulation's files. */

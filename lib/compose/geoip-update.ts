@@ -38,10 +38,17 @@ export async function maxmindAccount(
     };
   }
   const { maxmindAccountId: accountId, maxmindLicenseKey: licenseKey } = settings;
-  if (accountId === undefined || licenseKey === undefined)
+  if (accountId === undefined || licenseKey === undefined) {
+    const missing = [
+      accountId === undefined && "MAXMIND_ACCOUNT_ID",
+      licenseKey === undefined && "MAXMIND_LICENSE_KEY",
+    ]
+      .filter(Boolean)
+      .join(" and ");
     throw new ConfigurationError([
-      "set MAXMIND_ACCOUNT_ID and MAXMIND_LICENSE_KEY (a free GeoLite2 account: https://www.maxmind.com/en/geolite2/signup)",
+      `set ${missing}: the account id and a licence key go together (a free GeoLite2 account: https://www.maxmind.com/en/geolite2/signup)`,
     ]);
+  }
   return {
     accountId,
     licenseKey,

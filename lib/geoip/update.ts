@@ -254,7 +254,7 @@ export async function updateDatabases(
   if (failures.length > 0) {
     const message = failures.map((f) => f.message).join("; ");
     throw new GeoIpUpdateError(
-      `${message}${results.length > 0 ? ` (${results.map((r) => `${r.edition} ${r.action}`).join(", ")})` : ""}; the current databases are kept`,
+      `${message}${results.length > 0 ? ` (${results.map((r) => `${r.edition} ${r.action}`).join(", ")})` : ""}; the databases in place (if any) are kept`,
       { cause: failures[0] },
     );
   }

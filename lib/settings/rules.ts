@@ -143,7 +143,7 @@ const RULES: readonly Rule[] = [
       const files = givenOf(input, ["geoIpCityDb", "geoIpAsnDb"]);
       if (mode === "files" && files.length === 0)
         out.problems.push(
-          `${input.sourceOf("geoIp")} is files but no database is named: set GEOIP_CITY_DB and/or GEOIP_ASN_DB to MaxMind .mmdb files (or GEOIP=cluster to let the cluster enrich)`,
+          `${input.sourceOf("geoIp")} is files but no database is named: set GEOIP_CITY_DB and/or GEOIP_ASN_DB to MaxMind .mmdb files, or GEOIP=cluster to let the cluster enrich (for \`setup\` alone, GEOIP=off installs the same pipeline as files)`,
         );
       if ((mode === "cluster" || mode === "off") && files.length > 0)
         out.warnings.push(

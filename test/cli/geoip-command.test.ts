@@ -50,7 +50,22 @@ describe("cli geoip update", () => {
   });
 
   it.each([
-    [{}, ["--dir", "x"], /^error: set MAXMIND_ACCOUNT_ID and MAXMIND_LICENSE_KEY/],
+    [
+      {},
+      ["--dir", "x"],
+      /^error: set MAXMIND_ACCOUNT_ID and MAXMIND_LICENSE_KEY: the account id and a licence key go together/,
+    ],
+    [
+      { MAXMIND_LICENSE_KEY: "" },
+      ["--dir", "x"],
+      /^error: set MAXMIND_LICENSE_KEY: the account id and a licence key go together/,
+    ],
+    [
+      {},
+      ["--dir", fixturePath("geoip/GeoLite2-City-Test.mmdb")],
+      /^error: --dir \S+GeoLite2-City-Test\.mmdb is a file: name a folder/,
+    ],
+    [{}, ["--dir", "  "], /^error: --dir is empty: name the folder/],
     [
       { MAXMIND_LICENSE_KEY: "wrong" },
       ["--dir", "x"],
@@ -58,7 +73,8 @@ describe("cli geoip update", () => {
     ],
     [{}, [], /required option '--dir <folder>' not specified/],
   ])("says what to fix, exit 2: %j %j", async (change, args, message) => {
-    const base = Object.keys(change).length === 0 && args.length > 0 ? {} : env;
+    // No credentials at all for the first case; the others change the working ones.
+    const base = Object.keys(change).length === 0 && args[1] === "x" ? {} : env;
     const { code, stderr } = await inProcess(["geoip", "update", ...args], { env: { ...base, ...change } });
     expect(code).toBe(2);
     expect(stderr).toMatch(message);

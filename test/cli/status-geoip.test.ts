@@ -10,7 +10,14 @@ describe("status: the GeoIP line", () => {
 
   it.each([
     [{}, /^GeoIP: files$/m],
-    [{ ELASTICSEARCH_URL: "https://es.example.com" }, /^GeoIP: cluster$/m],
+    [
+      { ELASTICSEARCH_URL: "https://es.example.com" },
+      /^GeoIP: cluster \(pipeline jumpcloud-elastic-logs-jumpcloud\.events-geoip\)$/m,
+    ],
+    [
+      { GEOIP_CITY_DB: "s3://bucket/geoip/GeoLite2-City.mmdb", ELASTICSEARCH_URL: "https://es.example.com" },
+      /^GeoIP: files \(pipeline jumpcloud-elastic-logs-jumpcloud\.events\); s3:\/\/bucket\/geoip\/GeoLite2-City\.mmdb \(`doctor` reads its age\)$/m,
+    ],
     [{ GEOIP: "off" }, /^GeoIP: off$/m],
     [
       { GEOIP_CITY_DB: fixturePath("geoip/GeoLite2-City-Test.mmdb") },

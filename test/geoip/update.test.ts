@@ -103,7 +103,9 @@ describe("updating the GeoLite2 databases from MaxMind's download service (emula
     const failure = await updateDatabases(downloads(), store).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(GeoIpUpdateError);
     expect((failure as Error).message).toMatch(message);
-    expect((failure as Error).message).toMatch(/\(GeoLite2-ASN updated\); the current databases are kept$/);
+    expect((failure as Error).message).toMatch(
+      /\(GeoLite2-ASN updated\); the databases in place \(if any\) are kept$/,
+    );
     expect(readFileSync(join(dir, "GeoLite2-City.mmdb"))).toStrictEqual(old);
     expect(writes).toStrictEqual(["GeoLite2-ASN"]);
   });
@@ -120,7 +122,7 @@ describe("updating the GeoLite2 databases from MaxMind's download service (emula
       });
       const { store, writes } = counted(new DirectoryDatabaseStore(dir));
       await expect(updateDatabases(slow, store, { editions: ["GeoLite2-City"] })).rejects.toThrow(
-        `GeoLite2-City: download failed after 2 attempt(s) (no complete answer from 127.0.0.1:${port} within 0.2 s); the current databases are kept`,
+        `GeoLite2-City: download failed after 2 attempt(s) (no complete answer from 127.0.0.1:${port} within 0.2 s); the databases in place (if any) are kept`,
       );
       expect(writes).toStrictEqual([]);
     } finally {
