@@ -2,10 +2,33 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MaxmindEmulator } from "../../simulators/maxmind/server.ts";
+import { fixturePath } from "../helpers/fixtures.ts";
 import { DeployedWorld, HOUR, JUMPCLOUD_KEY, MINUTE, orgEvents, orgIds } from "./deployed-world.ts";
 import { resourcesOf, type SynthesizedStack, synthesize } from "./emulators/stack-template.ts";
 
 const ORGS = orgIds(2, "5d");
+const MAXMIND = { accountId: "424242", licenseKey: "iam-test-licence-key" };
+const maxmind = new MaxmindEmulator({
+  ...MAXMIND,
+  databases: {
+    "GeoLite2-City": fixturePath("geoip/GeoLite2-City-Test.mmdb"),
+    "GeoLite2-ASN": fixturePath("geoip/GeoLite2-ASN-Test.mmdb"),
+  },
+});
+
+/** The logical id of the stack's MaxMind updater. */
+const updaterOf = (stack: SynthesizedStack) =>
+  resourcesOf(stack, "AWS::Lambda::Function").find(([id]) =>
+    id.startsWith("FunctionsGeoIpUpdater"),
+  )?.[0] as string;
+
+/** The updater's edition actions, or why it failed. */
+async function update(world: DeployedWorld, updater: string): Promise<string> {
+  const run = await world.deployment.invoke(updater, {});
+  if (run.error) return `the GeoIP update failed: ${run.error.errorMessage}`;
+  return (run.result as { results: { action: string }[] }).results.map((r) => r.action).join(",");
+}
 
 interface Statement {
   Action: string | string[];
@@ -23,7 +46,15 @@ async function scenario(stack: SynthesizedStack): Promise<{ problems: string[]; 
   world.refused.add(String(a.events[7]?.event.id));
   const problems: string[] = [];
   try {
-    await world.start({}, stack);
+    const updater = updaterOf(stack);
+    await world.start({}, stack, { [updater]: { MAXMIND_DOWNLOAD_URL: maxmind.url } });
+    // The weekly updater fills the bucket's geoip/ (then finds nothing new); the mapper reads it.
+    const secret = world.deployment.fn(updater).environment.MAXMIND_SECRET_ARN as string;
+    await world.putSecret(secret, { account_id: MAXMIND.accountId, license_key: MAXMIND.licenseKey });
+    const first = await update(world, updater);
+    if (first !== "updated,updated") problems.push(`the first GeoIP update: ${first}`);
+    const second = await update(world, updater);
+    if (second !== "unchanged,unchanged") problems.push(`the second GeoIP update rewrote: ${second}`);
     // A run that fails (the cluster's secret not filled) goes to the failed-runs queue.
     await world.putSecret(world.variable("collector", "JUMPCLOUD_SECRET_ARN"), { api_key: JUMPCLOUD_KEY });
     await world.scheduledRun();
@@ -35,6 +66,9 @@ async function scenario(stack: SynthesizedStack): Promise<{ problems: string[]; 
     const before = world.deployment.s3.puts.length;
     await world.scheduledRun();
     problems.push(...world.storageProblems());
+    const located = await world.geoProblems();
+    problems.push(...located.problems);
+    if (located.withGeo === 0) problems.push("no document has geo from the updated databases");
     const { deletes } = world.deployment.s3;
     const puts = world.deployment.s3.puts.slice(before);
     if (!puts.some((p) => p.key.startsWith("dead-letters/"))) problems.push("no dead letter stored");
@@ -151,10 +185,19 @@ describe("the template's IAM grants, each needed: the deployed scenario fails wi
 }, () => {
   const outdir = mkdtempSync(join(tmpdir(), "jumpcloud-elastic-iam-"));
   let stack: SynthesizedStack;
-  beforeAll(() => {
-    stack = synthesize(join(outdir, "cdk.out"), { scheduleMinutes: "5", jumpcloudOrgIds: ORGS.join(",") });
+  beforeAll(async () => {
+    await maxmind.start();
+    // With the MaxMind updater: its role, its schedule and the mapper's reads of its objects too.
+    stack = synthesize(join(outdir, "cdk.out"), {
+      scheduleMinutes: "5",
+      jumpcloudOrgIds: ORGS.join(","),
+      geoIpUpdater: "true",
+    });
   }, 180_000);
-  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+  afterAll(async () => {
+    rmSync(outdir, { recursive: true, force: true });
+    await maxmind.stop();
+  });
 
   it("passes with the template as synthesized, nothing refused", async () => {
     expect(await scenario(stack)).toStrictEqual({ problems: [], denied: [] });
@@ -162,7 +205,9 @@ describe("the template's IAM grants, each needed: the deployed scenario fails wi
 
   const cases = () =>
     resourcesOf(stack, "AWS::IAM::Policy")
-      .filter(([id]) => /^(FunctionsCollectorRole|FunctionsMapperRole|SchedulerRole)/.test(id))
+      .filter(([id]) =>
+        /^(FunctionsCollectorRole|FunctionsMapperRole|FunctionsGeoIpUpdaterRole|SchedulerRole)/.test(id),
+      )
       .flatMap(([id, policy]) =>
         (
           (policy.Properties?.PolicyDocument ?? { Statement: [] }) as { Statement: Statement[] }
