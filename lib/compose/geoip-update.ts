@@ -1,4 +1,3 @@
-import { parseS3Url } from "../aws/s3-files.ts";
 import { checkFilled, parseSecretArn } from "../aws/secrets.ts";
 import { ConfigurationError } from "../errors.ts";
 import { DirectoryDatabaseStore, S3DatabaseStore } from "../geoip/stores.ts";
@@ -73,12 +72,9 @@ export function maxmindDownloads(
 /** Where updated databases go: a folder (the CLI's `--dir`), or GEOIP_UPDATE_TARGET in S3. */
 export function databaseStore(settings: Settings, aws: AwsClients, dir?: string): DatabaseStore {
   if (dir !== undefined) return new DirectoryDatabaseStore(dir);
-  const target =
-    settings.geoIpUpdateTarget === undefined ? undefined : parseS3Url(settings.geoIpUpdateTarget);
-  if (target === undefined && settings.geoIpUpdateTarget?.match(/^s3:\/\/[^/]+\/$/)) {
-    return new S3DatabaseStore(aws.s3(), settings.geoIpUpdateTarget.slice(5, -1), "");
-  }
-  if (target === undefined)
+  // The schema checked its shape (s3://bucket/ and an optional prefix ending in /).
+  const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(settings.geoIpUpdateTarget ?? "") ?? [];
+  if (bucket === undefined)
     throw new ConfigurationError(["GEOIP_UPDATE_TARGET is required (s3://bucket/prefix/)"]);
-  return new S3DatabaseStore(aws.s3(), target.bucket, target.key);
+  return new S3DatabaseStore(aws.s3(), bucket, prefix ?? "");
 }

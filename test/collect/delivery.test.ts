@@ -5,6 +5,7 @@ import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeMapperHandler } from "../../functions/mapper/handler.ts";
 import { chunkBySize, LambdaDelivery } from "../../lib/collect/delivery.ts";
+import { NO_COUNTS } from "../../lib/counts.ts";
 import { EcsMapper } from "../../lib/ecs/mapper.ts";
 import { FileDeadLetterSink } from "../../lib/elasticsearch/dead-letters.ts";
 import { MapperInvocationError } from "../../lib/errors.ts";
@@ -87,15 +88,7 @@ describe("LambdaDelivery", () => {
 
   it("does not acknowledge counts that do not add up", async () => {
     const lambda = fakeLambda((p) => ({
-      Payload: {
-        received: p.events.length,
-        indexed: 0,
-        duplicates: 0,
-        deadLettered: 0,
-        pipelineErrors: 0,
-        withoutGeo: 0,
-        withoutPipeline: 0,
-      },
+      Payload: { ...NO_COUNTS, received: p.events.length },
     }));
     await expect(
       new LambdaDelivery(lambda.client, "mapper").deliver(events.slice(0, 2), {}),

@@ -11,7 +11,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Counts } from "../../lib/counts.ts";
+import { addCounts, type Counts, NO_COUNTS } from "../../lib/counts.ts";
 import { EcsMapper } from "../../lib/ecs/mapper.ts";
 import { FileDocumentSink } from "../../lib/elasticsearch/file-sink.ts";
 import type { IndexItem } from "../../lib/elasticsearch/sink.ts";
@@ -44,24 +44,14 @@ async function deliver(
     ...(rereadBefore !== undefined && { rereadBefore: iso(rereadBefore) }),
   };
   const events = eventsOf(from, to);
-  const total = {
-    received: 0,
-    indexed: 0,
-    duplicates: 0,
-    deadLettered: 0,
-    pipelineErrors: 0,
-    withoutGeo: 0,
-    withoutPipeline: 0,
-  };
+  let total = NO_COUNTS;
   for (let i = 0; i < events.length; i += 50) {
     const counts = await indexEvents(
       events.slice(i, i + 50),
       { mapper, sink, deadLetters: noDeadLetters },
       context,
     );
-    total.received += counts.received;
-    total.indexed += counts.indexed;
-    total.duplicates += counts.duplicates;
+    total = addCounts(total, counts);
   }
   return total;
 }
