@@ -37,20 +37,13 @@ import type { Logger } from "../lib/logger.ts";
 import { type GeoIpMode, geoIpMode } from "../lib/settings/geoip-mode.ts";
 import { type LoadedSettings, type ParsedSettings, parseSettings } from "../lib/settings/load.ts";
 import type { SettingName, Settings } from "../lib/settings/schema.ts";
+import { type Check, type CheckStatus, fail, pass, skip, warn } from "./doctor-checks.ts";
+import { KIBANA_CHECKS, kibanaChecks } from "./doctor-kibana.ts";
 import { cliLogger, emit } from "./output.ts";
 import { jumpcloudHttp } from "./proxy.ts";
 import { type CliSeams, SETTING_GROUPS } from "./settings.ts";
 
-/** How a check came out: `warn` is worth reading but does not fail the doctor. */
-export type CheckStatus = "pass" | "fail" | "skip" | "warn";
-
-/** One line of the checklist; `fix` says what to do when it is not a pass. */
-export interface Check {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-  fix?: string;
-}
+export type { Check, CheckStatus } from "./doctor-checks.ts";
 
 /** Some check failed: the checklist is printed, then this makes the exit status 1. */
 export class DoctorChecksFailedError extends JumpcloudElasticError {}
@@ -69,17 +62,6 @@ interface Context {
   logger: Logger;
   signal: AbortSignal;
 }
-
-const check = (name: string, status: CheckStatus, detail: string, fix?: string): Check => ({
-  name,
-  status,
-  detail,
-  ...(fix !== undefined && { fix }),
-});
-const pass = (name: string, detail: string) => check(name, "pass", detail);
-const fail = (name: string, detail: string, fix?: string) => check(name, "fail", detail, fix);
-const warn = (name: string, detail: string, fix?: string) => check(name, "warn", detail, fix);
-const skip = (name: string, detail: string) => check(name, "skip", detail);
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 // The budget's own abort reason (AbortSignal.timeout), not a client's timeout error of the same name.
@@ -103,6 +85,7 @@ const GROUPS = {
   elasticsearch: SETTING_GROUPS.elasticsearch,
   geoip: SETTING_GROUPS.geoip,
   checkpoints: SETTING_GROUPS.checkpoints,
+  kibana: [...SETTING_GROUPS.kibana, "elasticsearchCloudId", "elasticsearchApiKey", "elasticsearchSecretArn"],
 } as const satisfies Record<string, readonly SettingName[]>;
 
 type Group = keyof typeof GROUPS;
@@ -760,6 +743,7 @@ const SKIPPED_NAMES: Record<Group, readonly string[]> = {
   elasticsearch: [ES.cluster, ES.privileges, ES.template, ES.pipeline],
   geoip: [GEOIP],
   checkpoints: ["Checkpoints"],
+  kibana: Object.values(KIBANA_CHECKS),
 };
 
 // A bug in one check is that check's failure: the others still print.
@@ -786,6 +770,7 @@ export async function runChecks(seams: CliSeams, logger: Logger): Promise<Check[
     group(ctx, "elasticsearch", () => elasticsearchChecks(ctx)),
     group(ctx, "geoip", () => geoIpCheck(ctx)),
     group(ctx, "checkpoints", async () => [await checkpointCheck(ctx)]),
+    group(ctx, "kibana", () => kibanaChecks({ ...ctx, timeoutMs: REQUEST_MS, retry: DOCTOR_RETRY })),
   ]);
   return [...configurationChecks(loaded), ...groups.flat()];
 }
@@ -809,7 +794,7 @@ export function checklist(checks: readonly Check[]): string {
 export function doctorCommand(seams: CliSeams): Command {
   return new Command("doctor")
     .description(
-      "check the configuration, JumpCloud access per org, Elasticsearch (version, privileges, template, pipeline), GeoIP and checkpoints",
+      "check the configuration, JumpCloud access per org, Elasticsearch (version, privileges, template, pipeline), GeoIP, checkpoints and Kibana (when KIBANA_URL is set)",
     )
     .action(async (flags: { json?: boolean }) => {
       const checks = await runChecks(seams, cliLogger(seams, flags.json));

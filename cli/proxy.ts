@@ -87,3 +87,8 @@ export async function jumpcloudHttp(proxies: ProxySettings): Promise<{ fetch?: t
   const viaProxy = await proxiedFetch(proxies);
   return viaProxy ? { fetch: viaProxy } : {};
 }
+
+/** The HTTP seams of a command's other calls (Kibana, MaxMind): fetch through the proxies, when any is set. */
+export async function cliHttp(proxies: ProxySettings): Promise<{ fetch?: typeof fetch }> {
+  return jumpcloudHttp(proxies);
+}

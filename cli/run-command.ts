@@ -39,7 +39,7 @@ const RUN_FLAGS: readonly SettingName[] = ["jumpcloudOrgIds", "jumpcloudServices
 /** The simulated tenant a `--simulate` run reads, refusing a cluster it was not told to write to. */
 export async function simulation(
   seams: CliSeams,
-  flags: { toElasticsearch?: boolean; fresh?: boolean; outDir?: string; org?: string },
+  flags: { toElasticsearch?: boolean; fresh?: boolean; outDir?: string; org?: string; attack?: boolean },
   command: string,
 ): Promise<{ tenant: SimulatedTenant; overrides: Overrides }> {
   // The simulated tenant is one org, the key's own: an --org would be ignored without a word.
@@ -54,7 +54,7 @@ export async function simulation(
         `then go to NDJSON files), or add --to-elasticsearch to send them to logs-jumpcloud.events-simulated`,
     );
   }
-  const tenant = await persistedTenant(SIMULATED_DIR, flags.fresh);
+  const tenant = await persistedTenant(SIMULATED_DIR, flags.fresh, flags.attack);
   if (flags.fresh && flags.outDir !== undefined) {
     // The old tenant's documents would sit beside the new one's under the same ids' file.
     for (const suffix of [".ndjson", ".bulk.ndjson"])

@@ -117,6 +117,15 @@ export const SETTING_GROUPS = {
     "httpProxy",
     "noProxy",
   ],
+  kibana: [
+    "kibanaUrl",
+    "kibanaApiKey",
+    "kibanaSecretArn",
+    "kibanaSpace",
+    "httpsProxy",
+    "httpProxy",
+    "noProxy",
+  ],
   deadLetters: ["deadLetterBucket", "deadLetterPrefix", "deadLetterDir", "awsRegion"],
   geoip: ["geoIp", "geoIpCityDb", "geoIpAsnDb", "awsRegion"],
 } as const satisfies Record<string, readonly SettingName[]>;

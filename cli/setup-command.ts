@@ -1,13 +1,18 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { awsClients } from "../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../lib/compose/elasticsearch.ts";
+import { createKibanaClient } from "../lib/compose/kibana.ts";
 import { type ClusterGeoIp, clusterGeoIp, clusterGeoIpText } from "../lib/elasticsearch/ingest-pipeline.ts";
 import { setupCluster } from "../lib/elasticsearch/setup.ts";
-import { ConfigurationError, JumpcloudElasticError } from "../lib/errors.ts";
+import { ConfigurationError, JumpcloudElasticError, UsageError } from "../lib/errors.ts";
+import { type KibanaSetupResult, setupKibana } from "../lib/kibana/setup.ts";
 import { type GeoIpMode, geoIpMode } from "../lib/settings/geoip-mode.ts";
 import type { LoadedSettings } from "../lib/settings/load.ts";
+import type { Requirement } from "../lib/settings/rules.ts";
 import type { Settings } from "../lib/settings/schema.ts";
+import { failedRulesError, integrationChoice, type KibanaFlags, kibanaSetupText } from "./kibana-setup.ts";
 import { emit } from "./output.ts";
+import { cliHttp } from "./proxy.ts";
 import { type CliSeams, commandSettings, SETTING_GROUPS } from "./settings.ts";
 
 const OUTCOMES = {
@@ -55,39 +60,88 @@ function clusterSource(settings: Settings, sourceOf: LoadedSettings["sourceOf"])
   return `the url in ${sourceOf("elasticsearchSecretArn")}`;
 }
 
-/** `setup`: installs the index template for logs-jumpcloud.events-* and the ingest pipeline (idempotent). */
-export function setupCommand(seams: CliSeams): Command {
-  return new Command("setup")
-    .description(
-      "install the index template for logs-jumpcloud.events-* and this project's ingest pipeline (safe to run again)",
+async function kibanaPart(
+  seams: CliSeams,
+  settings: Settings,
+  flags: KibanaFlags,
+): Promise<KibanaSetupResult | undefined> {
+  if (!flags.kibana) return undefined;
+  const client = await createKibanaClient(settings, seams.aws ?? awsClients(), await cliHttp(settings));
+  return setupKibana(client, {
+    integration: integrationChoice(flags),
+    enableRules: flags.enableRules === true,
+  });
+}
+
+function kibanaOptions(command: Command): Command {
+  return command
+    .option("--kibana", "also install the JumpCloud dashboard (Fleet) and the detection rules in KIBANA_URL")
+    .option("--enable-rules", "with --kibana: enable the detection rules (new ones are installed disabled)")
+    .addOption(
+      new Option(
+        "--integration-version <version>",
+        "with --kibana: the jumpcloud integration version Fleet installs (the one the documents match by default)",
+      ).conflicts("upgradeIntegration"),
     )
-    .action(async (flags: { json?: boolean }) => {
-      const { settings, sourceOf } = await commandSettings(seams, {}, ["cluster"], undefined, {
-        names: [...SETTING_GROUPS.elasticsearch, ...SETTING_GROUPS.geoip],
-        by: "setup",
-      });
-      const mode = geoIpMode(settings, true, sourceOf);
-      const client = await createElasticsearchClient(settings, seams.aws ?? awsClients());
-      const { template, pipeline } = await setupCluster(client, mode).catch((error: unknown) => {
-        // Which cluster, as the user named it: "request timed out" alone says nothing to fix.
-        if (error instanceof JumpcloudElasticError && !(error instanceof ConfigurationError))
-          error.message = `${error.message} (the cluster of ${clusterSource(settings, sourceOf)})`;
-        throw error;
-      });
-      const geo = mode === "cluster" ? await readClusterGeoIp(client) : undefined;
-      const result = {
-        ...template,
-        pipeline: pipeline.pipeline,
-        pipelineAction: pipeline.action,
-        geoIp: mode,
-        ...(geo && { clusterGeoIp: "state" in geo ? geo.state : { unreadable: geo.unreadable } }),
-      };
-      await emit(seams, flags.json, result, () =>
-        [
-          `${OUTCOMES[template.action]}: ${template.template}${template.withEcsMappings ? " (composed with ecs@mappings)" : ""}`,
-          `${PIPELINE_OUTCOMES[pipeline.action]}: ${pipeline.pipeline} (${MODES[mode]})`,
-          ...(geo ? ["state" in geo ? clusterGeoIpText(geo.state) : geo.unreadable] : []),
-        ].join("\n"),
-      );
+    .option("--upgrade-integration", "with --kibana: install the package registry's latest jumpcloud version")
+    .option("--no-integration", "with --kibana: leave Fleet alone, install the detection rules only");
+}
+
+function checkKibanaFlags(flags: KibanaFlags, command: Command): void {
+  const given = ["enableRules", "integrationVersion", "upgradeIntegration"].filter(
+    (k) => command.getOptionValueSource(k) === "cli",
+  );
+  if (command.getOptionValueSource("integration") === "cli") given.push("integration");
+  if (!flags.kibana && given.length > 0)
+    throw new UsageError(
+      `${given.map((k) => (k === "integration" ? "--no-integration" : `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)).join(", ")} only with --kibana`,
+    );
+}
+
+/** `setup`: installs the index template and the ingest pipeline; with `--kibana`, the dashboard and rules (idempotent). */
+export function setupCommand(seams: CliSeams): Command {
+  return kibanaOptions(
+    new Command("setup").description(
+      "install the index template for logs-jumpcloud.events-* and this project's ingest pipeline; --kibana: the dashboard and detection rules too (safe to run again)",
+    ),
+  ).action(async (flags: { json?: boolean } & KibanaFlags, command: Command) => {
+    checkKibanaFlags(flags, command);
+    const require: Requirement[] = flags.kibana ? ["cluster", "kibana"] : ["cluster"];
+    const { settings, sourceOf } = await commandSettings(seams, {}, require, undefined, {
+      names: [
+        ...SETTING_GROUPS.elasticsearch,
+        ...SETTING_GROUPS.geoip,
+        ...(flags.kibana ? SETTING_GROUPS.kibana : []),
+      ],
+      by: "setup",
     });
+    const mode = geoIpMode(settings, true, sourceOf);
+    const client = await createElasticsearchClient(settings, seams.aws ?? awsClients());
+    const { template, pipeline } = await setupCluster(client, mode).catch((error: unknown) => {
+      // Which cluster, as the user named it: "request timed out" alone says nothing to fix.
+      if (error instanceof JumpcloudElasticError && !(error instanceof ConfigurationError))
+        error.message = `${error.message} (the cluster of ${clusterSource(settings, sourceOf)})`;
+      throw error;
+    });
+    const geo = mode === "cluster" ? await readClusterGeoIp(client) : undefined;
+    const kibana = await kibanaPart(seams, settings, flags);
+    const result = {
+      ...template,
+      pipeline: pipeline.pipeline,
+      pipelineAction: pipeline.action,
+      geoIp: mode,
+      ...(geo && { clusterGeoIp: "state" in geo ? geo.state : { unreadable: geo.unreadable } }),
+      ...(kibana && { kibana }),
+    };
+    await emit(seams, flags.json, result, () =>
+      [
+        `${OUTCOMES[template.action]}: ${template.template}${template.withEcsMappings ? " (composed with ecs@mappings)" : ""}`,
+        `${PIPELINE_OUTCOMES[pipeline.action]}: ${pipeline.pipeline} (${MODES[mode]})`,
+        ...(geo ? ["state" in geo ? clusterGeoIpText(geo.state) : geo.unreadable] : []),
+        ...(kibana ? [kibanaSetupText(kibana, flags.enableRules === true)] : []),
+      ].join("\n"),
+    );
+    const failed = kibana && failedRulesError(kibana);
+    if (failed) throw failed;
+  });
 }

@@ -3,8 +3,9 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Environment, Overrides } from "../lib/settings/load.ts";
 import { SETTINGS, type SettingName } from "../lib/settings/schema.ts";
+import { attackScenario } from "../simulators/jumpcloud/scenarios.ts";
 import { ingestionDelays, JumpcloudSimulator } from "../simulators/jumpcloud/server.ts";
-import { generateTenantEvents } from "../simulators/jumpcloud/tenant.ts";
+import { type GeneratedEvent, generateTenantEvents } from "../simulators/jumpcloud/tenant.ts";
 
 /** The embedded tenant used when no JumpCloud account is configured (demo, `--simulate`). */
 export const SIMULATED_ORG = "5e0000000000000000000001";
@@ -17,6 +18,8 @@ export interface TenantDefinition {
   count: number;
   /** The simulator's frozen clock (epoch ms); the events end two minutes before. */
   frozenAt: number;
+  /** Plays the attack scenario too (`--attack`): every detection rule of the pack has something to find. */
+  attack?: boolean;
 }
 
 /** A running simulated tenant. */
@@ -42,18 +45,48 @@ export const SIMULATED_CHECKPOINT_FILES = [FILE_CHECKPOINTS, CLUSTER_CHECKPOINTS
  * The simulation's tenant, kept beside its checkpoint: read back while the simulated checkpoint
  * exists (so later runs see the same frozen tenant, and find nothing new), created afresh otherwise.
  */
-export async function persistedTenant(dir: string, fresh = false): Promise<SimulatedTenant> {
+export async function persistedTenant(dir: string, fresh = false, attack = false): Promise<SimulatedTenant> {
   const path = join(dir, TENANT_FILE);
   if (fresh) await rm(dir, { recursive: true, force: true });
   const checkpointed = [FILE_CHECKPOINTS, CLUSTER_CHECKPOINTS].some((name) => existsSync(join(dir, name)));
   if (existsSync(path) && checkpointed) {
     const definition = JSON.parse(await readFile(path, "utf8")) as TenantDefinition;
+    // Asked for an attack the kept tenant does not hold: a new tenant (the old one's state goes).
+    if (attack && definition.attack !== true) return persistedTenant(dir, true, attack);
     return { ...(await startSimulatedTenant(definition)), created: false };
   }
-  const definition: TenantDefinition = { seed: 2026, count: 2_000, frozenAt: Date.now() };
+  const definition: TenantDefinition = {
+    seed: 2026,
+    count: 2_000,
+    frozenAt: Date.now(),
+    ...(attack && { attack }),
+  };
   await mkdir(dir, { recursive: true });
   await writeFile(path, `${JSON.stringify(definition, null, 2)}\n`);
   return { ...(await startSimulatedTenant(definition)), created: true };
+}
+
+// The attack's events among the day's, in time order (the simulator serves them sorted).
+function withAttack(events: GeneratedEvent[], definition: TenantDefinition): GeneratedEvent[] {
+  if (definition.attack !== true) return events;
+  const attack = attackScenario({
+    organization: SIMULATED_ORG,
+    end: definition.frozenAt,
+    seed: definition.seed,
+  });
+  return [...events, ...attack].sort((a, b) => a.at - b.at);
+}
+
+/** How far back the simulated tenant's events go: a day, or the attack's history before it. */
+export function tenantSpanMs(definition: TenantDefinition): number {
+  if (definition.attack !== true) return 86_400_000;
+  const attack = attackScenario({
+    organization: SIMULATED_ORG,
+    end: definition.frozenAt,
+    seed: definition.seed,
+  });
+  const first = attack[0]?.at ?? definition.frozenAt;
+  return Math.max(86_400_000, definition.frozenAt - first + 60_000);
 }
 
 /**
@@ -70,13 +103,16 @@ export async function startSimulatedTenant(
     tenants: [
       {
         orgId: SIMULATED_ORG,
-        events: generateTenantEvents({
-          seed,
-          start: end - 86_400_000,
-          end: end - TENANT_SETTLED_MS,
-          count,
-          organization: SIMULATED_ORG,
-        }),
+        events: withAttack(
+          generateTenantEvents({
+            seed,
+            start: end - 86_400_000,
+            end: end - TENANT_SETTLED_MS,
+            count,
+            organization: SIMULATED_ORG,
+          }),
+          definition,
+        ),
       },
     ],
     keys: [{ key: SIMULATED_KEY, orgs: [SIMULATED_ORG] }],
@@ -95,7 +131,7 @@ const MAX_LOOKBACK_MS = 90 * 86_400_000;
  * cluster each get the whole tenant, however long after its creation the second one first runs.
  */
 function sinceTenantStart(tenant: TenantDefinition, now: number): number {
-  const start = tenant.frozenAt - 86_400_000;
+  const start = tenant.frozenAt - tenantSpanMs(tenant);
   return Math.min(MAX_LOOKBACK_MS, Math.max(60_000, now - start + 60_000));
 }
 

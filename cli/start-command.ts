@@ -8,7 +8,7 @@ import { refuseIgnoredFlags } from "./flag-checks.ts";
 import { cliLogger } from "./output.ts";
 import { simulation } from "./run-command.ts";
 import { type CliSeams, commandSettings } from "./settings.ts";
-import { clusterVariablesSet, SIMULATED_DIR } from "./simulated.ts";
+import { clusterVariablesSet, SIMULATED_DIR, type TenantDefinition } from "./simulated.ts";
 
 // MaxMind's test databases: the simulated tenant's addresses are drawn from the ranges they cover.
 const GEOIP = new URL("../test/fixtures/geoip/", import.meta.url).pathname;
@@ -16,23 +16,32 @@ const GEOIP = new URL("../test/fixtures/geoip/", import.meta.url).pathname;
 interface StartFlags {
   toElasticsearch?: boolean;
   fresh?: boolean;
+  attack?: boolean;
   out: string;
   json?: boolean;
 }
 
-function intro(tenant: { created: boolean; definition: { frozenAt: number; count: number } }): string {
+function intro(tenant: { created: boolean; definition: TenantDefinition }): string {
   const frozen = new Date(tenant.definition.frozenAt).toISOString();
+  const attack = tenant.definition.attack
+    ? ", and an attack on it in the last minutes (its victims' usual logins from days before)"
+    : "";
   return tenant.created
-    ? `simulated JumpCloud tenant created: ${tenant.definition.count} events over the day before ${frozen} (frozen; --fresh makes a new one)`
-    : `simulated JumpCloud tenant from ${SIMULATED_DIR} (frozen at ${frozen}; --fresh makes a new one)`;
+    ? `simulated JumpCloud tenant created: ${tenant.definition.count} events over the day before ${frozen}${attack} (frozen; --fresh makes a new one)`
+    : `simulated JumpCloud tenant from ${SIMULATED_DIR} (frozen at ${frozen}${attack}; --fresh makes a new one)`;
 }
 
-function closing(report: CollectionReport): string {
+function closing(report: CollectionReport, flags: StartFlags): string {
   const next =
     report.outcome === "ok"
       ? "run it again: only the overlap is re-read, and nothing new is found"
       : "run it again: it goes on from where this run stopped";
-  return `${humanReport(report)}${next}. Next: "Run it against your tenant" in the README.\n`;
+  const attack = !flags.attack
+    ? ""
+    : flags.toElasticsearch
+      ? " The attack is in the cluster: `npm run cli -- setup --kibana --enable-rules` within 10 minutes, and the rules' first run finds it (Security › Alerts)."
+      : " To see the detection rules fire: add --to-elasticsearch, then `npm run cli -- setup --kibana --enable-rules` (README, Detection).";
+  return `${humanReport(report)}${next}.${attack} Next: "Run it against your tenant" in the README.\n`;
 }
 
 /**
@@ -48,6 +57,10 @@ export function startCommand(seams: CliSeams): Command {
     .option("--out <dir>", "where the NDJSON files go", "out")
     .option("--to-elasticsearch", "send to the cluster in ELASTICSEARCH_URL instead, namespace `simulated`")
     .option("--fresh", "a new simulated tenant, forgetting the old one's checkpoint")
+    .option(
+      "--attack",
+      "play an attack on the simulated tenant too (a new tenant if the kept one has none): every detection rule has something to find",
+    )
     .action(async (flags: StartFlags, command: Command) => {
       refuseIgnoredFlags(command, [
         {
@@ -90,7 +103,7 @@ export function startCommand(seams: CliSeams): Command {
           logger.info(`ingest pipeline: ${pipeline.action}`, { pipeline: pipeline.pipeline });
         }
         const report = await collect(seams, loaded, { targets: [{}], outDir: flags.out, logger, stop });
-        await finish(seams, report, flags.json, () => closing(report));
+        await finish(seams, report, flags.json, () => closing(report, flags));
       } finally {
         stop.dispose();
         await tenant.simulator.stop();

@@ -55,6 +55,13 @@ export interface DeployConfig {
   readonly mapperMemoryMb: number;
   /** Alarm when the collection lags more than this (default 30m). */
   readonly lagAlarm: number;
+  /** Kibana: the deploy installs the dashboard and the detection rules there (with a Kibana secret). */
+  readonly kibanaUrl?: string;
+  readonly kibanaSpace?: string;
+  /** An existing Kibana secret; none (with kibanaUrl): the stack creates one holding a placeholder. */
+  readonly kibanaSecretArn?: string;
+  /** Enable the detection rules at deploy (default: installed disabled). */
+  readonly kibanaEnableRules: boolean;
 }
 
 /** Defaults, as the README documents them. */
@@ -157,6 +164,10 @@ function readContext(node: Node, problems: string[]): DeployConfig {
     ...optional("elasticsearchSecretArn"),
     ...optional("alarmEmail"),
     ...optional("maxmindSecretArn"),
+    ...optional("kibanaUrl"),
+    ...optional("kibanaSpace"),
+    ...optional("kibanaSecretArn"),
+    kibanaEnableRules: bool("kibanaEnableRules"),
     maxmindDownloadUrl: get("maxmindDownloadUrl") ?? MAXMIND_DOWNLOAD_URL,
     geoIpUpdater: bool("geoIpUpdater") || get("maxmindSecretArn") !== undefined,
     ...optional("alarmTopicArn"),
@@ -250,6 +261,9 @@ function contextOverrides(config: DeployConfig, timing: Timing) {
       },
       geoIp: { value: config.geoIp, source: from("geoIp") },
       maxmindDownloadUrl: { value: config.maxmindDownloadUrl, source: from("maxmindDownloadUrl") },
+      kibanaUrl: optional(config.kibanaUrl, "kibanaUrl"),
+      kibanaSpace: optional(config.kibanaSpace, "kibanaSpace"),
+      kibanaSecretArn: optional(config.kibanaSecretArn, "kibanaSecretArn"),
       geoIpCityDb: optional(
         config.geoIpCityS3 ?? config.geoIpFolder?.city ?? updaterObject(config, "GeoLite2-City"),
         geoIpSource(config, "geoIpCityS3"),
@@ -304,6 +318,14 @@ function deploymentProblems(config: DeployConfig, timing: Timing): string[] {
     problems.push(
       `context geoIpUpdater feeds GEOIP=files: it is of no use with context geoIp=${config.geoIp}`,
     );
+  if (config.kibanaUrl === undefined) {
+    const given = (["kibanaSpace", "kibanaSecretArn"] as const).filter((k) => config[k] !== undefined);
+    if (config.kibanaEnableRules) given.push("kibanaEnableRules" as never);
+    if (given.length > 0)
+      problems.push(
+        `context ${given.join(", ")} need${given.length > 1 ? "" : "s"} context kibanaUrl (the Kibana to install the rules in)`,
+      );
+  }
   if (config.alarmEmail !== undefined && config.alarmTopicArn !== undefined)
     problems.push("set context alarmEmail or alarmTopicArn, not both");
   if (config.alarmEmail !== undefined && !/^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/.test(config.alarmEmail))
@@ -338,6 +360,10 @@ export const CONTEXT_KEYS = [
   "reservedConcurrency",
   "alarmEmail",
   "alarmTopicArn",
+  "kibanaUrl",
+  "kibanaSpace",
+  "kibanaSecretArn",
+  "kibanaEnableRules",
   "logRetentionDays",
   "collectorMemoryMb",
   "mapperMemoryMb",

@@ -33,6 +33,7 @@ export class JumpcloudElasticStack extends Stack {
       elasticsearchSecret: secrets.elasticsearch,
       deadLetters: deadLetters.bucket,
       maxmindSecret: secrets.maxmind,
+      kibanaSecret: secrets.kibana,
     });
     const updater = this.functions.geoIpUpdater;
     if (updater) new GeoIpUpdateSchedule(this, "GeoIpUpdateSchedule", { updater });
@@ -55,6 +56,13 @@ export class JumpcloudElasticStack extends Stack {
       mapper: this.functions.mapper,
       logRetentionDays: config.logRetentionDays,
       geoIp: config.geoIp,
+      ...(config.kibanaUrl !== undefined && {
+        kibana: {
+          url: config.kibanaUrl,
+          space: config.kibanaSpace ?? "default",
+          enableRules: config.kibanaEnableRules,
+        },
+      }),
     });
     this.outputs(state, secrets, deadLetters);
   }
@@ -71,6 +79,7 @@ export class JumpcloudElasticStack extends Stack {
       new CfnOutput(this, "GeoIpUpdaterFunction", { value: this.functions.geoIpUpdater.functionName });
       new CfnOutput(this, "MaxmindSecretArn", { value: secrets.maxmind.secretArn });
     }
+    if (secrets.kibana) new CfnOutput(this, "KibanaSecretArn", { value: secrets.kibana.secretArn });
     // Without --cli-read-timeout 0 the AWS CLI gives up on a long run and invokes it again.
     new CfnOutput(this, "ReplayCommand", {
       value: `aws lambda invoke --function-name ${collector.functionName} --cli-binary-format raw-in-base64-out --cli-read-timeout 0 --payload '{"replay":{"start":"2026-01-01T00:00:00Z","end":"2026-01-02T00:00:00Z"}}' replay.json`,

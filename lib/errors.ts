@@ -129,3 +129,17 @@ export class CollectionError extends JumpcloudElasticError {}
 
 /** An AWS service could not be reached at all (DNS, refused, timed out): the network, not the request. */
 export class AwsUnreachableError extends JumpcloudElasticError {}
+
+/** Kibana refused a request for a reason retrying cannot fix (401, 403, 404, 400...). */
+export class KibanaRequestError extends JumpcloudElasticError {
+  constructor(
+    message: string,
+    readonly status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Kibana stayed unreachable, or kept answering 429 / 5xx, past the retry budget. */
+export class KibanaUnavailableError extends JumpcloudElasticError {}

@@ -7,10 +7,13 @@ import { fromPowertools } from "../../lib/aws/powertools-logger.ts";
 import type { ClaimRef } from "../../lib/collect/delivery.ts";
 import { type AwsClients, awsClients } from "../../lib/compose/aws.ts";
 import { createElasticsearchClient } from "../../lib/compose/elasticsearch.ts";
+import { createKibanaClient } from "../../lib/compose/kibana.ts";
 import { createPipeline } from "../../lib/compose/pipeline.ts";
 import type { Counts } from "../../lib/counts.ts";
 import { ensureCluster, setupCluster } from "../../lib/elasticsearch/setup.ts";
 import { ElasticsearchRequestError, InputError } from "../../lib/errors.ts";
+import type { KibanaClient } from "../../lib/kibana/client.ts";
+import { setupKibana } from "../../lib/kibana/setup.ts";
 import type { Logger } from "../../lib/logger.ts";
 import { type BatchContext, type IndexEventsDeps, indexEvents } from "../../lib/pipeline/index-events.ts";
 import { type GeoIpMode, geoIpMode } from "../../lib/settings/geoip-mode.ts";
@@ -31,10 +34,10 @@ export interface SetupRequest {
   ResourceProperties?: Record<string, unknown>;
 }
 
-/** The custom resource's answer: never a failure, so a deploy never fails on the cluster. */
+/** The custom resource's answer: never a failure, so a deploy never fails on the cluster or Kibana. */
 export interface SetupResponse {
   PhysicalResourceId: string;
-  Data: { Action: string; Reason: string };
+  Data: { Action: string; Reason: string; KibanaAction?: string; KibanaReason?: string };
 }
 
 /** True for a CloudFormation custom-resource event. */
@@ -42,35 +45,111 @@ export function isSetupRequest(request: unknown): request is SetupRequest {
   return typeof request === "object" && request !== null && "RequestType" in request;
 }
 
+// CloudFormation keeps at most 4 KB of a custom resource's answer: reasons are cut well below.
+const clip = (text: string) => (text.length > 900 ? `${text.slice(0, 900)}…` : text);
+
+async function clusterSetup(
+  cluster: () => Promise<{ client: Client; mode: GeoIpMode }>,
+  logger: Logger,
+): Promise<{ Action: string; Reason: string }> {
+  try {
+    const { client, mode } = await cluster();
+    const { template, pipeline } = await setupCluster(client, mode);
+    return {
+      Action: `${template.action}/${pipeline.action}`,
+      Reason: `template ${template.template}, pipeline ${pipeline.pipeline}`,
+    };
+  } catch (error) {
+    logger.warn("index template or pipeline not installed at deploy; the mapper installs them on first use", {
+      error,
+    });
+    return { Action: "skipped", Reason: clip(error instanceof Error ? error.message : String(error)) };
+  }
+}
+
+/** The dashboard and the detection rules, when the stack names a Kibana; a failure is a reason, not a failed deploy. */
+async function kibanaSetup(
+  request: SetupRequest,
+  kibana: () => Promise<KibanaClient | undefined>,
+  logger: Logger,
+): Promise<{ KibanaAction?: string; KibanaReason?: string }> {
+  try {
+    const client = await kibana();
+    if (client === undefined) return {};
+    const result = await setupKibana(client, {
+      enableRules: request.ResourceProperties?.EnableRules === "true",
+    });
+    logger.info("Kibana", { version: result.kibana.version });
+    const { installed, updated, unchanged, failed } = result.counts;
+    const integration =
+      result.integration?.action === "unavailable"
+        ? `dashboard not installed: ${result.integration.reason}`
+        : `integration ${result.integration?.action} ${result.integration?.version}`;
+    const failures = result.rules.filter((r) => r.action === "failed").map((r) => `${r.name}: ${r.error}`);
+    logger.info("Kibana set up", { integration, counts: result.counts, failures });
+    return {
+      KibanaAction: `rules ${installed} installed, ${updated} updated, ${unchanged} unchanged, ${failed} failed`,
+      KibanaReason: clip([integration, ...failures].join("; ")),
+    };
+  } catch (error) {
+    logger.warn("dashboard and detection rules not installed at deploy: run `setup --kibana`", { error });
+    return {
+      KibanaAction: "skipped",
+      KibanaReason: clip(error instanceof Error ? error.message : String(error)),
+    };
+  }
+}
+
+// The deploy waits for this answer: an answer past the function's timeout would fail the deploy.
+// What Kibana was asked goes on there (a Fleet install finishes server-side); `setup --kibana` tells.
+async function withinTime<T extends object>(work: Promise<T>, remainingMs: () => number) {
+  const left = remainingMs() - 3_000;
+  if (!Number.isFinite(left)) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ KibanaAction: string; KibanaReason: string }>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          KibanaAction: "unfinished",
+          KibanaReason:
+            "Kibana took longer than the setup function may run: run `setup --kibana` to finish and see the result",
+        }),
+      Math.max(0, left),
+    );
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
- * Installs the index template and the ingest pipeline at deploy. An unfilled secret or an
- * unreachable cluster skips them with the reason recorded (the mapper installs them on first
- * use); Delete leaves them.
+ * Installs the index template and the ingest pipeline at deploy, then (with a Kibana) the
+ * dashboard and the detection rules. An unfilled secret or an unreachable service skips its part
+ * with the reason recorded (the mapper installs the cluster's on first use); Delete leaves all.
  */
 export async function handleSetup(
   request: SetupRequest,
   cluster: () => Promise<{ client: Client; mode: GeoIpMode }>,
   logger: Logger,
+  kibana: () => Promise<KibanaClient | undefined> = async () => undefined,
+  remainingMs: () => number = () => Number.POSITIVE_INFINITY,
 ): Promise<SetupResponse> {
-  const answer = (Action: string, Reason: string) => ({
-    PhysicalResourceId: "jumpcloud-elastic-index-template",
-    Data: { Action, Reason },
-  });
+  const PhysicalResourceId = "jumpcloud-elastic-index-template";
   if (request.RequestType === "Delete")
-    return answer("left", "the template and the pipeline stay with the data they map");
-  try {
-    const { client, mode } = await cluster();
-    const { template, pipeline } = await setupCluster(client, mode);
-    return answer(
-      `${template.action}/${pipeline.action}`,
-      `template ${template.template}, pipeline ${pipeline.pipeline}`,
-    );
-  } catch (error) {
-    logger.warn("index template or pipeline not installed at deploy; the mapper installs them on first use", {
-      error,
-    });
-    return answer("skipped", error instanceof Error ? error.message : String(error));
-  }
+    return {
+      PhysicalResourceId,
+      Data: {
+        Action: "left",
+        Reason: "the template, pipeline, dashboard and rules stay with the data they serve",
+      },
+    };
+  const Data = {
+    ...(await clusterSetup(cluster, logger)),
+    ...(await withinTime(kibanaSetup(request, kibana, logger), remainingMs)),
+  };
+  return { PhysicalResourceId, Data };
 }
 
 /** What the handler needs. */
@@ -234,6 +313,12 @@ export function cachedDependencies(
   };
 }
 
+// At deploy, Kibana gets what is left of the function's minute: short attempts, few retries.
+const KIBANA_AT_DEPLOY = {
+  timeoutMs: 20_000,
+  retry: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 3_000, maxElapsedMs: 30_000 },
+};
+
 const SERVICE = SERVICES.mapper;
 const powertools = new PowertoolsLogger({ serviceName: SERVICE });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
@@ -267,6 +352,12 @@ export const handler = async (
         return { client, mode: geoIpMode(settings, true, sourceOf) };
       },
       logger,
+      async () => {
+        const { settings } = loadSettings(process.env, {});
+        if (settings.kibanaUrl === undefined) return undefined;
+        return createKibanaClient(settings, aws, { fresh: true, logger, http: KIBANA_AT_DEPLOY });
+      },
+      () => (context as { getRemainingTimeInMillis?: () => number }).getRemainingTimeInMillis?.() ?? 60_000,
     );
   }
   const counts = await inner(request, context as { getRemainingTimeInMillis(): number });

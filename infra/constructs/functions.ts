@@ -29,6 +29,8 @@ export interface FunctionsProps {
   readonly deadLetters: IBucket;
   /** The MaxMind account: with it, a GeoIP updater function. */
   readonly maxmindSecret?: ISecret | undefined;
+  /** Kibana's key (with context kibanaUrl): the mapper's setup reads it. */
+  readonly kibanaSecret?: ISecret | undefined;
 }
 
 /** Where a layer's file is in the function (layers unpack under /opt). */
@@ -67,6 +69,9 @@ export class Functions extends Construct {
         GEOIP_UPDATER: props.maxmindSecret ? updaterName : undefined,
         DEAD_LETTER_BUCKET: props.deadLetters.bucketName,
         DEAD_LETTER_PREFIX: DEAD_LETTER_PREFIXES.mapper,
+        KIBANA_URL: config.kibanaUrl,
+        KIBANA_SPACE: config.kibanaSpace,
+        KIBANA_SECRET_ARN: props.kibanaSecret?.secretArn,
       }),
     });
     // A fixed name lets the collector's policy name itself without a dependency cycle (fan-out).
@@ -201,6 +206,7 @@ export class Functions extends Construct {
       );
     readSecret(collector, props.jumpcloudSecret);
     readSecret(mapper, props.elasticsearchSecret);
+    if (props.kibanaSecret) readSecret(mapper, props.kibanaSecret);
     mapper.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ["s3:PutObject"],

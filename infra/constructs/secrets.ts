@@ -10,6 +10,9 @@ export interface SecretsProps {
   /** The MaxMind account of the GeoIP updater (only with one). */
   readonly geoIpUpdater?: boolean;
   readonly maxmindSecretArn?: string;
+  /** The Kibana the deploy installs the rules in (only with one). */
+  readonly kibanaUrl?: string;
+  readonly kibanaSecretArn?: string;
 }
 
 /**
@@ -20,6 +23,8 @@ export class Secrets extends Construct {
   readonly jumpcloud: ISecret;
   readonly elasticsearch: ISecret;
   readonly maxmind: ISecret | undefined;
+  /** Kibana's API key; left with its placeholder, the setup uses the Elasticsearch credentials. */
+  readonly kibana: ISecret | undefined;
 
   constructor(scope: Construct, id: string, props: SecretsProps) {
     super(scope, id);
@@ -36,6 +41,14 @@ export class Secrets extends Construct {
     this.maxmind = props.geoIpUpdater
       ? this.secret("Maxmind", props.maxmindSecretArn, "MaxMind account id and licence key")
       : undefined;
+    this.kibana =
+      props.kibanaUrl !== undefined
+        ? this.secret(
+            "Kibana",
+            props.kibanaSecretArn,
+            "Kibana API key (optional: unfilled, the Elasticsearch one)",
+          )
+        : undefined;
   }
 
   private secret(id: string, arn: string | undefined, what: string): ISecret {

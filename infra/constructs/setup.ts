@@ -5,6 +5,7 @@ import { Provider } from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
 import { ingestPipeline } from "../../lib/elasticsearch/ingest-pipeline.ts";
 import { indexTemplate } from "../../lib/elasticsearch/template.ts";
+import { rulePackHash } from "../../lib/kibana/rule-pack.ts";
 import type { GeoIpMode } from "../../lib/settings/geoip-mode.ts";
 
 /** Readonly props: the mapper (which runs the setup), the log retention and the GeoIP mode. */
@@ -13,11 +14,14 @@ export interface IndexTemplateSetupProps {
   readonly logRetentionDays: number;
   /** Decides which ingest pipeline the mapper installs. */
   readonly geoIp: GeoIpMode;
+  /** With a Kibana, the dashboard and the detection rules are installed too. */
+  readonly kibana?: { url: string; space: string; enableRules: boolean };
 }
 
 /**
  * Installs the index template and the ingest pipeline at deploy, through the mapper (which has the
- * cluster's secret and network). Re-run when either changes; never fails the deploy (see handleSetup).
+ * cluster's secret and network), and with a Kibana the dashboard and the detection rules. Re-run
+ * when any changes; never fails the deploy (see handleSetup).
  */
 export class IndexTemplateSetup extends Construct {
   constructor(scope: Construct, id: string, props: IndexTemplateSetupProps) {
@@ -33,6 +37,12 @@ export class IndexTemplateSetup extends Construct {
       properties: {
         templateHash: (indexTemplate({ withEcsMappings: false })._meta as { hash: string }).hash,
         pipelineHash: ingestPipeline(props.geoIp)._meta.hash,
+        // A changed rule (or Kibana, or the choice to enable) runs the setup again.
+        ...(props.kibana && {
+          kibana: `${props.kibana.url} ${props.kibana.space}`,
+          rulesHash: rulePackHash(),
+          EnableRules: String(props.kibana.enableRules),
+        }),
       },
     });
     this.acknowledge(provider, props.mapper);

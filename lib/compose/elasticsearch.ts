@@ -32,7 +32,7 @@ export function hasCluster(settings: Settings): boolean {
 export const ELASTICSEARCH_SECRET_EXAMPLE = '{"url":"https://<cluster>:443","api_key":"<encoded API key>"}';
 
 /** The secret's content, read afresh after a refusal (rotation). */
-async function readSecret(
+export async function readElasticsearchSecret(
   settings: Settings,
   aws: AwsClients,
   fresh: boolean,
@@ -75,7 +75,11 @@ function endpoint(
     : { cloudId: given.elasticsearchCloudId as string };
 }
 
-function credentials(settings: Settings, secret: ElasticsearchSecret | undefined): ElasticsearchCredentials {
+/** The cluster's credentials: the settings' own, else the secret's. */
+export function elasticsearchCredentials(
+  settings: Settings,
+  secret: ElasticsearchSecret | undefined,
+): ElasticsearchCredentials {
   if (settings.elasticsearchApiKey !== undefined) return { apiKey: settings.elasticsearchApiKey };
   if (settings.elasticsearchUsername !== undefined && settings.elasticsearchPassword !== undefined)
     return { username: settings.elasticsearchUsername, password: settings.elasticsearchPassword };
@@ -118,13 +122,21 @@ function proxiedConnection(proxy: string): typeof HttpConnection {
   };
 }
 
-/** The endpoint a cloud id stands for (`name:base64("host$es-id$kibana-id")`), for NO_PROXY. */
-function cloudUrl(cloudId: string): string {
-  const [host = "", esId = ""] = Buffer.from(cloudId.split(":")[1] ?? "", "base64")
+/**
+ * The endpoint a cloud id stands for (`name:base64("host$es-id$kibana-id")`): the cluster, for
+ * NO_PROXY, or its Kibana (undefined when the id names none).
+ */
+export function cloudUrl(
+  cloudId: string,
+  part: "elasticsearch" | "kibana" = "elasticsearch",
+): string | undefined {
+  const [host = "", esId = "", kibanaId] = Buffer.from(cloudId.split(":")[1] ?? "", "base64")
     .toString("utf8")
     .split("$");
+  const id = part === "elasticsearch" ? esId : kibanaId;
+  if (!id) return undefined;
   const [name = "cloud.es.io", port] = host.split(":");
-  return `https://${esId}.${name}${port && port !== "443" ? `:${port}` : ""}`;
+  return `https://${id}.${name}${port && port !== "443" ? `:${port}` : ""}`;
 }
 
 /**
@@ -136,11 +148,11 @@ export async function createElasticsearchClient(
   aws: AwsClients,
   options: { fresh?: boolean } = {},
 ): Promise<Client> {
-  const secret = await readSecret(settings, aws, options.fresh === true);
+  const secret = await readElasticsearchSecret(settings, aws, options.fresh === true);
   const target = endpoint(settings, secret);
-  const auth = credentials(settings, secret);
+  const auth = elasticsearchCredentials(settings, secret);
   const ca = await readCaCert(settings.elasticsearchCaCert);
-  const proxy = proxyFor("node" in target ? target.node : cloudUrl(target.cloudId), settings);
+  const proxy = proxyFor("node" in target ? target.node : (cloudUrl(target.cloudId) as string), settings);
   const clientOptions: ClientOptions = {
     ...("node" in target ? { node: target.node } : { cloud: { id: target.cloudId } }),
     // The client's default connection (undici) takes no proxy; its Node http one does.

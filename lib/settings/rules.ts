@@ -28,6 +28,7 @@ interface Rule {
 export type Requirement =
   | "jumpcloudCredentials"
   | "cluster"
+  | "kibana"
   | "deadLetterBucket"
   | "checkpointTable"
   | "mapperFunctionName"
@@ -170,6 +171,22 @@ const RULES: readonly Rule[] = [
       }
     },
   },
+  {
+    uses: [],
+    check(input, out) {
+      if (input.isSet("kibanaApiKey") && input.isSet("kibanaSecretArn"))
+        out.problems.push(
+          `set one of ${input.sourceOf("kibanaApiKey")}, or ${input.sourceOf("kibanaSecretArn")}, not several`,
+        );
+      const kibana = input.isSet("kibanaUrl") || input.isSet("elasticsearchCloudId");
+      const given = givenOf(input, ["kibanaApiKey", "kibanaSpace"]);
+      // A key or space for no Kibana is a typo in KIBANA_URL's name, not a wish.
+      if (given.length > 0 && !kibana && !input.isSet("elasticsearchSecretArn"))
+        out.warnings.push(
+          `${sources(input, given)} ${given.length > 1 ? "are" : "is"} set but no Kibana is: set KIBANA_URL (or ELASTICSEARCH_CLOUD_ID)`,
+        );
+    },
+  },
 ];
 
 /** Runs every cross-field rule whose settings all parsed. */
@@ -193,6 +210,11 @@ const REQUIREMENTS: Record<Requirement, (input: RuleInput) => string | undefined
     input.isSet("elasticsearchSecretArn")
       ? undefined
       : "set ELASTICSEARCH_URL or ELASTICSEARCH_CLOUD_ID (or ELASTICSEARCH_SECRET_ARN with a url in the secret)",
+  // A Cloud ID names its deployment's Kibana too (its third part).
+  kibana: (input) =>
+    input.isSet("kibanaUrl") || input.isSet("elasticsearchCloudId") || input.isSet("elasticsearchSecretArn")
+      ? undefined
+      : "set KIBANA_URL (the Kibana of the cluster; with ELASTICSEARCH_CLOUD_ID it is found from the Cloud ID)",
   deadLetterBucket: (input) =>
     input.isSet("deadLetterBucket")
       ? undefined

@@ -440,6 +440,43 @@ const elasticsearch = {
   }),
 };
 
+// Kibana's rule for a space id (its URL identifier): lowercase letters, digits, `_` and `-`.
+const SPACE_ID = /^[a-z0-9_-]+$/;
+
+const kibana = {
+  kibanaUrl: spec({
+    env: "KIBANA_URL",
+    description:
+      "Kibana, for `setup --kibana` (dashboard, detection rules): https; plain http only on localhost; with ELASTICSEARCH_CLOUD_ID, the deployment's Kibana",
+    kind: urlValue(),
+    defaultText: "— (Cloud ID: its Kibana)",
+    usedBy: MAPPER,
+  }),
+  kibanaApiKey: spec({
+    env: "KIBANA_API_KEY",
+    description: "API key for Kibana (local runs; default: the Elasticsearch credentials)",
+    kind: credentialValue("an API key"),
+    secret: true,
+    usedBy: LOCAL,
+  }),
+  kibanaSecretArn: spec({
+    env: "KIBANA_SECRET_ARN",
+    description:
+      'Secrets Manager secret: a bare API key or JSON `{"api_key"}`; not filled: the Elasticsearch credentials (the stack\'s setup)',
+    kind: secretArnValue(),
+    usedBy: MAPPER,
+  }),
+  kibanaSpace: spec({
+    env: "KIBANA_SPACE",
+    description: "Kibana space the dashboard and rules go to (every call under `/s/<space>`)",
+    kind: checked(textValue("a space id"), (text) =>
+      SPACE_ID.test(text) ? undefined : "must be a Kibana space id: lowercase letters, digits, _ and -",
+    ),
+    defaultText: "default",
+    usedBy: MAPPER,
+  }),
+};
+
 const deadLetters = {
   deadLetterBucket: spec({
     env: "DEAD_LETTER_BUCKET",
@@ -576,6 +613,7 @@ export const SETTINGS = {
   ...collector,
   ...mapping,
   ...elasticsearch,
+  ...kibana,
   ...deadLetters,
   ...geoIpUpdate,
   ...network,

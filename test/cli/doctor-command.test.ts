@@ -115,7 +115,8 @@ describe("cli doctor", () => {
     expect(line("Checkpoints")).toBe(
       `✓ Checkpoints: no checkpoint yet: the first run creates ${base.CHECKPOINT_FILE}`,
     );
-    expect(stdout).toMatch(/\n\n8 checks: 7 passed, 1 warning\(s\)\n$/);
+    expect(line("Kibana")).toBe("- Kibana: skipped (no KIBANA_URL: only `setup --kibana` uses Kibana)");
+    expect(stdout).toMatch(/\n\n9 checks: 7 passed, 1 warning\(s\), 1 skipped\n$/);
   });
 
   it("prints a JSON document with --json, and the error on stderr after it", async () => {
@@ -132,6 +133,7 @@ describe("cli doctor", () => {
       ["Ingest pipeline", "pass"],
       ["GeoIP", "warn"],
       ["Checkpoints", "pass"],
+      ["Kibana", "skip"],
     ]);
 
     const failed = await doctor({ ...base, JUMPCLOUD_API_KEY: "wrong-key" }, { json: true });
@@ -154,7 +156,7 @@ describe("cli doctor", () => {
     expect(line("JumpCloud")).toBe(
       "✗ JumpCloud: the credentials were refused (status 401: Unauthorized) — check JUMPCLOUD_API_KEY",
     );
-    expect(stderr).toBe("error: 1 of 8 checks failed (JumpCloud): fix what the ✗ lines say\n");
+    expect(stderr).toBe("error: 1 of 9 checks failed (JumpCloud): fix what the ✗ lines say\n");
     expect(line("Elasticsearch")).toMatch(/^✓/);
   });
 
@@ -436,7 +438,7 @@ describe("cli doctor", () => {
     expect(configuration[1]).toMatch(/^✗ Configuration: PAGE_LIMIT must be .*, not "abc"$/);
     expect(line("JumpCloud")).toBe("- JumpCloud: skipped (fix configuration first)");
     expect(line("Elasticsearch")).toMatch(/^✓/);
-    expect(stderr).toMatch(/^error: 2 of 9 checks failed \(Configuration\)/);
+    expect(stderr).toMatch(/^error: 2 of 10 checks failed \(Configuration\)/);
   });
 
   it("reports checkpoints and a held lease, and a file that cannot be written", async () => {
@@ -512,6 +514,6 @@ describe("cli doctor", () => {
     expect(code).toBe(1);
     expect(stdout).toContain("✗ JumpCloud: the credentials were refused");
     expect(stdout).toContain("- Elasticsearch: skipped (no ELASTICSEARCH_URL");
-    expect(stderr).toMatch(/^error: 1 of 8 checks failed \(JumpCloud\)/m);
+    expect(stderr).toMatch(/^error: 1 of 9 checks failed \(JumpCloud\)/m);
   });
 });
