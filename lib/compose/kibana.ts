@@ -70,15 +70,17 @@ export async function createKibanaClient(
   aws: AwsClients,
   options: { fetch?: typeof fetch; logger?: Logger; fresh?: boolean; http?: Partial<HttpSettings> } = {},
 ): Promise<KibanaClient> {
+  let secretError: unknown;
   const secret = await readElasticsearchSecret(settings, aws, options.fresh === true).catch(
     (error: unknown) => {
-      // Without its own key, Kibana needs the cluster's: then the secret's trouble is Kibana's too.
-      if (settings.kibanaApiKey === undefined && settings.kibanaSecretArn === undefined) throw error;
+      secretError = error;
       return undefined;
     },
   );
-  const url = kibanaUrl(settings, secret?.cloudId);
   const own = settings.kibanaApiKey ?? (await kibanaSecretKey(settings, aws, options.fresh === true));
+  // Without a key of its own, Kibana needs the cluster's: then the secret's trouble is Kibana's too.
+  if (own === undefined && secretError !== undefined) throw secretError;
+  const url = kibanaUrl(settings, secret?.cloudId);
   const credentialSource =
     settings.kibanaApiKey !== undefined
       ? "KIBANA_API_KEY"
