@@ -24,7 +24,7 @@ interface StartFlags {
 function intro(tenant: { created: boolean; definition: TenantDefinition }): string {
   const frozen = new Date(tenant.definition.frozenAt).toISOString();
   const attack = tenant.definition.attack
-    ? ", and an attack on it in the last minutes (its victims' usual logins from days before)"
+    ? ", and an attack in its last two hours (after 13 days of its victims' usual logins)"
     : "";
   return tenant.created
     ? `simulated JumpCloud tenant created: ${tenant.definition.count} events over the day before ${frozen}${attack} (frozen; --fresh makes a new one)`

@@ -1026,6 +1026,23 @@ describe("runRule: eql rules", () => {
     ]);
   });
 
+  it("lets an event end one sequence and start the next, as Elasticsearch's stage-by-stage matcher does", () => {
+    // SequenceMatcher matches each stage's hits against the previous stage's pending sequences:
+    // a2 completes [a1, a2] and, as a stage-0 hit, also starts the sequence a3 completes.
+    const docs = [1, 2, 3, 4].map((minute) =>
+      auth(minute, "alice", "failure", { event: { id: `a${minute}` } }),
+    );
+    const query = eql(`sequence by user.name
+      [authentication where event.outcome == "failure"]
+      [authentication where event.outcome == "failure"]`);
+    const alerts = runRule(query, docs, start);
+    expect(alerts.map((alert) => alert.events.map((doc) => valuesAt(doc, "event.id")[0]))).toEqual([
+      ["a1", "a2"],
+      ["a2", "a3"],
+      ["a3", "a4"],
+    ]);
+  });
+
   it("does not raise the same sequence again in an overlapping run, but raises a new one", () => {
     const docs = [
       auth(1, "alice", "failure"),

@@ -1,3 +1,4 @@
+import { formatTable } from "../settings/docs.ts";
 import type { DetectionRule } from "./rule-pack.ts";
 
 /** Where the generated rule table sits in the README. */
@@ -25,10 +26,10 @@ function attack(rule: DetectionRule): string {
 
 /** The rule pack as a Markdown table: name, type, severity, ATT&CK. */
 export function rulesTable(rules: readonly DetectionRule[]): string {
-  const rows = rules.map(
-    (r) => `| ${cell(r.name)} | ${TYPES[r.type]} | ${r.severity} (${r.risk_score}) | ${cell(attack(r))} |`,
+  const rows = rules.map((r) =>
+    [r.name, TYPES[r.type], `${r.severity} (${r.risk_score})`, attack(r)].map(cell),
   );
-  return ["| rule | type | severity (risk) | MITRE ATT&CK |", "|---|---|---|---|", ...rows].join("\n");
+  return formatTable(["rule", "type", "severity (risk)", "MITRE ATT&CK"], rows);
 }
 
 /** The README with its rule table rewritten from the pack. */

@@ -44,8 +44,8 @@ export function settingsTable(users: FlagUsers): string {
   return formatTable(["variable", "flag (commands)", "meaning", "default", "accepts", "read by"], rows);
 }
 
-// Padded as the README's formatter (Biome) lays tables out, so the generated text is stable.
-function formatTable(header: string[], rows: string[][]): string {
+/** A Markdown table padded as the README's formatter (Biome) lays tables out, so generated text is stable. */
+export function formatTable(header: string[], rows: string[][]): string {
   const width = (text: string) => [...text].length;
   const widths = header.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ""))));
   const line = (cells: string[]) =>

@@ -7,6 +7,7 @@ import {
   type Alert,
   type Rule as DetectionRule,
   fieldUses,
+  type KqlNode,
   parseEql,
   parseKql,
   ruleFields,
@@ -212,7 +213,7 @@ describe("the rule pack", () => {
   });
 });
 
-describe.each(RULES)("rules/$file", ({ file, rule }) => {
+describe.each(RULES.map((entry) => [entry.file, entry] as const))("rules/%s", (_, { file, rule }) => {
   const name = file.replace(/\.json$/, "");
 
   it("has every required key, and no enabled", () => {
@@ -349,6 +350,25 @@ describe.each(RULES)("rules/$file", ({ file, rule }) => {
       if (use === "range") expect(RANGE_TYPES.has(type), `${field} (${type}) in a range`).toBe(true);
       if (use === "text") expect(TEXT_TYPES.has(type), `${field} (${type}) searched as text`).toBe(true);
     }
+  });
+
+  // Elasticsearch refuses wildcard queries on the keys of a flattened field (a prefix is fine): KQL
+  // `jumpcloud.event.changes.field:*mfa*` would fail the rule's every run.
+  it("uses only prefix wildcards on flattened keys", () => {
+    if (rule.language !== "kuery") return;
+    const walk = (node: KqlNode): void => {
+      if (node.type === "and" || node.type === "or") node.nodes.forEach(walk);
+      else if (node.type === "not") walk(node.node);
+      else if (
+        node.type === "wildcard" &&
+        templateType(node.field) === "flattened" &&
+        TYPES[node.field] === undefined
+      ) {
+        expect(node.segments.length, `${node.field}: ${node.pattern}`).toBe(2);
+        expect(node.segments[1], `${node.field}: ${node.pattern}`).toBe("");
+      }
+    };
+    walk(parseKql(rule.query));
   });
 
   it("lists the fields it uses in required_fields, with their template types", () => {
