@@ -55,13 +55,13 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "setup",
     description:
-      "install the index template for logs-jumpcloud.events-* and this project's ingest pipeline (safe to run again)",
+      "install the index template for logs-jumpcloud.events-* and this project's ingest pipeline; --kibana: the dashboard and detection rules too (safe to run again)",
     load: async () => (await import("./setup-command.ts")).setupCommand,
   },
   {
     name: "doctor",
     description:
-      "check the configuration, JumpCloud access per org, Elasticsearch (version, privileges, template, pipeline), GeoIP and checkpoints",
+      "check the configuration, JumpCloud access per org, Elasticsearch (version, privileges, template, pipeline), GeoIP, checkpoints and Kibana (when KIBANA_URL is set)",
     load: async () => (await import("./doctor-command.ts")).doctorCommand,
   },
   {
