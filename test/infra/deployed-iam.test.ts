@@ -2,9 +2,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KibanaEmulator } from "../../simulators/kibana/server.ts";
 import { MaxmindEmulator } from "../../simulators/maxmind/server.ts";
 import { fixturePath } from "../helpers/fixtures.ts";
-import { DeployedWorld, HOUR, JUMPCLOUD_KEY, MINUTE, orgEvents, orgIds } from "./deployed-world.ts";
+import {
+  DeployedWorld,
+  ES_API_KEY,
+  HOUR,
+  JUMPCLOUD_KEY,
+  MINUTE,
+  orgEvents,
+  orgIds,
+} from "./deployed-world.ts";
 import { resourcesOf, type SynthesizedStack, synthesize } from "./emulators/stack-template.ts";
 
 const ORGS = orgIds(2, "5d");
@@ -16,6 +25,29 @@ const maxmind = new MaxmindEmulator({
     "GeoLite2-ASN": fixturePath("geoip/GeoLite2-ASN-Test.mmdb"),
   },
 });
+
+// With context kibanaUrl: the deploy's setup reads the Kibana secret (a key of its own here).
+const KIBANA_KEY = "aWFtLXRlc3Qta2liYW5hLWtleQ==";
+const kibana = new KibanaEmulator({
+  version: "8.19.5",
+  credentials: { [ES_API_KEY]: { fleet: true, rules: true }, [KIBANA_KEY]: { fleet: true, rules: true } },
+});
+
+/** The deploy's setup custom resource with the Kibana secret filled: the rules go in with its key. */
+async function kibanaSetup(world: DeployedWorld): Promise<string[]> {
+  await world.putSecret(world.variable("mapper", "KIBANA_SECRET_ARN"), { api_key: KIBANA_KEY });
+  const before = kibana.requests.length;
+  const [id] = Object.entries(world.stack.resources).find(([, r]) => r.Type.startsWith("Custom::")) ?? [];
+  const run = await world.deployment.customResource(id as string, "Create");
+  if (run.error) return [`the setup custom resource failed: ${run.error.errorMessage}`];
+  const data = (run.result as { Data?: Record<string, string> } | undefined)?.Data ?? {};
+  if (!/^rules \d+ installed, \d+ updated, \d+ unchanged, 0 failed$/.test(data.KibanaAction ?? ""))
+    return [`the Kibana setup at deploy: ${data.KibanaAction}: ${data.KibanaReason}`];
+  const used = kibana.requests.slice(before).map((r) => r.headers.authorization);
+  if (used.length === 0 || used.some((a) => a !== `ApiKey ${KIBANA_KEY}`))
+    return ["the Kibana setup at deploy did not use the Kibana secret's key"];
+  return [];
+}
 
 /** The logical id of the stack's MaxMind updater. */
 const updaterOf = (stack: SynthesizedStack) =>
@@ -78,6 +110,7 @@ async function scenario(stack: SynthesizedStack): Promise<{ problems: string[]; 
       if (!deletes.some((d) => d.key === claim.key))
         problems.push(`claim check ${claim.key} left in the bucket`);
     problems.push(...(await changeServices(world)));
+    problems.push(...(await kibanaSetup(world)));
   } catch (error) {
     problems.push(`the scenario broke: ${(error as Error).message}`);
   } finally {
@@ -187,16 +220,18 @@ describe("the template's IAM grants, each needed: the deployed scenario fails wi
   let stack: SynthesizedStack;
   beforeAll(async () => {
     await maxmind.start();
-    // With the MaxMind updater: its role, its schedule and the mapper's reads of its objects too.
+    // With the MaxMind updater (its role, its schedule, the mapper's reads of its objects) and a
+    // Kibana (the mapper's read of the Kibana secret at deploy) too.
     stack = synthesize(join(outdir, "cdk.out"), {
       scheduleMinutes: "5",
       jumpcloudOrgIds: ORGS.join(","),
       geoIpUpdater: "true",
+      kibanaUrl: await kibana.start(0),
     });
   }, 180_000);
   afterAll(async () => {
     rmSync(outdir, { recursive: true, force: true });
-    await maxmind.stop();
+    await Promise.all([maxmind.stop(), kibana.stop()]);
   });
 
   it("passes with the template as synthesized, nothing refused", async () => {
