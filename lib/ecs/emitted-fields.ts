@@ -1,6 +1,7 @@
 /**
- * Every ECS field the mapper can write (besides `jumpcloud.event.*`): the index template maps
- * each with its ECS 8.11 type, and the template test checks real documents against this list.
+ * Every ECS field the mapper (or this project's ingest pipeline: `event.ingested`) can write,
+ * besides `jumpcloud.event.*`: the index template maps each with its ECS 8.11 type, and the
+ * template test checks real documents against this list.
  */
 const GEO = [
   "geo.city_name",
@@ -24,6 +25,7 @@ export const EMITTED_ECS_FIELDS: readonly string[] = [
   "event.category",
   "event.dataset",
   "event.id",
+  "event.ingested",
   "event.kind",
   "event.module",
   "event.original",

@@ -80,6 +80,19 @@ const customCalls = (): Processor[] =>
     },
   }));
 
+// When the document reached the cluster, as Fleet's final pipeline adds it to what Elastic Agent
+// ships: detection rules look back on it (`timestamp_override`), so an event collected late is
+// still seen by the next run of every rule. Fleet then cuts it to seconds with a script; the
+// rules need no such cut, and a `set` runs on every version.
+const INGESTED: Processor = {
+  set: {
+    field: "event.ingested",
+    value: "{{{_ingest.timestamp}}}",
+    description:
+      "[jumpcloud-elastic] when the document reached the cluster, as Fleet's final pipeline sets it",
+  },
+};
+
 // As the integration marks a document it could not process: stored, never lost.
 const ON_FAILURE: Processor[] = [
   { set: { field: "event.kind", value: "pipeline_error" } },
@@ -95,6 +108,7 @@ export function ingestPipeline(mode: GeoIpMode): PipelineBody {
         ? "jumpcloud-elastic: the JumpCloud integration's GeoIP steps, then the @custom pipelines Fleet calls"
         : "jumpcloud-elastic: the @custom pipelines Fleet calls (GeoIP is done before indexing, or off)",
     processors: [
+      INGESTED,
       ...(mode === "cluster" ? [...geoIpSteps("source"), ...geoIpSteps("client")] : []),
       ...customCalls(),
     ],

@@ -75,9 +75,12 @@ function removeAt(doc: Doc, path: string): unknown {
 // `{{{a.b}}}` templates, as the integration's append values use them.
 function render(value: unknown, doc: Doc, failure?: string): unknown {
   if (typeof value !== "string") return value;
-  return value.replace(/\{\{\{?\s*([\w.@]+)\s*\}?\}\}/g, (_, path: string) =>
-    path === "_ingest.on_failure_message" ? (failure ?? "") : String(valueAt(doc, path.split(".")) ?? ""),
-  );
+  return value.replace(/\{\{\{?\s*([\w.@]+)\s*\}?\}\}/g, (_, path: string) => {
+    if (path === "_ingest.on_failure_message") return failure ?? "";
+    // As Elasticsearch renders it: ISO 8601 with the zone offset (`2026-12-08T04:50:12.345Z`).
+    if (path === "_ingest.timestamp") return new Date().toISOString();
+    return String(valueAt(doc, path.split(".")) ?? "");
+  });
 }
 
 // What the geoip processor writes for a City database with its default properties.

@@ -50,8 +50,21 @@ async function storeThroughCluster(
     target: { client, logger: silentLogger },
   });
   const counts = await indexEvents(events, { ...deps, now: () => COLLECTED_AT });
-  const stored = new Map(es.documents(STREAM).map((d) => [d._id, d._source as JsonObject]));
-  return { counts, stored };
+  const ingested: string[] = [];
+  const stored = new Map(
+    es.documents(STREAM).map((d) => [d._id, setIngestedAside(d._source as JsonObject, ingested)]),
+  );
+  return { counts, stored, ingested };
+}
+
+// The pipeline adds when each document reached the cluster (as Fleet's final pipeline does): a
+// time of this run, not of the event, set aside so the rest compares field for field.
+function setIngestedAside(document: JsonObject, ingested: string[]): JsonObject {
+  const copy = structuredClone(document);
+  const event = copy.event as JsonObject;
+  if (typeof event.ingested === "string") ingested.push(event.ingested);
+  delete event.ingested;
+  return copy;
 }
 
 describe("GEOIP=cluster stores what GEOIP=files stores", () => {
@@ -77,10 +90,14 @@ describe("GEOIP=cluster stores what GEOIP=files stores", () => {
 
   it("every golden event, field for field, geo and as from the cluster's pipeline", async () => {
     const es = await emulator();
-    const { counts, stored } = await storeThroughCluster(es, {});
+    const before = Date.now();
+    const { counts, stored, ingested } = await storeThroughCluster(es, {});
     expect(counts.withoutGeo).toBe(0);
     expect(counts.withoutPipeline).toBe(0);
     expect(stored.size).toBe(expected.size);
+    // Every document says when it reached the cluster (event.ingested, which rules look back on).
+    expect(ingested).toHaveLength(expected.size);
+    for (const at of ingested) expect(Date.parse(at)).toBeGreaterThanOrEqual(before - 1_000);
     for (const [id, document] of expected) expect(stored.get(id), id).toStrictEqual(document);
     // The comparison means something: the cluster added geo (the mapper sent none).
     const geoOf = (d: JsonObject) =>

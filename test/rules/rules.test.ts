@@ -250,6 +250,19 @@ describe.each(RULES.map((entry) => [entry.file, entry] as const))("rules/%s", (_
     expect(lookbackMs(rule.from)).toBeGreaterThanOrEqual(needed);
   });
 
+  // The collection's delay (rules/README.md, Format): a query rule reads the arrival time, so a
+  // late event is seen; a windowed one its own time, so a backfill does not read as a burst, and
+  // looks back past the delay (interval 5m + SOURCE_LAG 1m) for the events that come on time.
+  it("reads the time that survives the collection's delay", () => {
+    const DELAY_MS = 6 * 60_000;
+    if (rule.type === "query") {
+      expect(rule.timestamp_override).toBe("event.ingested");
+    } else {
+      expect(rule.timestamp_override).toBeUndefined();
+      expect(lookbackMs(rule.from)).toBeGreaterThan(durationMs(rule.interval) + DELAY_MS);
+    }
+  });
+
   it("has the settings of its type", () => {
     if (rule.type === "threshold") {
       const threshold = rule.threshold as { field: string[]; value: number; cardinality?: unknown[] };
