@@ -6,7 +6,7 @@ import type { KibanaClient } from "../lib/kibana/client.ts";
 import { storedAsWanted, storedRules } from "../lib/kibana/detection-rules.ts";
 import { DASHBOARD_ID, INTEGRATION_KIBANA, integrationSupports } from "../lib/kibana/fleet.ts";
 import { rulePack } from "../lib/kibana/rule-pack.ts";
-import { kibanaVersion } from "../lib/kibana/setup.ts";
+import { kibanaVersion, RULES_KIBANA } from "../lib/kibana/setup.ts";
 import type { ParsedSettings } from "../lib/settings/load.ts";
 import { type Check, fail, pass, skip, warn } from "./doctor-checks.ts";
 import { cliHttp } from "./proxy.ts";
@@ -19,8 +19,6 @@ export const KIBANA_CHECKS = {
 };
 
 const RUN_SETUP = "run `setup --kibana` (npm run cli -- setup --kibana)";
-// new_terms rules (and the import of `required_fields`) arrived in Kibana 8.4.
-const RULES_KIBANA = "8.4.0";
 
 interface KibanaContext {
   loaded: ParsedSettings;
@@ -58,7 +56,11 @@ function failure(error: unknown): Check {
 function versionCheck(client: KibanaClient, version: string): Check {
   const where = `${version} at ${client.spaceUrl("")}`;
   if (older(version, RULES_KIBANA))
-    return fail(KIBANA_CHECKS.kibana, where, `the detection rules need Kibana ${RULES_KIBANA} or later`);
+    return fail(
+      KIBANA_CHECKS.kibana,
+      where,
+      `the detection rules need Kibana ${RULES_KIBANA} or later (new terms on two fields)`,
+    );
   if (!integrationSupports(version))
     return warn(
       KIBANA_CHECKS.kibana,

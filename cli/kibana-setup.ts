@@ -23,8 +23,7 @@ export function integrationChoice(flags: KibanaFlags): IntegrationChoice | false
 
 function integrationLines(result: IntegrationResult | undefined): string[] {
   if (result === undefined) return ["integration: skipped (--no-integration)"];
-  if (result.action === "unavailable")
-    return [`dashboard not installed: ${result.reason}; the detection rules are installed without it`];
+  if (result.action === "unavailable") return [`integration not installed: ${result.reason}`];
   const what = {
     installed: `installed jumpcloud ${result.version} through Fleet (assets only: index template, ingest pipeline, dashboard; no agent policy, no agent)`,
     upgraded: `upgraded jumpcloud ${result.previous} → ${result.version} through Fleet (assets only)`,
@@ -50,22 +49,31 @@ function rulesTable(rules: readonly RuleOutcome[]): string {
   );
 }
 
+function rulesLine(result: KibanaSetupResult, enableRules: boolean): string {
+  const { counts } = result;
+  if (result.rulesError !== undefined) return `detection rules not installed: ${result.rulesError}`;
+  const disabled = result.rules.filter((r) => !r.enabled).length;
+  const state = enableRules
+    ? "enabled"
+    : disabled === 0
+      ? "all enabled"
+      : `${disabled} disabled: review them, then enable them in Kibana or run setup --kibana --enable-rules`;
+  return `detection rules: ${counts.installed} installed, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed (${state})`;
+}
+
 /** The human report of the Kibana part of `setup`. */
 export function kibanaSetupText(result: KibanaSetupResult, enableRules: boolean): string {
-  const { counts } = result;
-  const enabled = enableRules
-    ? "enabled"
-    : "new rules disabled: review them, then enable in Kibana or run setup --kibana --enable-rules";
   return [
     `Kibana ${result.kibana.version} at ${result.kibana.url} (space ${result.kibana.space})`,
     ...integrationLines(result.integration),
-    `detection rules: ${counts.installed} installed, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.failed} failed (${enabled})`,
-    rulesTable(result.rules),
+    rulesLine(result, enableRules),
+    ...(result.rules.length > 0 ? [rulesTable(result.rules)] : []),
   ].join("\n");
 }
 
-/** The error `setup` ends with when Kibana refused some rules (they are listed above it). */
+/** The error `setup` ends with when Kibana refused some rules, or all (they are listed above it). */
 export function failedRulesError(result: KibanaSetupResult): KibanaRequestError | undefined {
+  if (result.rulesError !== undefined) return new KibanaRequestError(result.rulesError, 403);
   const failed = result.rules.filter((r) => r.action === "failed");
   if (failed.length === 0) return undefined;
   return new KibanaRequestError(

@@ -55,8 +55,8 @@ export async function simulation(
     );
   }
   const tenant = await persistedTenant(SIMULATED_DIR, flags.fresh, flags.attack);
-  if (flags.fresh && flags.outDir !== undefined) {
-    // The old tenant's documents would sit beside the new one's under the same ids' file.
+  if ((flags.fresh || tenant.created) && flags.outDir !== undefined) {
+    // A new tenant (asked for, or for --attack): the old one's documents would sit beside its own.
     for (const suffix of [".ndjson", ".bulk.ndjson"])
       await rm(join(flags.outDir, `${SIMULATED_STREAM}${suffix}`), { force: true });
   }

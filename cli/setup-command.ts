@@ -69,7 +69,7 @@ async function kibanaPart(
   const client = await createKibanaClient(settings, seams.aws ?? awsClients(), await cliHttp(settings));
   return setupKibana(client, {
     integration: integrationChoice(flags),
-    enableRules: flags.enableRules === true,
+    ...(flags.enableRules && { enableRules: "all" as const }),
   });
 }
 
@@ -81,9 +81,14 @@ function kibanaOptions(command: Command): Command {
       new Option(
         "--integration-version <version>",
         "with --kibana: the jumpcloud integration version Fleet installs (the one the documents match by default)",
-      ).conflicts("upgradeIntegration"),
+      ).conflicts(["upgradeIntegration", "integration"]),
     )
-    .option("--upgrade-integration", "with --kibana: install the package registry's latest jumpcloud version")
+    .addOption(
+      new Option(
+        "--upgrade-integration",
+        "with --kibana: install the package registry's latest jumpcloud version",
+      ).conflicts("integration"),
+    )
     .option("--no-integration", "with --kibana: leave Fleet alone, install the detection rules only");
 }
 
@@ -92,6 +97,9 @@ function checkKibanaFlags(flags: KibanaFlags, command: Command): void {
     (k) => command.getOptionValueSource(k) === "cli",
   );
   if (command.getOptionValueSource("integration") === "cli") given.push("integration");
+  const version = flags.integrationVersion;
+  if (version !== undefined && !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version))
+    throw new UsageError(`--integration-version must be a package version such as 1.22.0, not "${version}"`);
   if (!flags.kibana && given.length > 0)
     throw new UsageError(
       `${given.map((k) => (k === "integration" ? "--no-integration" : `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)).join(", ")} only with --kibana`,

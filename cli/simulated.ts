@@ -66,26 +66,18 @@ export async function persistedTenant(dir: string, fresh = false, attack = false
   return { ...(await startSimulatedTenant(definition)), created: true };
 }
 
-// The attack's events among the day's, in time order (the simulator serves them sorted).
-function withAttack(events: GeneratedEvent[], definition: TenantDefinition): GeneratedEvent[] {
-  if (definition.attack !== true) return events;
-  const attack = attackScenario({
-    organization: SIMULATED_ORG,
-    end: definition.frozenAt,
-    seed: definition.seed,
-  });
-  return [...events, ...attack].sort((a, b) => a.at - b.at);
+// The attack, when asked for. JumpCloud shows these within a second: all of it is visible when
+// the tenant freezes (the day's events keep their realistic delays, late ones included).
+function attackOf(definition: TenantDefinition): GeneratedEvent[] {
+  if (definition.attack !== true) return [];
+  return attackScenario({ organization: SIMULATED_ORG, end: definition.frozenAt, seed: definition.seed });
 }
+const PROMPT = () => 1_000;
 
 /** How far back the simulated tenant's events go: a day, or the attack's history before it. */
 export function tenantSpanMs(definition: TenantDefinition): number {
   if (definition.attack !== true) return 86_400_000;
-  const attack = attackScenario({
-    organization: SIMULATED_ORG,
-    end: definition.frozenAt,
-    seed: definition.seed,
-  });
-  const first = attack[0]?.at ?? definition.frozenAt;
+  const first = attackOf(definition)[0]?.at ?? definition.frozenAt;
   return Math.max(86_400_000, definition.frozenAt - first + 60_000);
 }
 
@@ -103,16 +95,13 @@ export async function startSimulatedTenant(
     tenants: [
       {
         orgId: SIMULATED_ORG,
-        events: withAttack(
-          generateTenantEvents({
-            seed,
-            start: end - 86_400_000,
-            end: end - TENANT_SETTLED_MS,
-            count,
-            organization: SIMULATED_ORG,
-          }),
-          definition,
-        ),
+        events: generateTenantEvents({
+          seed,
+          start: end - 86_400_000,
+          end: end - TENANT_SETTLED_MS,
+          count,
+          organization: SIMULATED_ORG,
+        }),
       },
     ],
     keys: [{ key: SIMULATED_KEY, orgs: [SIMULATED_ORG] }],
@@ -120,6 +109,7 @@ export async function startSimulatedTenant(
     // Frozen: what is visible never changes, yet a later run may ask about times after `end`.
     visibleAsOf: end,
   });
+  simulator.addEvents(SIMULATED_ORG, attackOf(definition), PROMPT);
   return { simulator, apiUrl: await simulator.start(), definition };
 }
 

@@ -18,10 +18,12 @@ export interface JumpcloudElasticStackProps extends StackProps {
 /** Everything jumpcloud-elastic runs on, environment-agnostic: one construct per concern. */
 export class JumpcloudElasticStack extends Stack {
   readonly functions: Functions;
+  private readonly kibanaEnableRules: boolean;
 
   constructor(scope: Construct, id: string, props: JumpcloudElasticStackProps) {
     super(scope, id, props);
     const { config, timing } = props;
+    this.kibanaEnableRules = config.kibanaEnableRules;
     const state = new State(this, "State");
     const secrets = new Secrets(this, "Secrets", config);
     const deadLetters = new DeadLetters(this, "DeadLetters");
@@ -79,7 +81,17 @@ export class JumpcloudElasticStack extends Stack {
       new CfnOutput(this, "GeoIpUpdaterFunction", { value: this.functions.geoIpUpdater.functionName });
       new CfnOutput(this, "MaxmindSecretArn", { value: secrets.maxmind.secretArn });
     }
-    if (secrets.kibana) new CfnOutput(this, "KibanaSecretArn", { value: secrets.kibana.secretArn });
+    if (secrets.kibana) {
+      new CfnOutput(this, "KibanaSecretArn", { value: secrets.kibana.secretArn });
+      // The deploy's setup runs before the secrets are filled: this runs it again, as CloudFormation would.
+      const payload = {
+        RequestType: "Update",
+        ResourceProperties: { EnableRules: String(this.kibanaEnableRules) },
+      };
+      new CfnOutput(this, "SetupCommand", {
+        value: `aws lambda invoke --function-name ${mapper.functionName} --cli-binary-format raw-in-base64-out --payload '${JSON.stringify(payload)}' setup.json && cat setup.json`,
+      });
+    }
     // Without --cli-read-timeout 0 the AWS CLI gives up on a long run and invokes it again.
     new CfnOutput(this, "ReplayCommand", {
       value: `aws lambda invoke --function-name ${collector.functionName} --cli-binary-format raw-in-base64-out --cli-read-timeout 0 --payload '{"replay":{"start":"2026-01-01T00:00:00Z","end":"2026-01-02T00:00:00Z"}}' replay.json`,

@@ -92,7 +92,6 @@ const kibanaUrl = await listen("Kibana emulator", flags.kibanaPort, () => kibana
 process.stdout.write(
   `JumpCloud simulator:    ${apiUrl} (key ${SIMULATED_KEY}, ${flags.events} events over the last day)\n` +
     `Elasticsearch emulator: ${esUrl} (no authentication; kept in memory)\n` +
-    "In another terminal:\n" +
     `Kibana emulator:        ${kibanaUrl} (key ${KIBANA_KEY}; Fleet and the rules import API, kept in memory)\n` +
     "In another terminal:\n" +
     `  export JUMPCLOUD_API_URL=${apiUrl} JUMPCLOUD_API_KEY=${SIMULATED_KEY} ELASTICSEARCH_URL=${esUrl} KIBANA_URL=${kibanaUrl} KIBANA_API_KEY=${KIBANA_KEY}\n` +

@@ -76,16 +76,19 @@ async function kibanaSetup(
   try {
     const client = await kibana();
     if (client === undefined) return {};
-    const result = await setupKibana(client, {
-      enableRules: request.ResourceProperties?.EnableRules === "true",
-    });
+    // A deploy runs again at each change of the pack: it enables new rules only, never one disabled since.
+    const enable = request.ResourceProperties?.EnableRules === "true";
+    const result = await setupKibana(client, enable ? { enableRules: "new" } : {});
     logger.info("Kibana", { version: result.kibana.version });
     const { installed, updated, unchanged, failed } = result.counts;
     const integration =
       result.integration?.action === "unavailable"
-        ? `dashboard not installed: ${result.integration.reason}`
+        ? `integration not installed: ${result.integration.reason}`
         : `integration ${result.integration?.action} ${result.integration?.version}`;
-    const failures = result.rules.filter((r) => r.action === "failed").map((r) => `${r.name}: ${r.error}`);
+    const failures = [
+      ...(result.rulesError !== undefined ? [`rules not installed: ${result.rulesError}`] : []),
+      ...result.rules.filter((r) => r.action === "failed").map((r) => `${r.name}: ${r.error}`),
+    ];
     logger.info("Kibana set up", { integration, counts: result.counts, failures });
     return {
       KibanaAction: `rules ${installed} installed, ${updated} updated, ${unchanged} unchanged, ${failed} failed`,

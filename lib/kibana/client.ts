@@ -30,16 +30,25 @@ export interface KibanaRequest {
   query?: Record<string, string | number | boolean>;
   /** Not under the space: Kibana-wide APIs (spaces themselves). */
   global?: boolean;
+  /** This request's bounds, when not the connection's (a first contact fails fast, an install waits). */
+  timeoutMs?: number;
+  maxAttempts?: number;
 }
 
-/** The message Kibana put in an error body (`message`, as its HTTP errors and Fleet's carry it). */
+/** The message Kibana put in an error body (`message`, as its HTTP errors and Fleet's carry it), on one line. */
 export function kibanaMessage(answer: KibanaAnswer): string {
   const body = answer.body as { message?: unknown; error?: unknown } | undefined;
-  // Security errors quote Elasticsearch's root causes over several lines: the first line says it.
-  if (typeof body?.message === "string" && body.message !== "")
-    return snippet(body.message.split(/\n\s*Root causes:/)[0] ?? body.message);
+  if (typeof body?.message === "string" && body.message !== "") return readable(body.message);
   if (typeof body?.error === "string") return body.error;
   return snippet(answer.text) || "no message";
+}
+
+// Security errors quote Elasticsearch's root causes over several lines before `]: <reason>`, and
+// authorization errors the whole URL called: the reason and the privilege are what to read.
+function readable(message: string): string {
+  const reason = message.startsWith("[") ? /\]: ([^\]]+)$/.exec(message)?.[1] : undefined;
+  const text = (reason ?? message).replace(/(API \[\w+ [^?\]]+)\?[^\]]*\]/, "$1]");
+  return snippet(text, 300);
 }
 
 // A file upload built by hand: fetch's FormData differs between Node's fetch and undici's (the
@@ -144,7 +153,9 @@ export class KibanaClient {
     const hint =
       answer.status === 401
         ? `: Kibana did not accept ${this.connection.credentialSource} (check the key, and that it belongs to this deployment)`
-        : "";
+        : answer.status === 403
+          ? `: ${this.connection.credentialSource} lacks a Kibana privilege this needs (docs/deploy.md, "The Kibana API key"; \`doctor\` names which)`
+          : "";
     return new KibanaRequestError(
       `Kibana refused ${what} (${answer.status}: ${message})${hint}`,
       answer.status,

@@ -80,8 +80,14 @@ export function storedAsWanted(stored: StoredRule, wanted: Record<string, unknow
   );
 }
 
-function wantedRule(rule: DetectionRule, stored: StoredRule | undefined, enable: boolean) {
-  const enabled = enable || stored?.enabled === true;
+/**
+ * Which rules to enable: `all` (an operator asking now: `--enable-rules`), `new` ones only (a
+ * deploy, which runs again at every change of the pack: a rule someone disabled stays so).
+ */
+export type EnableRules = "all" | "new" | undefined;
+
+function wantedRule(rule: DetectionRule, stored: StoredRule | undefined, enable: EnableRules) {
+  const enabled = stored === undefined ? enable !== undefined : enable === "all" || stored.enabled === true;
   return { ...rule, enabled };
 }
 
@@ -98,12 +104,12 @@ function outcome(
 /**
  * Imports the rules Kibana does not hold as they are (`_import?overwrite=true`), leaving the
  * others untouched (no new revision), and reads each rule's error from the answer. New rules are
- * disabled unless `enable`; a rule a user enabled stays enabled, with its exceptions and actions.
+ * disabled unless `enable`; otherwise a rule keeps its state in Kibana, its exceptions and actions.
  */
 export async function installRules(
   client: KibanaClient,
   rules: readonly DetectionRule[],
-  options: { enable?: boolean } = {},
+  options: { enable?: EnableRules } = {},
 ): Promise<RuleOutcome[]> {
   const stored = await storedRules(
     client,
@@ -113,7 +119,7 @@ export async function installRules(
   const outcomes = new Map<string, RuleOutcome>();
   for (const rule of rules) {
     const previous = stored.get(rule.rule_id);
-    const wanted = wantedRule(rule, previous, options.enable === true);
+    const wanted = wantedRule(rule, previous, options.enable);
     if (previous && storedAsWanted(previous, wanted)) {
       outcomes.set(rule.rule_id, outcome(rule, "unchanged", wanted.enabled));
       continue;

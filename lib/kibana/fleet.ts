@@ -15,7 +15,7 @@ export function integrationSupports(version: string): boolean {
   return major === 9 && compareVersions(version, "9.0.5") >= 0;
 }
 
-/** The id of the integration's dashboard ("[Logs JumpCloud] Summary of events from Directory Insights"). */
+/** The id of the integration's dashboard ("[JumpCloud] Directory Insights Summary"). */
 export const DASHBOARD_ID = "jumpcloud-fe780080-94a7-11ed-9170-e9f90db17dfc";
 
 /** Which version `setup --kibana` installs: the pinned one, one named, or the registry's latest. */
@@ -44,6 +44,7 @@ interface PackageInfo {
 }
 
 const PACKAGE_PATH = `/api/fleet/epm/packages/${PACKAGE}`;
+const INSTALL_TIMEOUT_MS = 180_000;
 
 // Fleet's package info carries the installed version in installationInfo (8.8+) or, before, in
 // the package's saved object; `status` says whether any version is installed.
@@ -122,6 +123,11 @@ export async function installIntegration(
   const version = await targetVersion(client, choice);
   if (typeof version !== "string") return unavailable(version, "read the latest jumpcloud package");
   const info = await client.request<PackageInfo>("GET", `${PACKAGE_PATH}/${version}`);
+  if (info.status === 404 && /not found/i.test(kibanaMessage(info)) && "version" in choice)
+    return {
+      action: "unavailable",
+      reason: `Fleet has no jumpcloud ${version} (404: ${kibanaMessage(info)}): check --integration-version, or its package registry`,
+    };
   if (info.status !== 200) return unavailable(info, `find jumpcloud ${version}`);
   const previous = installedVersion(info.body ?? {});
   const done = async (action: Exclude<IntegrationResult["action"], "unavailable">, installed: string) => ({
@@ -137,7 +143,11 @@ export async function installIntegration(
   // Fleet refuses a version older than the registry's newest unless forced, even on a first
   // install: the pinned one needs it then. Never when it is installed (see above): no reinstall.
   const force = "version" in choice && (await olderThanLatest(client, version));
-  const install = await client.request("POST", `${PACKAGE_PATH}/${version}`, { json: { force } });
+  // Kibana answers once it has fetched and installed the package: a minute is usual.
+  const install = await client.request("POST", `${PACKAGE_PATH}/${version}`, {
+    json: { force },
+    timeoutMs: INSTALL_TIMEOUT_MS,
+  });
   if (install.status !== 200) return unavailable(install, `install jumpcloud ${version}`);
   return done(previous === undefined ? "installed" : "upgraded", version);
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { RULE_FILES } from "../../rules/index.ts";
+import { ConfigurationError } from "../errors.ts";
 
 const technique = z.object({ id: z.string(), name: z.string(), reference: z.url() });
 
@@ -35,15 +36,25 @@ const ruleSchema = z.looseObject({
 /** One rule of the pack: a Kibana detection rule as its import API takes it, less `enabled`. */
 export type DetectionRule = z.infer<typeof ruleSchema>;
 
-/** The pack's rules, checked, in name order; a malformed file is a bug of this repository: it throws. */
+/** The pack's rules, checked, in name order; an edited file that breaks the format is a ConfigurationError naming it. */
 export function rulePack(): DetectionRule[] {
-  return Object.entries(RULE_FILES)
-    .map(([file, content]) => {
-      const parsed = ruleSchema.safeParse(content);
-      if (!parsed.success) throw new Error(`rules/${file}: ${z.prettifyError(parsed.error)}`);
-      return parsed.data;
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return parseRulePack(RULE_FILES);
+}
+
+/** Rule files (name → content) checked against the pack's format; every problem at once, by file and key. */
+export function parseRulePack(files: Readonly<Record<string, unknown>>): DetectionRule[] {
+  const problems: string[] = [];
+  const rules = Object.entries(files).flatMap(([file, content]) => {
+    const parsed = ruleSchema.safeParse(content);
+    if (parsed.success) return [parsed.data];
+    for (const issue of parsed.error.issues)
+      problems.push(
+        `rules/${file}: ${issue.path.join(".") || "the rule"}: ${issue.message} (see rules/README.md)`,
+      );
+    return [];
+  });
+  if (problems.length > 0) throw new ConfigurationError(problems);
+  return rules.sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** A hash of the pack's content: the deploy's custom resource runs again when a rule changes. */

@@ -1,8 +1,16 @@
 import { KibanaRequestError } from "../errors.ts";
 import type { KibanaClient } from "./client.ts";
-import { installRules, type RuleOutcome, ruleCounts } from "./detection-rules.ts";
-import { type IntegrationChoice, type IntegrationResult, installIntegration } from "./fleet.ts";
+import { type EnableRules, installRules, type RuleOutcome, ruleCounts } from "./detection-rules.ts";
+import {
+  compareVersions,
+  type IntegrationChoice,
+  type IntegrationResult,
+  installIntegration,
+} from "./fleet.ts";
 import { type DetectionRule, rulePack } from "./rule-pack.ts";
+
+/** The oldest Kibana the pack runs on: its new_terms rules compare two fields (8.6 on; 8.4 had one). */
+export const RULES_KIBANA = "8.6.0";
 
 /** What `setup --kibana` (and the deploy's custom resource) did in Kibana. */
 export interface KibanaSetupResult {
@@ -10,6 +18,8 @@ export interface KibanaSetupResult {
   /** Undefined when skipped (`--no-integration`). */
   integration?: IntegrationResult;
   rules: RuleOutcome[];
+  /** Why no rule could be installed (Kibana refused reading them: a privilege), when so. */
+  rulesError?: string;
   counts: ReturnType<typeof ruleCounts>;
 }
 
@@ -17,7 +27,8 @@ export interface KibanaSetupResult {
 export interface KibanaSetupOptions {
   /** The integration version, or false to leave Fleet alone. */
   integration?: IntegrationChoice | false;
-  enableRules?: boolean;
+  /** Which rules to enable (none: each keeps its state in Kibana, new ones disabled). */
+  enableRules?: EnableRules;
   rules?: readonly DetectionRule[];
 }
 
@@ -27,7 +38,8 @@ interface StatusAnswer {
 
 /** Kibana's version, read from `/api/status` (which also proves the address and the credentials). */
 export async function kibanaVersion(client: KibanaClient): Promise<string> {
-  const status = await client.call<StatusAnswer>("GET", "/api/status");
+  // The first contact: a Kibana that does not answer is told in seconds, not after every retry.
+  const status = await client.call<StatusAnswer>("GET", "/api/status", { timeoutMs: 15_000, maxAttempts: 2 });
   const version = status?.version?.number;
   if (typeof version !== "string")
     throw new KibanaRequestError(
@@ -37,26 +49,42 @@ export async function kibanaVersion(client: KibanaClient): Promise<string> {
   return version;
 }
 
+// A refusal of the rules as a whole (a privilege) is the result's, so the dashboard still goes in.
+async function rulesPart(client: KibanaClient, options: KibanaSetupOptions) {
+  try {
+    return {
+      rules: await installRules(client, options.rules ?? rulePack(), { enable: options.enableRules }),
+    };
+  } catch (error) {
+    if (!(error instanceof KibanaRequestError) || error.status !== 403) throw error;
+    return { rules: [], rulesError: error.message };
+  }
+}
+
 /**
- * Installs the integration's dashboard through Fleet (or says why not) and the detection rule
- * pack through the Detection Engine's import API, each idempotently.
+ * Installs the detection rule pack through the Detection Engine's import API and the
+ * integration's dashboard through Fleet (or says why not), each idempotently.
  */
 export async function setupKibana(
   client: KibanaClient,
   options: KibanaSetupOptions = {},
 ): Promise<KibanaSetupResult> {
   const version = await kibanaVersion(client);
+  if (compareVersions(version, RULES_KIBANA) < 0)
+    throw new KibanaRequestError(
+      `Kibana ${version} is too old for the detection rules: they need ${RULES_KIBANA} or later (new terms on two fields)`,
+      400,
+    );
   await client.checkSpace();
   // Rules first: they are quick, and what a deploy with little time left must not miss.
-  const rules = await installRules(client, options.rules ?? rulePack(), {
-    enable: options.enableRules === true,
-  });
+  const { rules, rulesError } = await rulesPart(client, options);
   const integration =
     options.integration === false ? undefined : await installIntegration(client, options.integration);
   return {
     kibana: { url: client.connection.url, space: client.connection.space ?? "default", version },
     ...(integration && { integration }),
     rules,
+    ...(rulesError !== undefined && { rulesError }),
     counts: ruleCounts(rules),
   };
 }

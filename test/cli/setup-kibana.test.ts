@@ -59,7 +59,7 @@ describe("cli setup --kibana", () => {
     });
     expect(code).toBe(0);
     expect(stdout).toMatch(
-      /^dashboard not installed: Fleet refused .*403.*; the detection rules are installed without it$/m,
+      /^integration not installed: Fleet refused .*403.*Fleet and Integrations "all" privileges$/m,
     );
     expect(stdout).toContain(`detection rules: ${pack.length} installed`);
     expect(kibana.rules("soc").every((r) => r.enabled)).toBe(true);
@@ -67,6 +67,13 @@ describe("cli setup --kibana", () => {
 
   it.each([
     [["setup", "--enable-rules"], {}, 2, /^error: --enable-rules only with --kibana$/m],
+    [
+      ["setup", "--kibana", "--integration-version", "banana"],
+      {},
+      2,
+      /^error: --integration-version must be a package version such as 1\.22\.0, not "banana"$/m,
+    ],
+    [["setup", "--kibana", "--no-integration", "--upgrade-integration"], {}, 2, /cannot be used with/],
     [["setup", "--kibana"], { KIBANA_URL: "" }, 2, /^error: set KIBANA_URL/m],
     [
       ["setup", "--kibana"],

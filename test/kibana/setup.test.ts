@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { KibanaRequestError } from "../../lib/errors.ts";
+import { ConfigurationError, KibanaRequestError } from "../../lib/errors.ts";
 import { defaultHttpSettings } from "../../lib/jumpcloud/http.ts";
 import { KibanaClient } from "../../lib/kibana/client.ts";
 import { DASHBOARD_ID, INTEGRATION_VERSION } from "../../lib/kibana/fleet.ts";
-import { type DetectionRule, rulePack } from "../../lib/kibana/rule-pack.ts";
+import { type DetectionRule, parseRulePack, rulePack } from "../../lib/kibana/rule-pack.ts";
 import { setupKibana } from "../../lib/kibana/setup.ts";
 import { silentLogger } from "../../lib/logger.ts";
 import { KibanaEmulator, type KibanaEmulatorOptions } from "../../simulators/kibana/server.ts";
@@ -132,7 +132,7 @@ describe("setup --kibana, against the Kibana emulator", () => {
   });
 
   it("updates a changed rule, keeping what the user set in Kibana (enabled, exceptions)", async () => {
-    await setupKibana(client(), { rules: RULES, enableRules: true });
+    await setupKibana(client(), { rules: RULES, enableRules: "all" });
     expect(kibana.rules().every((r) => r.enabled)).toBe(true);
     const changed = RULES.map((r, i) =>
       i === 0 ? { ...r, version: 2, query: 'event.action: "totp_delete_enrollment"' } : r,
@@ -147,13 +147,45 @@ describe("setup --kibana, against the Kibana emulator", () => {
     });
   });
 
-  it("--enable-rules enables rules already installed disabled", async () => {
+  it("--enable-rules (all) enables rules installed disabled; a deploy (new) leaves a rule someone disabled alone", async () => {
     await setupKibana(client(), { rules: RULES });
-    const result = await setupKibana(client(), { rules: RULES, enableRules: true });
+    const result = await setupKibana(client(), { rules: RULES, enableRules: "all" });
     expect(result.rules.map((r) => [r.action, r.enabled])).toEqual([
       ["updated", true],
       ["updated", true],
     ]);
+    // Someone disables rule B in Kibana; the pack changes rule B; a deploy enabling new rules runs.
+    const stored = kibana.rules().find((r) => r.rule_id === RULES[1]?.rule_id) as { enabled: boolean };
+    stored.enabled = false;
+    const changed = RULES.map((r, i) =>
+      i === 1 ? { ...r, version: 2, description: "A threshold rule, v2." } : r,
+    );
+    const deploy = await setupKibana(client(), { rules: changed, enableRules: "new" });
+    expect(deploy.rules.map((r) => [r.action, r.enabled])).toEqual([
+      ["unchanged", true],
+      ["updated", false],
+    ]);
+  });
+
+  it("a key that may not read rules (403): the rules part says so, the dashboard still goes in", async () => {
+    await kibana.stop();
+    await start({ credentials: { [KEY]: { fleet: true, rules: false } } });
+    const result = await setupKibana(client(), { rules: RULES });
+    expect(result.rules).toEqual([]);
+    expect(result.rulesError).toMatch(
+      /^Kibana refused .*\(403: .*\): KIBANA_API_KEY lacks a Kibana privilege/,
+    );
+    expect(result.rulesError).not.toContain("filter=");
+    expect(result.integration).toMatchObject({ action: "installed" });
+  });
+
+  it("refuses a Kibana older than the rules need, before changing anything", async () => {
+    await kibana.stop();
+    await start({ version: "8.5.3" });
+    await expect(setupKibana(client(), { rules: RULES })).rejects.toThrow(
+      /^Kibana 8\.5\.3 is too old for the detection rules: they need 8\.6\.0 or later/,
+    );
+    expect(kibana.requests.filter((r) => r.method !== "GET")).toEqual([]);
   });
 
   it("reports each rule Kibana refuses, with its message, and installs the others", async () => {
@@ -215,5 +247,21 @@ describe("setup --kibana, against the Kibana emulator", () => {
     const refused = setupKibana(client(undefined, "wrong"), { rules: RULES });
     await expect(refused).rejects.toBeInstanceOf(KibanaRequestError);
     await expect(refused).rejects.toThrow(/401.*did not accept KIBANA_API_KEY/);
+  });
+});
+
+describe("the rule pack's format, as setup reads it", () => {
+  it("an edited rule that breaks it: one ConfigurationError line per problem, naming the file and key", () => {
+    const good = rulePack()[0] as DetectionRule;
+    const files = { "good.json": good, "bad.json": { ...good, severity: "urgent", false_positives: [] } };
+    expect(() => parseRulePack(files)).toThrow(ConfigurationError);
+    try {
+      parseRulePack(files);
+    } catch (error) {
+      expect((error as ConfigurationError).problems).toEqual([
+        expect.stringMatching(/^rules\/bad\.json: severity: .*\(see rules\/README\.md\)$/),
+        expect.stringMatching(/^rules\/bad\.json: false_positives: /),
+      ]);
+    }
   });
 });
