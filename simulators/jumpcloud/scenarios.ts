@@ -499,7 +499,11 @@ export function attackScenario(options: ScenarioOptions): GeneratedEvent[] {
   // The attack's actions, `seconds` before end (a few seconds of jitter), the administrator's 8 s apart.
   const at = (seconds: number) => end - seconds * 1_000 + r.int(0, 3_000);
   let step = 290;
-  const next = () => at((step -= 8) + 8);
+  const next = () => {
+    const seconds = step;
+    step -= 8;
+    return at(seconds);
+  };
 
   // Password spray: 12 users, one failure each, from one address.
   // All of it within the 7 minutes before the last 2: a windowed rule (threshold, new terms,
