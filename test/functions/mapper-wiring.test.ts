@@ -165,7 +165,8 @@ describe("mapper Lambda wiring (AWS doubles, emulated Elasticsearch)", () => {
             "template jumpcloud-elastic-logs-jumpcloud.events, pipeline jumpcloud-elastic-logs-jumpcloud.events-geoip",
         },
       });
-      expect(fresh.ingest.get("jumpcloud-elastic-logs-jumpcloud.events-geoip")?.processors).toHaveLength(12);
+      // event.ingested, the integration's 8 GeoIP steps, the 4 @custom calls.
+      expect(fresh.ingest.get("jumpcloud-elastic-logs-jumpcloud.events-geoip")?.processors).toHaveLength(13);
       expect((await handleSetup({ RequestType: "Update" }, client, silentLogger)).Data.Action).toBe(
         "unchanged/unchanged",
       );
