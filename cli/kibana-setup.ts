@@ -71,13 +71,11 @@ export function kibanaSetupText(result: KibanaSetupResult, enableRules: boolean)
   ].join("\n");
 }
 
-/** The error `setup` ends with when Kibana refused some rules, or all (they are listed above it). */
+/** The error `setup` ends with when Kibana refused some rules, or all (the result above says which and why). */
 export function failedRulesError(result: KibanaSetupResult): KibanaRequestError | undefined {
-  if (result.rulesError !== undefined) return new KibanaRequestError(result.rulesError, 403);
-  const failed = result.rules.filter((r) => r.action === "failed");
-  if (failed.length === 0) return undefined;
-  return new KibanaRequestError(
-    `Kibana refused ${failed.length} detection rule(s): ${failed.map((r) => `${r.name} (${r.error})`).join("; ")}`,
-    400,
-  );
+  if (result.rulesError !== undefined)
+    return new KibanaRequestError("the detection rules were not installed (the line above says why)", 403);
+  const failed = result.rules.filter((r) => r.action === "failed").length;
+  if (failed === 0) return undefined;
+  return new KibanaRequestError(`Kibana refused ${failed} detection rule(s): see their rows above`, 400);
 }

@@ -180,6 +180,18 @@ function withProfileHint(message: string, profile: string | undefined): string {
   );
 }
 
+/**
+ * A rule file edited into invalid JSON fails the import of the rule pack (tsx's loader says so with
+ * a TransformError naming the file and the spot): one line for a configuration problem, not a crash.
+ */
+export function brokenRuleFile(error: unknown): string | undefined {
+  if (!(error instanceof Error) || (error.name !== "TransformError" && !(error instanceof SyntaxError)))
+    return undefined;
+  const found = /(rules\/[\w.-]+\.json):(\d+):(\d+): ERROR: ([^\n]+)/.exec(error.message);
+  if (!found) return undefined;
+  return `${found[1]} is not valid JSON at line ${found[2]}, column ${found[3]}: ${found[4]} (see rules/README.md)`;
+}
+
 /** What an error means for the user: its exit status and one clear message. */
 function classify(error: unknown): {
   code: number;
@@ -203,6 +215,8 @@ function classify(error: unknown): {
   if (error instanceof LockedError) return { code: EXIT.locked, kind: "locked", message: error.message };
   if (error instanceof JumpcloudElasticError)
     return { code: EXIT.failed, kind: "failed", message: error.message };
+  const ruleFile = brokenRuleFile(error);
+  if (ruleFile) return { code: EXIT.usage, kind: "configuration", message: ruleFile, problems: [ruleFile] };
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return { code: EXIT.failed, kind: "unexpected", message: `unexpected error: ${stack}` };
 }

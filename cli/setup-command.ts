@@ -5,7 +5,8 @@ import { createKibanaClient } from "../lib/compose/kibana.ts";
 import { type ClusterGeoIp, clusterGeoIp, clusterGeoIpText } from "../lib/elasticsearch/ingest-pipeline.ts";
 import { setupCluster } from "../lib/elasticsearch/setup.ts";
 import { ConfigurationError, JumpcloudElasticError, UsageError } from "../lib/errors.ts";
-import { type KibanaSetupResult, setupKibana } from "../lib/kibana/setup.ts";
+import type { KibanaClient } from "../lib/kibana/client.ts";
+import { checkKibana, type KibanaSetupResult, setupKibana } from "../lib/kibana/setup.ts";
 import { type GeoIpMode, geoIpMode } from "../lib/settings/geoip-mode.ts";
 import type { LoadedSettings } from "../lib/settings/load.ts";
 import type { Requirement } from "../lib/settings/rules.ts";
@@ -60,13 +61,19 @@ function clusterSource(settings: Settings, sourceOf: LoadedSettings["sourceOf"])
   return `the url in ${sourceOf("elasticsearchSecretArn")}`;
 }
 
-async function kibanaPart(
-  seams: CliSeams,
-  settings: Settings,
-  flags: KibanaFlags,
-): Promise<KibanaSetupResult | undefined> {
+// Kibana is checked (reachable, credentials, version, space) before the cluster is changed.
+async function kibanaClient(seams: CliSeams, settings: Settings, flags: KibanaFlags) {
   if (!flags.kibana) return undefined;
   const client = await createKibanaClient(settings, seams.aws ?? awsClients(), await cliHttp(settings));
+  await checkKibana(client);
+  return client;
+}
+
+async function kibanaPart(
+  client: KibanaClient | undefined,
+  flags: KibanaFlags,
+): Promise<KibanaSetupResult | undefined> {
+  if (client === undefined) return undefined;
   return setupKibana(client, {
     integration: integrationChoice(flags),
     ...(flags.enableRules && { enableRules: "all" as const }),
@@ -124,6 +131,7 @@ export function setupCommand(seams: CliSeams): Command {
       by: "setup",
     });
     const mode = geoIpMode(settings, true, sourceOf);
+    const kibanaAt = await kibanaClient(seams, settings, flags);
     const client = await createElasticsearchClient(settings, seams.aws ?? awsClients());
     const { template, pipeline } = await setupCluster(client, mode).catch((error: unknown) => {
       // Which cluster, as the user named it: "request timed out" alone says nothing to fix.
@@ -132,7 +140,7 @@ export function setupCommand(seams: CliSeams): Command {
       throw error;
     });
     const geo = mode === "cluster" ? await readClusterGeoIp(client) : undefined;
-    const kibana = await kibanaPart(seams, settings, flags);
+    const kibana = await kibanaPart(kibanaAt, flags);
     const result = {
       ...template,
       pipeline: pipeline.pipeline,

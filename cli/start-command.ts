@@ -24,7 +24,7 @@ interface StartFlags {
 function intro(tenant: { created: boolean; definition: TenantDefinition }): string {
   const frozen = new Date(tenant.definition.frozenAt).toISOString();
   const attack = tenant.definition.attack
-    ? ", and an attack in its last two hours (after 13 days of its victims' usual logins)"
+    ? ", and an attack in its last minutes (after 13 days of its victims' usual logins)"
     : "";
   return tenant.created
     ? `simulated JumpCloud tenant created: ${tenant.definition.count} events over the day before ${frozen}${attack} (frozen; --fresh makes a new one)`
@@ -39,8 +39,8 @@ function closing(report: CollectionReport, flags: StartFlags): string {
   const attack = !flags.attack
     ? ""
     : flags.toElasticsearch
-      ? " The attack is in the cluster: `npm run cli -- setup --kibana --enable-rules` within 10 minutes, and the rules' first run finds it (Security › Alerts)."
-      : " To see the detection rules fire: add --to-elasticsearch, then `npm run cli -- setup --kibana --enable-rules` (README, Detection).";
+      ? " The attack is in the cluster: rules enabled before it alert at their next run (Security › Alerts); if they were not, enable them (`npm run cli -- setup --kibana --enable-rules`) and play it again with --attack --fresh."
+      : " To see the detection rules fire: `npm run cli -- setup --kibana --enable-rules`, then `npm start -- --attack --fresh --to-elasticsearch` (README, Detection).";
   return `${humanReport(report)}${next}.${attack} Next: "Run it against your tenant" in the README.\n`;
 }
 

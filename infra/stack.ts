@@ -89,7 +89,7 @@ export class JumpcloudElasticStack extends Stack {
         ResourceProperties: { EnableRules: String(this.kibanaEnableRules) },
       };
       new CfnOutput(this, "SetupCommand", {
-        value: `aws lambda invoke --function-name ${mapper.functionName} --cli-binary-format raw-in-base64-out --payload '${JSON.stringify(payload)}' setup.json && cat setup.json`,
+        value: `aws lambda invoke --function-name ${mapper.functionName} --cli-binary-format raw-in-base64-out --cli-read-timeout 0 --payload '${JSON.stringify(payload)}' setup.json && cat setup.json`,
       });
     }
     // Without --cli-read-timeout 0 the AWS CLI gives up on a long run and invokes it again.

@@ -95,7 +95,7 @@ process.stdout.write(
     `Kibana emulator:        ${kibanaUrl} (key ${KIBANA_KEY}; Fleet and the rules import API, kept in memory)\n` +
     "In another terminal:\n" +
     `  export JUMPCLOUD_API_URL=${apiUrl} JUMPCLOUD_API_KEY=${SIMULATED_KEY} ELASTICSEARCH_URL=${esUrl} KIBANA_URL=${kibanaUrl} KIBANA_API_KEY=${KIBANA_KEY}\n` +
-    "  npm run cli -- doctor && npm run cli -- setup --kibana && npm run cli -- run --once\n" +
+    "  npm run cli -- setup --kibana && npm run cli -- doctor && npm run cli -- run --once\n" +
     "Ctrl-C stops them.\n",
 );
 

@@ -104,12 +104,15 @@ export class KibanaClient {
     };
     const body = upload?.body ?? (request.json === undefined ? undefined : JSON.stringify(request.json));
     try {
-      const result = await sendWithRetry(
-        what,
-        target,
-        () => ({ method, headers, body }),
-        this.connection.http,
-      );
+      const { http } = this.connection;
+      const bounded: HttpSettings = {
+        ...http,
+        ...(request.timeoutMs !== undefined && { timeoutMs: request.timeoutMs }),
+        ...(request.maxAttempts !== undefined && {
+          retry: { ...http.retry, maxAttempts: request.maxAttempts },
+        }),
+      };
+      const result = await sendWithRetry(what, target, () => ({ method, headers, body }), bounded);
       return { status: result.status, body: parseJson<T>(result.body), text: result.body };
     } catch (error) {
       // The HTTP layer is shared with the JumpCloud client: its errors are renamed for Kibana here.

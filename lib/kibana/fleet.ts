@@ -1,4 +1,5 @@
 import { PACKAGE } from "../ecs/rules.ts";
+import { KibanaUnavailableError } from "../errors.ts";
 import type { KibanaAnswer, KibanaClient } from "./client.ts";
 import { kibanaMessage } from "./client.ts";
 
@@ -144,10 +145,21 @@ export async function installIntegration(
   // install: the pinned one needs it then. Never when it is installed (see above): no reinstall.
   const force = "version" in choice && (await olderThanLatest(client, version));
   // Kibana answers once it has fetched and installed the package: a minute is usual.
-  const install = await client.request("POST", `${PACKAGE_PATH}/${version}`, {
-    json: { force },
-    timeoutMs: INSTALL_TIMEOUT_MS,
-  });
+  let install: KibanaAnswer;
+  try {
+    install = await client.request("POST", `${PACKAGE_PATH}/${version}`, {
+      json: { force },
+      timeoutMs: INSTALL_TIMEOUT_MS,
+      // Sent once: Fleet goes on installing after a timeout, and a second request would only wait again.
+      maxAttempts: 1,
+    });
+  } catch (error) {
+    if (!(error instanceof KibanaUnavailableError)) throw error;
+    return {
+      action: "unavailable",
+      reason: `Fleet did not answer the install of jumpcloud ${version} in time (${error.message}): it may still be installing; run setup --kibana again in a few minutes`,
+    };
+  }
   if (install.status !== 200) return unavailable(install, `install jumpcloud ${version}`);
   return done(previous === undefined ? "installed" : "upgraded", version);
 }

@@ -49,6 +49,21 @@ export async function kibanaVersion(client: KibanaClient): Promise<string> {
   return version;
 }
 
+/**
+ * What must hold before anything is changed: Kibana answers, with these credentials, in a version
+ * the rules run on, and the space exists. Returns the version.
+ */
+export async function checkKibana(client: KibanaClient): Promise<string> {
+  const version = await kibanaVersion(client);
+  if (compareVersions(version, RULES_KIBANA) < 0)
+    throw new KibanaRequestError(
+      `Kibana ${version} is too old for the detection rules: they need ${RULES_KIBANA} or later (new terms on two fields)`,
+      400,
+    );
+  await client.checkSpace();
+  return version;
+}
+
 // A refusal of the rules as a whole (a privilege) is the result's, so the dashboard still goes in.
 async function rulesPart(client: KibanaClient, options: KibanaSetupOptions) {
   try {
@@ -69,13 +84,7 @@ export async function setupKibana(
   client: KibanaClient,
   options: KibanaSetupOptions = {},
 ): Promise<KibanaSetupResult> {
-  const version = await kibanaVersion(client);
-  if (compareVersions(version, RULES_KIBANA) < 0)
-    throw new KibanaRequestError(
-      `Kibana ${version} is too old for the detection rules: they need ${RULES_KIBANA} or later (new terms on two fields)`,
-      400,
-    );
-  await client.checkSpace();
+  const version = await checkKibana(client);
   // Rules first: they are quick, and what a deploy with little time left must not miss.
   const { rules, rulesError } = await rulesPart(client, options);
   const integration =

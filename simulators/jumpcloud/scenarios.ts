@@ -511,10 +511,10 @@ export function attackScenario(options: ScenarioOptions): GeneratedEvent[] {
   for (const [i, p] of sprayed.entries())
     m.userLogin(end - 7 * MINUTE + i * 10_000, p, IP.attacker, false, CURL);
   // Brute force on the victim, then a success from China (failures then success; burst; new country).
-  for (let i = 0; i < 10; i++) m.userLogin(end - 400_000 + i * 8_000, victim, IP.attacker, false, CURL);
-  m.userLogin(end - 315_000, { ...victim, ua: FIREFOX_WIN }, IP.attacker, true);
+  for (let i = 0; i < 12; i++) m.userLogin(end - 300_000 + i * 8_000, victim, IP.attacker, false, CURL);
+  m.userLogin(end - 200_000, { ...victim, ua: FIREFOX_WIN }, IP.attacker, true);
   // LDAP password guessing against another user.
-  for (let i = 0; i < 25; i++) m.ldapBind(end - 390_000 + i * 4_000, "li.wei", IP.attackerLdap, false);
+  for (let i = 0; i < 25; i++) m.ldapBind(end - 330_000 + i * 4_000, "li.wei", IP.attackerLdap, false);
   // The stolen administrator session, from a network provider the administrator never used.
   m.adminLogin(at(300), stolen, stolen.ip, true);
   m.adminAction("organization_update", next(), stolen, {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { COMMANDS, commandsToLoad, createProgram } from "../../cli/program.ts";
+import { brokenRuleFile, COMMANDS, commandsToLoad, createProgram } from "../../cli/program.ts";
 import { cli } from "../helpers/cli.ts";
 import { fixturePath } from "../helpers/fixtures.ts";
 
@@ -88,5 +88,20 @@ describe("the command list", () => {
     [["-", "map"], []],
   ])("%j loads %j", (args, names) => {
     expect(commandsToLoad(args)).toStrictEqual(names);
+  });
+});
+
+describe("a rule file edited into invalid JSON", () => {
+  it("is one line naming the file and the spot, not an unexpected error", () => {
+    const error = Object.assign(
+      new Error(
+        "Transform failed with 1 error:\n/repo/rules/jumpcloud-ip-list-changed.json:2:0: ERROR: Expected string in JSON but found end of file",
+      ),
+      { name: "TransformError" },
+    );
+    expect(brokenRuleFile(error)).toBe(
+      "rules/jumpcloud-ip-list-changed.json is not valid JSON at line 2, column 0: Expected string in JSON but found end of file (see rules/README.md)",
+    );
+    expect(brokenRuleFile(new Error("rules/x.json:1:1: ERROR: y"))).toBeUndefined();
   });
 });

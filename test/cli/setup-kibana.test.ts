@@ -107,6 +107,26 @@ describe("cli setup --kibana", () => {
     expect(stderr).not.toContain("wrong");
   });
 
+  it("a Kibana the rules cannot run on is refused before the cluster is changed", async () => {
+    const old = new KibanaEmulator({
+      version: "8.5.3",
+      credentials: { [ES_KEY]: { fleet: true, rules: true } },
+    });
+    const cluster = new ElasticsearchEmulator({ authorizations: [`ApiKey ${ES_KEY}`] });
+    try {
+      const { code, stderr } = await inProcess(["setup", "--kibana"], {
+        env: { ...env, ELASTICSEARCH_URL: await cluster.start(), KIBANA_URL: await old.start(0) },
+      });
+      expect(stderr).toMatch(
+        /^error: Kibana 8\.5\.3 is too old for the detection rules: they need 8\.6\.0 or later/m,
+      );
+      expect(code).toBe(1);
+      expect(cluster.requests.filter((r) => r.method !== "GET" && r.method !== "HEAD")).toEqual([]);
+    } finally {
+      await Promise.all([old.stop(), cluster.stop()]);
+    }
+  });
+
   it("an unreachable Kibana: one line naming it, exit 1", async () => {
     const { code, stderr } = await inProcess(["setup", "--kibana"], {
       env: { ...env, KIBANA_URL: "http://127.0.0.1:9" },

@@ -265,3 +265,29 @@ describe("the rule pack's format, as setup reads it", () => {
     }
   });
 });
+
+describe("a Kibana that never answers", () => {
+  it("is given the request's own time and attempts, then one error naming it", async () => {
+    const { createServer } = await import("node:net");
+    const sockets: import("node:net").Socket[] = [];
+    const server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const client = new KibanaClient({
+      url: `http://127.0.0.1:${port}`,
+      authorization: `ApiKey ${KEY}`,
+      credentialSource: "KIBANA_API_KEY",
+      http: defaultHttpSettings({ logger: silentLogger, sleep: async () => {} }),
+    });
+    try {
+      const started = Date.now();
+      await expect(client.request("GET", "/api/status", { timeoutMs: 200, maxAttempts: 2 })).rejects.toThrow(
+        /^Kibana GET \/api\/status failed after 2 attempt\(s\) .*no complete answer within 200 ms.*\(Kibana at 127\.0\.0\.1:\d+\)$/,
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    }
+  });
+});
