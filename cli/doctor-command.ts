@@ -40,7 +40,7 @@ import type { SettingName, Settings } from "../lib/settings/schema.ts";
 import { type Check, type CheckStatus, fail, pass, skip, warn } from "./doctor-checks.ts";
 import { KIBANA_CHECKS, kibanaChecks } from "./doctor-kibana.ts";
 import { cliLogger, emit } from "./output.ts";
-import { jumpcloudHttp } from "./proxy.ts";
+import { cliHttp } from "./proxy.ts";
 import { type CliSeams, SETTING_GROUPS } from "./settings.ts";
 
 export type { Check, CheckStatus } from "./doctor-checks.ts";
@@ -230,7 +230,7 @@ async function countOrgs(ctx: Context, orgs: (string | undefined)[]): Promise<Co
       http: {
         timeoutMs: Math.min(settings.jumpcloudTimeout, REQUEST_MS),
         retry: DOCTOR_RETRY,
-        ...(await jumpcloudHttp(settings)),
+        ...(await cliHttp(settings)),
       },
     }),
     ctx.signal,

@@ -4,7 +4,12 @@ import { ConfigurationError, KibanaRequestError, KibanaUnavailableError } from "
 import { raceAbort } from "../lib/jumpcloud/http.ts";
 import type { KibanaClient } from "../lib/kibana/client.ts";
 import { storedAsWanted, storedRules } from "../lib/kibana/detection-rules.ts";
-import { DASHBOARD_ID, INTEGRATION_KIBANA, integrationSupports } from "../lib/kibana/fleet.ts";
+import {
+  compareVersions,
+  DASHBOARD_ID,
+  INTEGRATION_KIBANA,
+  integrationSupports,
+} from "../lib/kibana/fleet.ts";
 import { rulePack } from "../lib/kibana/rule-pack.ts";
 import { kibanaVersion, RULES_KIBANA } from "../lib/kibana/setup.ts";
 import type { ParsedSettings } from "../lib/settings/load.ts";
@@ -29,12 +34,6 @@ interface KibanaContext {
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; maxElapsedMs: number };
 }
 
-const older = (a: string, b: string) => {
-  const [x, y] = [a, b].map((v) => v.split(".").map(Number));
-  for (let i = 0; i < 3; i++) if ((x?.[i] ?? 0) !== (y?.[i] ?? 0)) return (x?.[i] ?? 0) < (y?.[i] ?? 0);
-  return false;
-};
-
 function failure(error: unknown): Check {
   if (error instanceof ConfigurationError) return fail(KIBANA_CHECKS.kibana, error.problems.join("; "));
   if (error instanceof KibanaRequestError || error instanceof KibanaUnavailableError)
@@ -55,7 +54,7 @@ function failure(error: unknown): Check {
 
 function versionCheck(client: KibanaClient, version: string): Check {
   const where = `${version} at ${client.spaceUrl("")}`;
-  if (older(version, RULES_KIBANA))
+  if (compareVersions(version, RULES_KIBANA) < 0)
     return fail(
       KIBANA_CHECKS.kibana,
       where,

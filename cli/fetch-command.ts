@@ -5,7 +5,7 @@ import { jsonText } from "../lib/json-text.ts";
 import type { Overrides } from "../lib/settings/load.ts";
 import { refuseIgnoredFlags } from "./flag-checks.ts";
 import { cliLogger, note } from "./output.ts";
-import { jumpcloudHttp } from "./proxy.ts";
+import { cliHttp } from "./proxy.ts";
 import { type CliSeams, commandSettings, flagOverrides, SETTING_GROUPS, settingOption } from "./settings.ts";
 import { simulatedOverrides, startSimulatedTenant } from "./simulated.ts";
 import { parseTimeRange } from "./time-options.ts";
@@ -75,7 +75,7 @@ export function fetchCommand(seams: CliSeams): Command {
         const client = await createEventSource(settings, {
           aws: seams.aws ?? awsClients(),
           logger,
-          http: await jumpcloudHttp(settings),
+          http: await cliHttp(settings),
         });
         const query = { services: settings.jumpcloudServices, start, end, limit: settings.pageLimit };
         let events = 0;

@@ -16,7 +16,7 @@ import { ConfigurationError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { LoadedSettings } from "../lib/settings/load.ts";
 import type { RunProgress } from "./progress.ts";
-import { jumpcloudHttp } from "./proxy.ts";
+import { cliHttp } from "./proxy.ts";
 import type { CliSeams } from "./settings.ts";
 
 /** What one local collection run reads: an org's schedule, or a replay window. */
@@ -88,7 +88,7 @@ export async function localCollection(
     ? { client: await createElasticsearchClient(settings, aws), logger: options.logger }
     : { outDir: options.outDir };
   const pipeline = await createPipeline(settings, { aws, sourceOf, target });
-  const http = await jumpcloudHttp(settings);
+  const http = await cliHttp(settings);
   const source = await createEventSource(settings, { aws, logger: options.logger, http });
   const store = createCheckpointStore(settings, aws);
   const delivery = new InProcessDelivery(pipeline);

@@ -82,13 +82,8 @@ function tunnelStatus(proxy: string, target: string): Promise<number | undefined
   });
 }
 
-/** The JumpCloud HTTP seams of a CLI command: its fetch through the proxies, when any is set. */
-export async function jumpcloudHttp(proxies: ProxySettings): Promise<{ fetch?: typeof fetch }> {
+/** The HTTP seams of a CLI command (JumpCloud, Kibana): its fetch through the proxies, when any is set. */
+export async function cliHttp(proxies: ProxySettings): Promise<{ fetch?: typeof fetch }> {
   const viaProxy = await proxiedFetch(proxies);
   return viaProxy ? { fetch: viaProxy } : {};
-}
-
-/** The HTTP seams of a command's other calls (Kibana, MaxMind): fetch through the proxies, when any is set. */
-export async function cliHttp(proxies: ProxySettings): Promise<{ fetch?: typeof fetch }> {
-  return jumpcloudHttp(proxies);
 }

@@ -65,16 +65,16 @@ function clusterSource(settings: Settings, sourceOf: LoadedSettings["sourceOf"])
 async function kibanaClient(seams: CliSeams, settings: Settings, flags: KibanaFlags) {
   if (!flags.kibana) return undefined;
   const client = await createKibanaClient(settings, seams.aws ?? awsClients(), await cliHttp(settings));
-  await checkKibana(client);
-  return client;
+  return { client, version: await checkKibana(client) };
 }
 
 async function kibanaPart(
-  client: KibanaClient | undefined,
+  kibana: { client: KibanaClient; version: string } | undefined,
   flags: KibanaFlags,
 ): Promise<KibanaSetupResult | undefined> {
-  if (client === undefined) return undefined;
-  return setupKibana(client, {
+  if (kibana === undefined) return undefined;
+  return setupKibana(kibana.client, {
+    checkedVersion: kibana.version,
     integration: integrationChoice(flags),
     ...(flags.enableRules && { enableRules: "all" as const }),
   });

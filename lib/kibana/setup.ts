@@ -30,6 +30,8 @@ export interface KibanaSetupOptions {
   /** Which rules to enable (none: each keeps its state in Kibana, new ones disabled). */
   enableRules?: EnableRules;
   rules?: readonly DetectionRule[];
+  /** Kibana's version, when checkKibana has run already (the CLI checks before changing the cluster). */
+  checkedVersion?: string;
 }
 
 interface StatusAnswer {
@@ -84,7 +86,7 @@ export async function setupKibana(
   client: KibanaClient,
   options: KibanaSetupOptions = {},
 ): Promise<KibanaSetupResult> {
-  const version = await checkKibana(client);
+  const version = options.checkedVersion ?? (await checkKibana(client));
   // Rules first: they are quick, and what a deploy with little time left must not miss.
   const { rules, rulesError } = await rulesPart(client, options);
   const integration =

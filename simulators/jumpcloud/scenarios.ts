@@ -33,43 +33,55 @@ const IP = {
   attackerAdmin: "67.43.156.1",
 };
 
-// JumpCloud's own `geoip` block, as it sends it (the ECS geo comes from the mapper's GeoIP).
-function jumpcloudGeo(ip: string): Event | undefined {
-  if (ip.startsWith("81.2.69.") || ip.startsWith("2.125.160."))
-    return {
+// JumpCloud's own `geoip` block, as it sends it, by address prefix (the ECS geo comes from the
+// mapper's GeoIP).
+const JUMPCLOUD_GEO: ReadonlyArray<{ prefixes: readonly string[]; geo: Event }> = [
+  {
+    prefixes: ["81.2.69.", "2.125.160."],
+    geo: {
       country_code: "GB",
       continent_code: "EU",
       region_code: "ENG",
       region_name: "England",
       timezone: "Europe/London",
-    };
-  if (ip.startsWith("216.160.83."))
-    return {
+    },
+  },
+  {
+    prefixes: ["216.160.83."],
+    geo: {
       country_code: "US",
       continent_code: "NA",
       region_code: "WA",
       region_name: "Washington",
       timezone: "America/Los_Angeles",
-    };
-  if (ip.startsWith("89.160.20."))
-    return {
+    },
+  },
+  {
+    prefixes: ["89.160.20."],
+    geo: {
       country_code: "SE",
       continent_code: "EU",
       region_code: "E",
       region_name: "Östergötland County",
       timezone: "Europe/Stockholm",
-    };
-  if (ip.startsWith("175.16.199."))
-    return {
+    },
+  },
+  {
+    prefixes: ["175.16.199."],
+    geo: {
       country_code: "CN",
       continent_code: "AS",
       region_code: "22",
       region_name: "Jilin Sheng",
       timezone: "Asia/Harbin",
-    };
-  if (ip.startsWith("67.43.156."))
-    return { country_code: "BT", continent_code: "AS", timezone: "Asia/Thimphu" };
-  return undefined;
+    },
+  },
+  { prefixes: ["67.43.156."], geo: { country_code: "BT", continent_code: "AS", timezone: "Asia/Thimphu" } },
+];
+
+function jumpcloudGeo(ip: string): Event | undefined {
+  const found = JUMPCLOUD_GEO.find(({ prefixes }) => prefixes.some((p) => ip.startsWith(p)));
+  return found && { ...found.geo };
 }
 
 const CHROME_MAC = {

@@ -3,7 +3,7 @@ import { EcsMapper } from "../../lib/ecs/mapper.ts";
 import type { JsonObject } from "../../lib/ecs/paths.ts";
 import { RULE_FILES } from "../../rules/index.ts";
 import { attackScenario, ordinaryDayScenario } from "../../simulators/jumpcloud/scenarios.ts";
-import type { GeneratedEvent } from "../../simulators/jumpcloud/tenant.ts";
+import { type GeneratedEvent, SERVICES } from "../../simulators/jumpcloud/tenant.ts";
 import { type Rule, runRule, templateFieldTypes } from "../helpers/detection/index.ts";
 import { COLLECTED_AT, openTestGeoIp } from "../helpers/fixtures.ts";
 
@@ -95,16 +95,7 @@ describe("ordinaryDayScenario", () => {
     );
     expect(users.size).toBe(40);
     const services = new Set(day.map((e) => e.service));
-    for (const service of [
-      "directory",
-      "sso",
-      "radius",
-      "ldap",
-      "systems",
-      "mdm",
-      "software",
-      "password_manager",
-    ]) {
+    for (const service of SERVICES) {
       expect(services).toContain(service);
     }
     const failures = day.filter(
